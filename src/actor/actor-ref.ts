@@ -1,0 +1,19 @@
+export interface AskOptions {
+  /** Defaults to the runtime's ask timeout. */
+  timeoutMs?: number;
+}
+
+/**
+ * A stable handle to an actor: it stays valid across restarts of the actor, whichever
+ * thread it runs on.
+ */
+export interface ActorRef<M, R = void> {
+  readonly path: string;
+  /**
+   * Fire and forget. Returns false when the message was not enqueued: the mailbox was full
+   * under `reject` or `drop_newest`, or the actor is gone. Refusals are counted.
+   */
+  tell(message: M): boolean;
+  /** Resolves with what `receive` returned; rejects with ERR_ASK_TIMEOUT, ERR_MAILBOX_FULL, ERR_ACTOR_STOPPED or ERR_ACTOR_FAILED. */
+  ask(message: M, options?: AskOptions): Promise<R>;
+}

@@ -1,0 +1,119 @@
+/**
+ * Time is a dependency. Everything that waits (ask timeouts, actor timers, restart
+ * backoff) takes a Clock, so property tests drive the supervisor with a ManualClock and
+ * never sleep.
+ */
+export interface TimerHandle {
+  readonly __timer: true;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+export function systemClock(): Clock {
+  return {
+    now: Date.now,
+    setTimeout: (fn, delayMs) => setTimeout(fn, delayMs) as unknown as TimerHandle,
+    clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
+  };
+}
+
+interface ManualTimer extends TimerHandle {
+  dueAt: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * A clock that only moves when told to. Timers fire in due order (ties in creation order),
+ * each with `now()` equal to its due time.
+ */
+export class ManualClock implements Clock {
+  #now: number;
+  #seq = 0;
+  #timers: ManualTimer[] = [];
+
+  constructor(startAt = 0) {
+    this.#now = startAt;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    const timer: ManualTimer = {
+      __timer: true,
+      dueAt: this.#now + Math.max(0, delayMs),
+      seq: this.#seq++,
+      fn,
+      cancelled: false,
+    };
+    this.#timers.push(timer);
+    return timer;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    const timer = handle as ManualTimer;
+    timer.cancelled = true;
+    const index = this.#timers.indexOf(timer);
+    if (index >= 0) this.#timers.splice(index, 1);
+  }
+
+  pendingTimers(): number {
+    return this.#timers.length;
+  }
+
+  nextDueAt(): number | undefined {
+    return this.#nextTimer()?.dueAt;
+  }
+
+  /** Fires every timer due within `ms`, synchronously, then sets the time to now + ms. */
+  advance(ms: number): void {
+    const target = this.#now + ms;
+    for (let timer = this.#nextTimer(); timer && timer.dueAt <= target; timer = this.#nextTimer()) {
+      this.#fire(timer);
+    }
+    this.#now = target;
+  }
+
+  /**
+   * Like advance, but lets promise chains and setImmediate callbacks settle after each
+   * timer, so async work a timer starts (a restart, a reply) completes at that instant.
+   */
+  async advanceAsync(ms: number): Promise<void> {
+    const target = this.#now + ms;
+    await settle();
+    for (let timer = this.#nextTimer(); timer && timer.dueAt <= target; timer = this.#nextTimer()) {
+      this.#fire(timer);
+      await settle();
+    }
+    this.#now = target;
+    await settle();
+  }
+
+  #nextTimer(): ManualTimer | undefined {
+    let best: ManualTimer | undefined;
+    for (const timer of this.#timers) {
+      if (!best || timer.dueAt < best.dueAt || (timer.dueAt === best.dueAt && timer.seq < best.seq)) best = timer;
+    }
+    return best;
+  }
+
+  #fire(timer: ManualTimer): void {
+    this.#timers.splice(this.#timers.indexOf(timer), 1);
+    this.#now = Math.max(this.#now, timer.dueAt);
+    timer.fn();
+  }
+}
+
+/** Lets queued microtasks and immediates run; used between manual clock steps. */
+export async function settle(rounds = 3): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,0 +1,43 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Field names that hold secrets wherever they appear in a log object. Config values are
+ * redacted before they are logged; this is the second line of defence for everything else.
+ */
+export const REDACTED_FIELDS = [
+  'token',
+  'password',
+  'secret',
+  'authorization',
+  'apiKey',
+  'creds',
+  'ADMIN_TOKEN',
+  'YCLIENTS_PARTNER_TOKEN',
+  'YCLIENTS_USER_TOKEN',
+  'ALERT_TELEGRAM_BOT_TOKEN',
+  'OPS_BOT_TOKEN',
+  'REDIS_URL',
+];
+
+const REDACT_PATHS = REDACTED_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]).concat([
+  'req.headers.authorization',
+  'req.headers.cookie',
+]);
+
+export interface LoggerOptions {
+  level: string;
+  /** Defaults to stdout; tests pass a stream to read what was logged. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.destination,
+  );
+}

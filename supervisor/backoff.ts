@@ -1,0 +1,39 @@
+/**
+ * Restart backoff: the n-th consecutive restart waits
+ * `min(initialMs * multiplier^(n-1), maxMs)` plus up to `jitter` of that again, so
+ * sessions that dropped together do not reconnect together.
+ */
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  /** Consecutive restarts without a stable run before the child is given up on. */
+  maxAttempts: number;
+  multiplier: number;
+  /** Fraction of the base delay added at random: the delay lies in [base, base * (1 + jitter)]. */
+  jitter: number;
+  /** A child that ran this long before failing starts again from `initialMs`. */
+  resetAfterMs: number;
+}
+
+/** The field's numbers: 3 s, 6 s, 12 s, 24 s, 48 s, then 60 s, at most 10 attempts. */
+export const DEFAULT_BACKOFF: BackoffOptions = {
+  initialMs: 3_000,
+  maxMs: 60_000,
+  maxAttempts: 10,
+  multiplier: 2,
+  jitter: 0.2,
+  resetAfterMs: 60_000,
+};
+
+export interface BackoffDelay {
+  baseMs: number;
+  delayMs: number;
+}
+
+/** `attempt` counts from 1; `random` returns [0, 1). */
+export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number): BackoffDelay {
+  const exponent = Math.max(0, attempt - 1);
+  const baseMs = Math.min(options.initialMs * options.multiplier ** exponent, options.maxMs);
+  const delayMs = Math.round(baseMs + random() * options.jitter * baseMs);
+  return { baseMs, delayMs: Math.min(delayMs, Math.floor(baseMs * (1 + options.jitter))) };
+}

@@ -1,0 +1,41 @@
+import type { MailboxStats } from '../src/actor/mailbox.js';
+
+export type NodeStatus = 'starting' | 'running' | 'backing_off' | 'stopping' | 'stopped' | 'failed';
+export type NodeKind = 'supervisor' | 'actor';
+export type Placement = 'local' | 'thread';
+
+export interface NodeError {
+  message: string;
+  code: string | null;
+  at: string;
+}
+
+/** One node of `GET /health/tree`; the contract of DESIGN section 5. */
+export interface TreeNode {
+  path: string;
+  kind: NodeKind;
+  status: NodeStatus;
+  restarts: number;
+  lastError: NodeError | null;
+  nextRestartAt: string | null;
+  uptimeMs: number;
+  mailbox: MailboxStats;
+  placement: Placement;
+  children: TreeNode[];
+  detail?: Readonly<Record<string, unknown>>;
+}
+
+export function childPath(parent: string, id: string): string {
+  return parent === '/' ? `/${id}` : `${parent}/${id}`;
+}
+
+export function parentPath(path: string): string | undefined {
+  if (path === '/') return undefined;
+  const cut = path.lastIndexOf('/');
+  return cut <= 0 ? '/' : path.slice(0, cut);
+}
+
+export function* walkTree(node: TreeNode): Generator<TreeNode> {
+  yield node;
+  for (const child of node.children) yield* walkTree(child);
+}
