@@ -68,7 +68,7 @@ export class ActorSystem {
   #rootError: NodeError | null = null;
   #shutdown: Promise<void> | undefined;
 
-  constructor(rootSpec: Omit<SupervisorSpec, 'id'>, options: ActorSystemOptions) {
+  constructor(rootSpec: Omit<SupervisorSpec, 'id' | 'kind'>, options: ActorSystemOptions) {
     this.clock = options.clock ?? systemClock();
     this.logger = options.logger;
     this.defaults = { ...DEFAULT_RUNTIME, ...options.defaults };
@@ -111,6 +111,7 @@ export class ActorSystem {
   /** Starts the tree; rejects if the root cannot start (its children kept failing at start). */
   async start(): Promise<void> {
     this.#rootStatus = 'starting';
+    this.#rootStartedAt = this.clock.now();
     try {
       await this.#root.start();
     } catch (error) {
@@ -119,7 +120,6 @@ export class ActorSystem {
       throw error;
     }
     this.#rootStatus = 'running';
-    this.#rootStartedAt = this.clock.now();
   }
 
   /** Stops the tree in reverse start order and the worker threads after it. Idempotent. */
@@ -151,6 +151,12 @@ export class ActorSystem {
       throw new RuntimeError('ERR_CHILD_NOT_FOUND', `no supervisor at ${path}`);
     }
     return child;
+  }
+
+  /** True for a supervisor with a child template: its children come and go, so metrics fold them into one label. */
+  isDynamicSupervisor(path: string): boolean {
+    const child = this.#registry.get(path);
+    return child instanceof SupervisorHandle && child.spec.template !== undefined;
   }
 
   /** Restarts the actor or subtree at `path` now, as an operator would. */

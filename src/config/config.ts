@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { RuntimeError } from '../errors.js';
+import {
+  booleanFlag,
+  integer,
+  logLevel,
+  optionalString,
+  ratio,
+  secret,
+  string,
+  type Parsed,
+  type Parser,
+} from './parsers.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * The runtime's configuration: built once from the environment (and CONFIG_FILE),
+ * validated, frozen, and passed to every actor at spawn. Nothing reads process.env later.
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  /** Admin routes answer 403 while this is unset. */
+  readonly adminToken: string | undefined;
+  readonly backoff: {
+    readonly initialMs: number;
+    readonly maxMs: number;
+    readonly maxAttempts: number;
+  };
+  readonly shutdownTimeoutMs: number;
+  readonly memory: {
+    readonly intervalMs: number;
+    readonly rssWarnMb: number;
+    readonly rssCriticalMb: number;
+    /** Share of V8's heap limit in use that turns the check to warn. */
+    readonly heapWarnRatio: number;
+  };
+  /** Node process metrics (heap, GC, event loop lag) on /metrics. */
+  readonly metricsProcess: boolean;
+}
+
+/** The variables, their parsers and defaults: the one place a config name is spelled. */
+const VARIABLES = {
+  PORT: integer({ min: 0, max: 65_535, fallback: 3000 }),
+  HOST: string({ fallback: '127.0.0.1' }),
+  LOG_LEVEL: logLevel({ fallback: 'info' }),
+  ADMIN_TOKEN: secret({ minLength: 16 }),
+  BACKOFF_INITIAL_MS: integer({ min: 0, max: 3_600_000, fallback: 3000 }),
+  BACKOFF_MAX_MS: integer({ min: 0, max: 86_400_000, fallback: 60_000 }),
+  BACKOFF_MAX_ATTEMPTS: integer({ min: 1, max: 1_000_000, fallback: 10 }),
+  SHUTDOWN_TIMEOUT_MS: integer({ min: 100, max: 600_000, fallback: 30_000 }),
+  MEMORY_CHECK_INTERVAL_MS: integer({ min: 100, max: 3_600_000, fallback: 10_000 }),
+  MEMORY_RSS_WARN_MB: integer({ min: 16, max: 1_048_576, fallback: 1024 }),
+  MEMORY_RSS_CRITICAL_MB: integer({ min: 16, max: 1_048_576, fallback: 1536 }),
+  MEMORY_HEAP_WARN_RATIO: ratio({ fallback: 0.85 }),
+  METRICS_PROCESS: booleanFlag({ fallback: true }),
+  CONFIG_FILE: optionalString(),
+} satisfies Record<string, Parser<unknown>>;
+
+export type VariableName = keyof typeof VARIABLES;
+
+export class ConfigError extends RuntimeError {
+  constructor(readonly problems: readonly string[]) {
+    super('ERR_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Every variable with the value in effect; secrets show as "[redacted]" or null. */
+  readonly effective: Readonly<Record<VariableName, string | number | boolean | null>>;
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the variables from `env`, with CONFIG_FILE (a JSON object of the same names) as a
+ * lower layer. Collects every problem and throws one ConfigError naming each variable.
+ */
+export function loadConfig(env: Environment): LoadedConfig {
+  const problems: string[] = [];
+  const source = withConfigFile(env, problems);
+  const values = {} as { [K in VariableName]: Parsed<(typeof VARIABLES)[K]> };
+  const effective = {} as Record<VariableName, string | number | boolean | null>;
+  for (const name of Object.keys(VARIABLES) as VariableName[]) {
+    const parser = VARIABLES[name] as Parser<unknown>;
+    const result = parser.parse(source[name]);
+    if (!result.ok) {
+      problems.push(`${name} ${result.problem}`);
+      continue;
+    }
+    (values as Record<string, unknown>)[name] = result.value;
+    effective[name] = parser.display(result.value);
+  }
+  if (problems.length === 0) crossCheck(values, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: Config = {
+    port: values.PORT,
+    host: values.HOST,
+    logLevel: values.LOG_LEVEL as LogLevel,
+    adminToken: values.ADMIN_TOKEN,
+    backoff: {
+      initialMs: values.BACKOFF_INITIAL_MS,
+      maxMs: values.BACKOFF_MAX_MS,
+      maxAttempts: values.BACKOFF_MAX_ATTEMPTS,
+    },
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    memory: {
+      intervalMs: values.MEMORY_CHECK_INTERVAL_MS,
+      rssWarnMb: values.MEMORY_RSS_WARN_MB,
+      rssCriticalMb: values.MEMORY_RSS_CRITICAL_MB,
+      heapWarnRatio: values.MEMORY_HEAP_WARN_RATIO,
+    },
+    metricsProcess: values.METRICS_PROCESS,
+  };
+  return { config: deepFreeze(config), effective: Object.freeze(effective) };
+}
+
+function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]> }, problems: string[]): void {
+  if (values.BACKOFF_MAX_MS < values.BACKOFF_INITIAL_MS) {
+    problems.push(
+      `BACKOFF_MAX_MS must be at least BACKOFF_INITIAL_MS (${values.BACKOFF_INITIAL_MS}), got ${values.BACKOFF_MAX_MS}`,
+    );
+  }
+  if (values.MEMORY_RSS_CRITICAL_MB <= values.MEMORY_RSS_WARN_MB) {
+    problems.push(
+      `MEMORY_RSS_CRITICAL_MB must be greater than MEMORY_RSS_WARN_MB (${values.MEMORY_RSS_WARN_MB}), got ${values.MEMORY_RSS_CRITICAL_MB}`,
+    );
+  }
+}
+
+function withConfigFile(env: Environment, problems: string[]): Environment {
+  const file = env.CONFIG_FILE;
+  if (file === undefined || file === '') return env;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    problems.push(`CONFIG_FILE ${JSON.stringify(file)} could not be read as JSON: ${(error as Error).message}`);
+    return env;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    problems.push(`CONFIG_FILE ${JSON.stringify(file)} must hold a JSON object of variable names`);
+    return env;
+  }
+  const layered: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!(name in VARIABLES)) {
+      problems.push(`CONFIG_FILE names an unknown variable ${name}`);
+      continue;
+    }
+    layered[name] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') layered[name] = value;
+  return layered;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,105 @@
+/**
+ * Parsers for environment values. A problem is phrased to follow the variable's name
+ * ("PORT must be an integer ..."), and a secret's value never appears in it.
+ */
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+export interface Parser<T> {
+  parse(raw: string | undefined): ParseResult<T>;
+  /** How the value shows in the effective config of /health/extended. */
+  display(value: T): string | number | boolean | null;
+}
+
+export type Parsed<P> = P extends Parser<infer T> ? T : never;
+
+const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
+const fail = <T>(problem: string): ParseResult<T> => ({ ok: false, problem });
+const isUnset = (raw: string | undefined): raw is undefined => raw === undefined || raw.trim() === '';
+
+export function integer(options: { min: number; max: number; fallback: number }): Parser<number> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok(options.fallback);
+      const text = raw.trim();
+      if (!/^-?\d+$/.test(text)) return fail(`must be an integer between ${options.min} and ${options.max}, got ${JSON.stringify(raw)}`);
+      const value = Number(text);
+      if (value < options.min || value > options.max) {
+        return fail(`must be between ${options.min} and ${options.max}, got ${value}`);
+      }
+      return ok(value);
+    },
+    display: (value) => value,
+  };
+}
+
+export function ratio(options: { fallback: number }): Parser<number> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok(options.fallback);
+      const value = Number(raw.trim());
+      if (!Number.isFinite(value) || value <= 0 || value > 1) return fail(`must be a number in (0, 1], got ${JSON.stringify(raw)}`);
+      return ok(value);
+    },
+    display: (value) => value,
+  };
+}
+
+export function string(options: { fallback: string }): Parser<string> {
+  return {
+    parse: (raw) => ok(isUnset(raw) ? options.fallback : raw.trim()),
+    display: (value) => value,
+  };
+}
+
+export function optionalString(): Parser<string | undefined> {
+  return {
+    parse: (raw) => ok(isUnset(raw) ? undefined : raw.trim()),
+    display: (value) => value ?? null,
+  };
+}
+
+export function oneOf<T extends string>(allowed: readonly T[], options: { fallback: T }): Parser<T> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok(options.fallback);
+      const value = raw.trim().toLowerCase();
+      if (!(allowed as readonly string[]).includes(value)) {
+        return fail(`must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+      }
+      return ok(value as T);
+    },
+    display: (value) => value,
+  };
+}
+
+export function logLevel(options: { fallback: string }): Parser<string> {
+  return oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], options);
+}
+
+export function booleanFlag(options: { fallback: boolean }): Parser<boolean> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok(options.fallback);
+      const value = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(value)) return ok(true);
+      if (['0', 'false', 'no', 'off'].includes(value)) return ok(false);
+      return fail(`must be true or false, got ${JSON.stringify(raw)}`);
+    },
+    display: (value) => value,
+  };
+}
+
+/** A secret: shown as "[redacted]" when set; a problem never quotes it. */
+export function secret(options: { minLength: number }): Parser<string | undefined> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok(undefined);
+      const value = raw.trim();
+      if (value.length < options.minLength) {
+        return fail(`must be at least ${options.minLength} characters long (value not shown)`);
+      }
+      return ok(value);
+    },
+    display: (value) => (value === undefined ? null : '[redacted]'),
+  };
+}

@@ -1,0 +1,24 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { installErrorHandlers } from './error-handler.js';
+import type { HttpDeps } from './http-deps.js';
+import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+/** Builds (does not start) the fastify app; `ownPath` is the HTTP actor's path in the tree. */
+export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    ajv: {
+      // Reject what does not fit instead of silently repairing it.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+    },
+  });
+  installErrorHandlers(app);
+  healthRoutes(app, deps);
+  metricsRoutes(app, deps);
+  adminRoutes(app, deps, ownPath);
+  return app;
+}

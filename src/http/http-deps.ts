@@ -1,0 +1,30 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { TreeNode } from '../../supervisor/tree-node.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import type { HealthChecks } from '../health/health-checks.js';
+
+/** The part of the runtime the HTTP server reads and operates on. */
+export interface TreeAccess {
+  snapshot(): TreeNode;
+  restart(path: string): Promise<void>;
+}
+
+export interface ServiceInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly startedAt: number;
+}
+
+/** Everything the HTTP server is given at spawn. */
+export interface HttpDeps {
+  readonly config: Config;
+  readonly effectiveConfig: Readonly<Record<string, string | number | boolean | null>>;
+  readonly service: ServiceInfo;
+  readonly tree: TreeAccess;
+  readonly checks: HealthChecks;
+  readonly metrics: Registry;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}

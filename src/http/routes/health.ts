@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { walkTree, type NodeStatus } from '../../../supervisor/tree-node.js';
+import { assessHealth } from '../../health/health-score.js';
+import type { HttpDeps } from '../http-deps.js';
+
+/** GET /health, /health/live, /health/ready, /health/tree, /health/extended: DESIGN section 10. */
+export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const uptimeSeconds = (): number => Math.floor((deps.clock.now() - deps.service.startedAt) / 1000);
+
+  app.get('/health', async (_request, reply) => {
+    const tree = deps.tree.snapshot();
+    const checks = deps.checks.all();
+    const health = assessHealth(tree, checks);
+    return reply.code(health.status === 'unhealthy' ? 503 : 200).send({
+      status: health.status,
+      service: deps.service.name,
+      version: deps.service.version,
+      health_score: health.score,
+      uptime_seconds: uptimeSeconds(),
+      checks: { tree: health.tree, ...checks },
+      timestamp: new Date(deps.clock.now()).toISOString(),
+    });
+  });
+
+  // Liveness never looks at dependencies: a Redis or WhatsApp outage must not get the pod killed.
+  app.get('/health/live', async () => ({ status: 'alive', uptime_seconds: uptimeSeconds() }));
+
+  app.get('/health/ready', async (_request, reply) => {
+    const tree = deps.tree.snapshot();
+    const reasons: string[] = [];
+    if (tree.status !== 'running') reasons.push(`root is ${tree.status}`);
+    for (const [name, check] of Object.entries(deps.checks.all())) {
+      if (name === 'store' && check.status === 'critical') reasons.push(`store: ${check.message}`);
+    }
+    const ready = reasons.length === 0;
+    return reply.code(ready ? 200 : 503).send({ ready, reasons });
+  });
+
+  app.get('/health/tree', async () => ({ tree: deps.tree.snapshot() }));
+
+  app.get('/health/extended', async () => {
+    const tree = deps.tree.snapshot();
+    const checks = deps.checks.all();
+    const health = assessHealth(tree, checks);
+    const nodes: Partial<Record<NodeStatus, number>> = {};
+    let actors = 0;
+    for (const node of walkTree(tree)) {
+      nodes[node.status] = (nodes[node.status] ?? 0) + 1;
+      if (node.kind === 'actor') actors++;
+    }
+    return {
+      status: health.status,
+      health_score: health.score,
+      service: deps.service.name,
+      version: deps.service.version,
+      uptime_seconds: uptimeSeconds(),
+      // WhatsApp sessions join this map when the whatsapp supervisor exists.
+      sessions: {},
+      totals: {
+        sessions: 0,
+        messages_sent_24h: 0,
+        messages_received_24h: 0,
+        errors_24h: 0,
+        actors,
+        nodes,
+        restarts: [...walkTree(tree)].reduce((sum, node) => sum + node.restarts, 0),
+      },
+      checks: { tree: health.tree, ...checks },
+      config: deps.effectiveConfig,
+      process: {
+        pid: process.pid,
+        node: process.version,
+        platform: `${process.platform}/${process.arch}`,
+      },
+      timestamp: new Date(deps.clock.now()).toISOString(),
+    };
+  });
+}

@@ -1,0 +1,151 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LifecycleEvents } from '../../supervisor/lifecycle-events.js';
+import { parentPath, walkTree, type NodeStatus, type TreeNode } from '../../supervisor/tree-node.js';
+
+export interface MetricsSource {
+  readonly events: LifecycleEvents;
+  snapshot(): TreeNode;
+  isDynamicSupervisor(path: string): boolean;
+}
+
+export interface RuntimeMetricsOptions {
+  source: MetricsSource;
+  healthScore: () => number;
+  /** Node's own process metrics (heap, GC, event loop lag). */
+  processMetrics: boolean;
+}
+
+export interface RuntimeMetrics {
+  readonly registry: Registry;
+  close(): void;
+}
+
+/**
+ * Prometheus metrics for one runtime, on its own registry (never prom-client's global one).
+ * The `path` label stays bounded: children of a dynamic supervisor (one per conversation)
+ * fold into `<supervisor>/*`.
+ */
+export function createRuntimeMetrics(options: RuntimeMetricsOptions): RuntimeMetrics {
+  const { source } = options;
+  const registry = new Registry();
+  const label = (path: string): string => {
+    const parent = parentPath(path);
+    return parent !== undefined && source.isDynamicSupervisor(parent) ? `${parent === '/' ? '' : parent}/*` : path;
+  };
+
+  const failures = new Counter({ name: 'runtime_actor_failures_total', help: 'Actor incarnations that ended in failure.', labelNames: ['path'], registers: [registry] });
+  const restarts = new Counter({ name: 'runtime_actor_restarts_total', help: 'Restarts performed by supervisors (automatic and manual).', labelNames: ['path', 'manual'], registers: [registry] });
+  const gaveUp = new Counter({ name: 'runtime_actor_gave_up_total', help: 'Children given up after their backoff attempts ran out.', labelNames: ['path'], registers: [registry] });
+  const escalations = new Counter({ name: 'runtime_supervisor_escalations_total', help: 'Supervisors that exceeded their restart intensity and failed to their parent.', labelNames: ['path'], registers: [registry] });
+
+  // Collected from the tree at scrape time, so the message hot path counts nothing. One
+  // tree walk serves every metric of a scrape.
+  let scraped: TreeTotals | undefined;
+  const totals = (): TreeTotals => {
+    if (!scraped) {
+      scraped = sumTree(source.snapshot(), label);
+      setImmediate(() => (scraped = undefined));
+    }
+    return scraped;
+  };
+  new Gauge({
+    name: 'runtime_actor_mailbox_depth',
+    help: 'Messages waiting in mailboxes.',
+    labelNames: ['path'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [path, sum] of totals().byPath) this.set({ path }, sum.depth);
+    },
+  });
+  new Counter({
+    name: 'runtime_actor_messages_processed_total',
+    help: 'Messages handled by actors.',
+    labelNames: ['path'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [path, sum] of totals().byPath) this.inc({ path }, sum.processed);
+    },
+  });
+  new Counter({
+    name: 'runtime_actor_messages_dropped_total',
+    help: 'Messages refused or evicted by full mailboxes, or lost with their actor.',
+    labelNames: ['path'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [path, sum] of totals().byPath) this.inc({ path }, sum.dropped);
+    },
+  });
+  new Gauge({
+    name: 'runtime_actors',
+    help: 'Tree nodes by status.',
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      for (const [status, count] of Object.entries(totals().byStatus)) this.set({ status }, count);
+    },
+  });
+  new Gauge({
+    name: 'runtime_health_score',
+    help: 'Health score 0-100, as GET /health reports it.',
+    registers: [registry],
+    collect() {
+      this.set(options.healthScore());
+    },
+  });
+
+  const unsubscribe = source.events.subscribe((event) => {
+    switch (event.type) {
+      case 'failed':
+        failures.inc({ path: label(event.path) });
+        break;
+      case 'restarting':
+        for (const member of event.members) restarts.inc({ path: label(member), manual: String(event.manual) });
+        break;
+      case 'gave_up':
+        gaveUp.inc({ path: label(event.path) });
+        break;
+      case 'escalated':
+        escalations.inc({ path: label(event.path) });
+        break;
+      default:
+        break;
+    }
+  });
+
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  return { registry, close: unsubscribe };
+}
+
+interface PathTotals {
+  depth: number;
+  processed: number;
+  dropped: number;
+}
+
+interface TreeTotals {
+  byPath: Map<string, PathTotals>;
+  byStatus: Record<NodeStatus, number>;
+}
+
+function sumTree(tree: TreeNode, label: (path: string) => string): TreeTotals {
+  const byPath = new Map<string, PathTotals>();
+  const byStatus: Record<NodeStatus, number> = { starting: 0, running: 0, backing_off: 0, stopping: 0, stopped: 0, failed: 0 };
+  const add = (key: string, depth: number, processed: number, dropped: number): void => {
+    const sum = byPath.get(key) ?? { depth: 0, processed: 0, dropped: 0 };
+    sum.depth += depth;
+    sum.processed += processed;
+    sum.dropped += dropped;
+    byPath.set(key, sum);
+  };
+  for (const node of walkTree(tree)) {
+    byStatus[node.status]++;
+    add(label(node.path), node.mailbox.depth, node.mailbox.processed, node.mailbox.dropped);
+    // Dynamic children that already ended still count towards their folded label.
+    const retired = node.detail?.['retired'] as PathTotals | undefined;
+    if (retired) add(`${node.path === '/' ? '' : node.path}/*`, 0, retired.processed, retired.dropped);
+  }
+  return { byPath, byStatus };
+}
