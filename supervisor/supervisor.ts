@@ -229,13 +229,17 @@ class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorRepl
     }
   }
 
-  /** Takes down the strategy's set for `leader`, then brings it back after `delayMs`. */
+  /**
+   * Takes down the strategy's set for `leader`, then brings it back after `delayMs`. As in
+   * OTP, a `temporary` sibling taken down with the set is not brought back.
+   */
   async #scheduleRestart(leader: ChildSlot, delayMs: number, attempt: number, manual: boolean): Promise<void> {
     const slots = this.#state.slots;
-    const members = restartSet(this.#spec.strategy, slots.length, slots.indexOf(leader)).map((i) => slots[i] as ChildSlot);
-    for (const member of members.slice().reverse()) {
+    const set = restartSet(this.#spec.strategy, slots.length, slots.indexOf(leader)).map((i) => slots[i] as ChildSlot);
+    for (const member of set.slice().reverse()) {
       if (member !== leader) await this.#stopSlot(member);
     }
+    const members = set.filter((member) => member === leader || (member.spec.restart ?? 'permanent') !== 'temporary');
     for (const member of members) {
       if (member.pendingLeader !== undefined && member.pendingLeader !== leader.id) {
         this.#ctx.timers.cancel(restartTimerKey(member.pendingLeader));
