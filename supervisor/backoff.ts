@@ -33,7 +33,9 @@ export interface BackoffDelay {
 /** `attempt` counts from 1; `random` returns [0, 1). */
 export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number): BackoffDelay {
   const exponent = Math.max(0, attempt - 1);
-  const baseMs = Math.min(options.initialMs * options.multiplier ** exponent, options.maxMs);
+  // 0 * Infinity is NaN: past ~1024 attempts the power overflows, so cap before multiplying.
+  const growth = options.multiplier ** exponent;
+  const baseMs = options.initialMs === 0 ? 0 : Number.isFinite(growth) ? Math.min(options.initialMs * growth, options.maxMs) : options.maxMs;
   const delayMs = Math.round(baseMs + random() * options.jitter * baseMs);
   return { baseMs, delayMs: Math.min(delayMs, Math.floor(baseMs * (1 + options.jitter))) };
 }

@@ -70,16 +70,36 @@ interface ChildSlot {
 
 /** Lives as long as the supervisor's cell, across its incarnations, so child refs stay valid. */
 class SupervisorState {
+  /** In start order. */
   readonly slots: ChildSlot[] = [];
+  /** By id, so a dynamic supervisor with 10,000 children finds one without a scan. */
+  readonly #byId = new Map<string, ChildSlot>();
   readonly retired: MailboxStats & { count: number } = { count: 0, depth: 0, processed: 0, dropped: 0 };
 
   find(id: string): ChildSlot | undefined {
-    return this.slots.find((slot) => slot.id === id);
+    return this.#byId.get(id);
+  }
+
+  has(slot: ChildSlot): boolean {
+    return this.#byId.get(slot.id) === slot;
+  }
+
+  add(slot: ChildSlot): void {
+    this.slots.push(slot);
+    this.#byId.set(slot.id, slot);
   }
 
   remove(slot: ChildSlot): void {
-    const index = this.slots.indexOf(slot);
+    if (this.#byId.get(slot.id) !== slot) return;
+    this.#byId.delete(slot.id);
+    // Dynamic children end one by one, usually recently started ones: search from the end.
+    const index = this.slots.lastIndexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
+  }
+
+  clear(): ChildSlot[] {
+    this.#byId.clear();
+    return this.slots.splice(0);
   }
 }
 
@@ -278,7 +298,7 @@ class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorRepl
    */
   async #startMembers(members: ChildSlot[], isRestart: boolean): Promise<void> {
     for (const slot of members) {
-      if (slot.pendingLeader !== undefined || !this.#state.slots.includes(slot)) continue;
+      if (slot.pendingLeader !== undefined || !this.#state.has(slot)) continue;
       if (slot.status === 'running' || slot.status === 'starting') continue;
       const error = await this.#startSlot(slot, isRestart);
       if (error) await this.#handleExit(slot, { kind: 'failure', error });
@@ -455,7 +475,7 @@ export class SupervisorHandle implements ManagedChild {
     child.onExit((reason, incarnation) => {
       this.#cell.tell({ type: 'child_exit', id: spec.id, incarnation, reason });
     });
-    this.#state.slots.push(slot);
+    this.#state.add(slot);
     return slot;
   }
 
@@ -483,7 +503,7 @@ export class SupervisorHandle implements ManagedChild {
 
   dispose(): void {
     this.#cell.dispose();
-    for (const slot of this.#state.slots.splice(0)) this.#env.release(slot.child);
+    for (const slot of this.#state.clear()) this.#env.release(slot.child);
   }
 
   onExit(listener: Parameters<ManagedChild['onExit']>[0]): void {

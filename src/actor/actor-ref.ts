@@ -12,6 +12,9 @@ export interface ActorRef<M, R = void> {
   /**
    * Fire and forget. Returns false when the message was not enqueued: the mailbox was full
    * under `reject` or `drop_newest`, or the actor is gone. Refusals are counted.
+   * For a thread-placed actor the mailbox lives in its worker: `tell` returns true once the
+   * message is on its way, and a refusal there is counted in the tree's `mailbox.dropped`
+   * (an `ask` still fails with ERR_MAILBOX_FULL).
    */
   tell(message: M): boolean;
   /** Resolves with what `receive` returned; rejects with ERR_ASK_TIMEOUT, ERR_MAILBOX_FULL, ERR_ACTOR_STOPPED or ERR_ACTOR_FAILED. */

@@ -4,6 +4,7 @@
  * refs to main-thread actors) cross the MessagePort.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import { ActorCell, type CellEnvironment } from '../actor/actor-cell.js';
 import type { ActorRef, AskOptions } from '../actor/actor-ref.js';
 import type { Behaviour, ThreadBehaviourFactory } from '../actor/behaviour.js';
@@ -51,10 +52,15 @@ class WorkerHost {
   constructor(port: NonNullable<typeof parentPort>, boot: WorkerBootData) {
     this.#port = port;
     const clock = systemClock();
+    let logger: Logger | undefined;
     this.#env = {
       dispatcher: new Dispatcher(),
       clock,
-      logger: createLogger({ level: boot.logLevel }).child({ thread: threadId, group: boot.group }),
+      // Created on first use: most restarts of a thread actor never log from the new worker.
+      get logger(): Logger {
+        logger ??= createLogger({ level: boot.logLevel }).child({ thread: threadId, group: boot.group });
+        return logger;
+      },
       askTimeoutMs: 5_000,
       lookup: <M, R>(path: string) => this.#lookup<M, R>(path),
     };

@@ -46,6 +46,11 @@ describe('supervisor', () => {
     expect(DEFAULT_BACKOFF.maxAttempts).toBe(10);
   });
 
+  it('backoff stays finite past 1,024 attempts (the power overflows): zero stays zero, others cap at maxMs', () => {
+    expect(backoffDelay(5_000, { ...DEFAULT_BACKOFF, initialMs: 0 }, () => 0.9).delayMs).toBe(0);
+    expect(backoffDelay(5_000, { ...DEFAULT_BACKOFF, jitter: 0 }, () => 0.9).delayMs).toBe(60_000);
+  });
+
   it('a nested supervisor that exceeds its intensity escalates once; its parent restarts the subtree fresh', async () => {
     const journal: string[] = [];
     const { system, clock, events } = await startSystem([
