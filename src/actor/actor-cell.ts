@@ -14,6 +14,7 @@ import type { ActorRef, AskOptions } from './actor-ref.js';
 import { NORMAL, SHUTDOWN, type ActorContext, type Behaviour, type BehaviourFactory, type ExitReason } from './behaviour.js';
 import type { Dispatcher, Runnable } from './dispatcher.js';
 import { Mailbox, Offer, type MailboxOptions, type MailboxStats } from './mailbox.js';
+import { PendingAsk } from './pending-ask.js';
 import { ActorTimers, TimerEnvelope } from './timers.js';
 
 /** What a cell needs from the runtime it lives in (the main thread's system or a worker host). */
@@ -37,31 +38,8 @@ export interface CellOptions<M, R> {
 /** Reported to the owner when an incarnation ends on its own (normal exit or failure), never for an ordered stop. */
 export type ExitListener = (reason: ExitReason, incarnation: number) => void;
 
-class AskEnvelope<M, R> {
-  settled = false;
-  timer: TimerHandle | undefined;
-
-  constructor(
-    readonly message: M,
-    readonly clock: Clock,
-    private readonly onResolve: (value: R) => void,
-    private readonly onReject: (error: Error) => void,
-  ) {}
-
-  resolve(value: R): void {
-    if (this.settled) return;
-    this.settled = true;
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.onResolve(value);
-  }
-
-  reject(error: Error): void {
-    if (this.settled) return;
-    this.settled = true;
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.onReject(error);
-  }
-}
+/** An ask in the mailbox; any other envelope kind is a told message or a timer tick. */
+class AskEnvelope<M, R> extends PendingAsk<M, R> {}
 
 type Envelope<M, R> = M | AskEnvelope<M, R> | TimerEnvelope<M>;
 

@@ -6,7 +6,8 @@ import type { ExitListener } from '../actor/actor-cell.js';
 import type { ActorRef, AskOptions } from '../actor/actor-ref.js';
 import type { ExitReason } from '../actor/behaviour.js';
 import { Mailbox, Offer, type MailboxOptions, type MailboxStats } from '../actor/mailbox.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import { PendingAsk } from '../actor/pending-ask.js';
+import type { Clock } from '../clock.js';
 import { ActorStoppedError, AskTimeoutError, MailboxFullError, RuntimeError, type WorkerDiedError } from '../errors.js';
 import { Op, RemoteError, STATS_DEPTH, STATS_DROPPED, STATS_PROCESSED, STATS_SLOTS, type WireExit } from './protocol.js';
 import type { HostedActorProxy, PendingReply, ThreadHost } from './thread-host.js';
@@ -30,33 +31,15 @@ export interface ThreadCellEnvironment {
 /** Grace on top of the actor's own stop budget before the worker is terminated instead. */
 const STOP_GRACE_MS = 1_000;
 
-class ThreadAsk implements PendingReply {
-  settled = false;
-  timer: TimerHandle | undefined;
+/** An ask to a thread actor; once settled here, a late reply from the worker is ignored. */
+class ThreadAsk extends PendingAsk<unknown, unknown> implements PendingReply {
   askId = 0;
   host: ThreadHost | undefined;
 
-  constructor(
-    readonly message: unknown,
-    readonly deadline: number,
-    private readonly clock: Clock,
-    private readonly onResolve: (value: unknown) => void,
-    private readonly onReject: (error: Error) => void,
-  ) {}
-
-  resolve(value: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.onResolve(value);
-  }
-
-  reject(error: Error): void {
-    if (this.settled) return;
-    this.settled = true;
-    if (this.timer) this.clock.clearTimeout(this.timer);
+  protected override settle(): boolean {
+    if (!super.settle()) return false;
     this.host?.forgetAsk(this.askId);
-    this.onReject(error);
+    return true;
   }
 }
 
@@ -146,7 +129,7 @@ export class ThreadActorCell implements ManagedChild, ActorRef<unknown, unknown>
     const clock = this.#env.clock;
     const timeoutMs = options?.timeoutMs ?? this.#options.askTimeoutMs;
     return new Promise((resolve, reject) => {
-      const ask = new ThreadAsk(message, clock.now() + timeoutMs, clock, resolve, reject);
+      const ask = new ThreadAsk(message, clock, resolve, reject);
       if (this.#host) this.#sendAsk(this.#host, ask);
       else {
         const offer = this.#buffer.offer(ask);
