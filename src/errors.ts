@@ -15,7 +15,8 @@ export type RuntimeErrorCode =
   | 'ERR_CHILD_EXISTS'
   | 'ERR_CHILD_NOT_FOUND'
   | 'ERR_CONFIG_INVALID'
-  | 'ERR_BAD_SPEC';
+  | 'ERR_BAD_SPEC'
+  | 'ERR_STORE_UNAVAILABLE';
 
 export class RuntimeError extends Error {
   readonly code: RuntimeErrorCode;

@@ -221,6 +221,13 @@ class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorRepl
     });
     switch (decision.action) {
       case 'none':
+        // Passivation race: mail reached a dynamic child while it was ending normally. Start it
+        // again so the mail is handled (as Akka's sharding does); not a failure, no backoff.
+        if (slot.dynamic && reason.kind === 'normal' && slot.child.mailboxStats().depth > 0) {
+          slot.status = 'stopped';
+          await this.#startMembers([slot], false);
+          return;
+        }
         slot.status = reason.kind === 'failure' ? 'failed' : 'stopped';
         this.#env.events.publish({
           type: 'stopped',

@@ -1,0 +1,57 @@
+/**
+ * A conversation is one WhatsApp session talking to one client phone. Phones are
+ * normalised to E.164 digits without the plus, so `+7 916 377-94-44`, `79163779444` and
+ * the WhatsApp id `79163779444@s.whatsapp.net` are the same conversation.
+ */
+export interface Conversation {
+  readonly sessionId: string;
+  readonly phone: string;
+}
+
+export type PhoneResult = { ok: true; phone: string } | { ok: false; problem: string };
+
+const JID_SUFFIXES = ['@s.whatsapp.net', '@c.us'];
+/** Separators people and systems put in phone numbers. */
+const DECORATION = /[\s\-().]/g;
+
+export function normalizePhone(input: unknown): PhoneResult {
+  if (typeof input === 'number' && Number.isSafeInteger(input) && input > 0) return normalizePhone(String(input));
+  if (typeof input !== 'string') return { ok: false, problem: `phone must be a string, got ${input === null ? 'null' : typeof input}` };
+  let text = input.trim();
+  const suffix = JID_SUFFIXES.find((s) => text.toLowerCase().endsWith(s));
+  if (suffix) {
+    text = text.slice(0, -suffix.length);
+    // A device suffix ("79161234567:12@s.whatsapp.net") names the same phone.
+    const device = text.indexOf(':');
+    if (device >= 0) text = text.slice(0, device);
+  } else if (text.includes('@')) {
+    return { ok: false, problem: `phone ${JSON.stringify(input)} is a WhatsApp id that is not a person's number (groups and broadcasts are not conversations)` };
+  }
+  const digits = text.replace(/^\+/, '').replace(DECORATION, '');
+  if (!/^\d+$/.test(digits)) return { ok: false, problem: `phone ${JSON.stringify(input)} is not a phone number` };
+  if (digits.length < 8 || digits.length > 15) {
+    return { ok: false, problem: `phone ${JSON.stringify(input)} must have 8 to 15 digits (E.164), got ${digits.length}` };
+  }
+  if (digits.startsWith('0')) return { ok: false, problem: `phone ${JSON.stringify(input)} must start with a country code, not 0` };
+  return { ok: true, phone: digits };
+}
+
+export const DEFAULT_SESSION = 'default';
+const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isSessionId(value: string): boolean {
+  return SESSION_ID.test(value);
+}
+
+/** `<sessionId>:<phone>`: the batcher's id under /batchers and the store's key. */
+export function conversationKey(conversation: Conversation): string {
+  return `${conversation.sessionId}:${conversation.phone}`;
+}
+
+export function parseConversationKey(key: string): Conversation | undefined {
+  const cut = key.lastIndexOf(':');
+  if (cut <= 0) return undefined;
+  const sessionId = key.slice(0, cut);
+  const phone = key.slice(cut + 1);
+  return isSessionId(sessionId) && /^\d{8,15}$/.test(phone) ? { sessionId, phone } : undefined;
+}

@@ -1,0 +1,183 @@
+import type { Batch, FlushReason, PendingSummary, StoredMessage } from './batch.js';
+import type {
+  AppendResult,
+  BatchStore,
+  ClaimRequest,
+  DeadLetter,
+  FlushRequest,
+  FlushResult,
+  StoreStats,
+} from './batch-store.js';
+import { conversationKey, type Conversation } from './conversation.js';
+import { decideFlush } from './flush-rule.js';
+
+const PRUNE_EVERY = 50_000;
+
+interface PendingEntry {
+  conversation: Conversation;
+  messages: StoredMessage[];
+}
+
+interface InFlightEntry {
+  batch: Batch;
+  owner: string;
+  leaseUntil: number;
+}
+
+export interface MemoryStoreOptions {
+  /** How long a message id is remembered for deduplication (BATCH_TTL_S). */
+  seenTtlMs: number;
+}
+
+/**
+ * The embedded store (the default): one process, no dependencies. It survives actor
+ * crashes (it lives outside the actors), not the process: on SIGTERM the runtime flushes
+ * what is pending with reason `shutdown`.
+ */
+export class MemoryStore implements BatchStore {
+  readonly kind = 'memory';
+  readonly #pending = new Map<string, PendingEntry>();
+  readonly #inFlight = new Map<string, InFlightEntry>();
+  readonly #dead = new Map<string, DeadLetter>();
+  /** Per conversation: message id -> forget after (epoch ms). */
+  readonly #seen = new Map<string, Map<string, number>>();
+  readonly #seenTtlMs: number;
+  #appendsSincePrune = 0;
+
+  constructor(options: MemoryStoreOptions) {
+    this.#seenTtlMs = options.seenTtlMs;
+  }
+
+  async connect(): Promise<void> {}
+  async close(): Promise<void> {}
+  async ping(): Promise<void> {}
+
+  async append(conversation: Conversation, message: StoredMessage): Promise<AppendResult> {
+    const key = conversationKey(conversation);
+    let seen = this.#seen.get(key);
+    if (!seen) {
+      seen = new Map();
+      this.#seen.set(key, seen);
+    }
+    const forgetAt = seen.get(message.id);
+    if (forgetAt !== undefined && forgetAt > message.at) {
+      const entry = this.#pending.get(key);
+      return { status: 'duplicate', pending: entry && summary(entry) };
+    }
+    seen.set(message.id, message.at + this.#seenTtlMs);
+    if (++this.#appendsSincePrune >= PRUNE_EVERY) this.#prune(message.at);
+    let entry = this.#pending.get(key);
+    if (!entry) {
+      entry = { conversation: { sessionId: conversation.sessionId, phone: conversation.phone }, messages: [] };
+      this.#pending.set(key, entry);
+    }
+    entry.messages.push(message);
+    return { status: 'accepted', pending: summary(entry) };
+  }
+
+  async pending(conversation: Conversation): Promise<PendingSummary | undefined> {
+    const entry = this.#pending.get(conversationKey(conversation));
+    return entry && summary(entry);
+  }
+
+  async flush(conversation: Conversation, request: FlushRequest): Promise<FlushResult> {
+    const key = conversationKey(conversation);
+    const entry = this.#pending.get(key);
+    if (!entry) return { status: 'empty' };
+    const pending = summary(entry);
+    let reason: FlushReason | undefined = request.force;
+    if (!reason) {
+      const decision = decideFlush(pending, request.now, request.rules);
+      if (!decision.due) return { status: 'not_due', dueAt: decision.dueAt, pending };
+      reason = decision.reason;
+    }
+    const taken = entry.messages.splice(0, request.rules.maxMessages);
+    const batch: Batch = {
+      batchId: request.batchId,
+      sessionId: entry.conversation.sessionId,
+      phone: entry.conversation.phone,
+      messages: taken,
+      reason,
+      firstAt: (taken[0] as StoredMessage).at,
+      lastAt: (taken.at(-1) as StoredMessage).at,
+      flushedAt: request.now,
+    };
+    this.#inFlight.set(batch.batchId, { batch, owner: request.owner, leaseUntil: request.leaseUntil });
+    if (entry.messages.length === 0) this.#pending.delete(key);
+    return { status: 'flushed', batch, remaining: entry.messages.length > 0 ? summary(entry) : undefined };
+  }
+
+  async drop(conversation: Conversation): Promise<number> {
+    const key = conversationKey(conversation);
+    const count = this.#pending.get(key)?.messages.length ?? 0;
+    this.#pending.delete(key);
+    return count;
+  }
+
+  async claim(request: ClaimRequest): Promise<Batch[]> {
+    const claimed: Batch[] = [];
+    for (const entry of this.#inFlight.values()) {
+      if (claimed.length >= request.limit) break;
+      const mine = request.includeOwn && entry.owner === request.owner;
+      if (!mine && entry.leaseUntil > request.now) continue;
+      entry.owner = request.owner;
+      entry.leaseUntil = request.leaseUntil;
+      claimed.push(entry.batch);
+    }
+    return claimed;
+  }
+
+  async renew(batchId: string, owner: string, leaseUntil: number): Promise<boolean> {
+    const entry = this.#inFlight.get(batchId);
+    if (!entry || entry.owner !== owner) return false;
+    entry.leaseUntil = leaseUntil;
+    return true;
+  }
+
+  async ack(batchId: string): Promise<boolean> {
+    return this.#inFlight.delete(batchId);
+  }
+
+  async deadLetter(batchId: string, error: string, at: number): Promise<boolean> {
+    const entry = this.#inFlight.get(batchId);
+    if (!entry) return false;
+    this.#inFlight.delete(batchId);
+    this.#dead.set(batchId, { batch: entry.batch, error, at });
+    return true;
+  }
+
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    return [...this.#dead.values()].slice(0, limit);
+  }
+
+  async *pendingConversations(): AsyncIterable<Conversation> {
+    for (const entry of [...this.#pending.values()]) yield entry.conversation;
+  }
+
+  async stats(limit: number): Promise<StoreStats> {
+    const all = [...this.#pending.values()].map(summary);
+    all.sort((a, b) => a.firstAt - b.firstAt);
+    return {
+      pendingBatches: all.length,
+      pendingMessages: all.reduce((sum, pending) => sum + pending.count, 0),
+      batches: all.slice(0, limit),
+      inFlight: this.#inFlight.size,
+      deadLetters: this.#dead.size,
+    };
+  }
+
+  /** Forgets expired message ids of every conversation; amortised over PRUNE_EVERY appends. */
+  #prune(now: number): void {
+    this.#appendsSincePrune = 0;
+    for (const [key, seen] of this.#seen) {
+      for (const [id, forgetAt] of seen) if (forgetAt <= now) seen.delete(id);
+      if (seen.size === 0) this.#seen.delete(key);
+    }
+  }
+}
+
+function summary(entry: PendingEntry): PendingSummary {
+  const first = entry.messages[0] as StoredMessage;
+  const last = entry.messages.at(-1) as StoredMessage;
+  return { sessionId: entry.conversation.sessionId, phone: entry.conversation.phone, count: entry.messages.length, firstAt: first.at, lastAt: last.at };
+}

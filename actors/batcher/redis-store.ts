@@ -1,0 +1,303 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Batch, FlushReason, PendingSummary, StoredMessage } from './batch.js';
+import {
+  StoreUnavailableError,
+  type AppendResult,
+  type BatchStore,
+  type ClaimRequest,
+  type DeadLetter,
+  type FlushRequest,
+  type FlushResult,
+  type StoreStats,
+} from './batch-store.js';
+import { conversationKey, parseConversationKey, type Conversation } from './conversation.js';
+import { APPEND, CLAIM, DEAD_LETTER, DROP, FLUSH, PENDING, RENEW } from './redis-scripts.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Every key starts with it; lets several runtimes (or tests) share one Redis. */
+  keyPrefix: string;
+  /** Safety net for garbage only (BATCH_TTL_S); it never decides a flush. */
+  ttlSeconds: number;
+  /** A command that takes longer fails (and ingress answers 503) instead of hanging. */
+  commandTimeoutMs?: number;
+}
+
+type Entry = [id: string, text: string, at: number];
+
+interface Scripts {
+  batchAppend(pending: string, seen: string, id: string, entry: string, at: number, ttl: number): Promise<[number, number, string, string]>;
+  batchPending(pending: string): Promise<[number, string, string]>;
+  batchFlush(pending: string, inflight: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
+  batchClaim(inflight: string, owner: string, now: number, leaseUntil: number, includeOwn: string): Promise<string[] | null>;
+  batchRenew(inflight: string, owner: string, leaseUntil: number): Promise<number>;
+  batchDeadLetter(inflight: string, dead: string, error: string, at: number): Promise<number>;
+  batchDrop(pending: string): Promise<number>;
+}
+
+type ScriptedRedis = Redis & Scripts;
+
+/**
+ * The durable store on Redis (ioredis). Connection loss is surfaced, not hidden: the
+ * offline queue is off, so while Redis is away every call fails fast with
+ * ERR_STORE_UNAVAILABLE (ingress answers 503) and ioredis reconnects in the background.
+ */
+export class RedisStore implements BatchStore {
+  readonly kind = 'redis';
+  readonly #options: RedisStoreOptions;
+  #redis: ScriptedRedis | undefined;
+
+  constructor(options: RedisStoreOptions) {
+    if (!/^[A-Za-z0-9:_-]*$/.test(options.keyPrefix)) {
+      throw new Error(`key prefix ${JSON.stringify(options.keyPrefix)} may only hold letters, digits, ':', '_' and '-'`);
+    }
+    this.#options = options;
+  }
+
+  async connect(): Promise<void> {
+    if (this.#redis) return;
+    const redisOptions: RedisOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: this.#options.commandTimeoutMs ?? 5_000,
+      connectTimeout: 5_000,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    };
+    const redis = new Redis(this.#options.url, redisOptions) as ScriptedRedis;
+    // Errors surface through the calls; the event only must not crash the process.
+    redis.on('error', () => undefined);
+    redis.defineCommand('batchAppend', { numberOfKeys: 2, lua: APPEND });
+    redis.defineCommand('batchPending', { numberOfKeys: 1, lua: PENDING });
+    redis.defineCommand('batchFlush', { numberOfKeys: 2, lua: FLUSH });
+    redis.defineCommand('batchClaim', { numberOfKeys: 1, lua: CLAIM });
+    redis.defineCommand('batchRenew', { numberOfKeys: 1, lua: RENEW });
+    redis.defineCommand('batchDeadLetter', { numberOfKeys: 2, lua: DEAD_LETTER });
+    redis.defineCommand('batchDrop', { numberOfKeys: 1, lua: DROP });
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw new StoreUnavailableError(error);
+    }
+    this.#redis = redis;
+  }
+
+  async close(): Promise<void> {
+    const redis = this.#redis;
+    this.#redis = undefined;
+    if (!redis) return;
+    await redis.quit().catch(() => redis.disconnect());
+  }
+
+  /** The connection's state, for the store's health check. */
+  get status(): string {
+    return this.#redis?.status ?? 'closed';
+  }
+
+  async ping(): Promise<void> {
+    await this.#call((redis) => redis.ping());
+  }
+
+  async append(conversation: Conversation, message: StoredMessage): Promise<AppendResult> {
+    const entry: Entry = [message.id, message.text, message.at];
+    const [accepted, count, firstAt, lastAt] = await this.#call((redis) =>
+      redis.batchAppend(this.#pendingKey(conversation), this.#seenKey(conversation), message.id, JSON.stringify(entry), message.at, this.#options.ttlSeconds),
+    );
+    const pending = count > 0 ? summary(conversation, count, firstAt, lastAt) : undefined;
+    if (accepted === 1 && pending) return { status: 'accepted', pending };
+    return { status: 'duplicate', pending };
+  }
+
+  async pending(conversation: Conversation): Promise<PendingSummary | undefined> {
+    const [count, firstAt, lastAt] = await this.#call((redis) => redis.batchPending(this.#pendingKey(conversation)));
+    return count > 0 ? summary(conversation, count, firstAt, lastAt) : undefined;
+  }
+
+  async flush(conversation: Conversation, request: FlushRequest): Promise<FlushResult> {
+    const { rules } = request;
+    const reply = await this.#call((redis) =>
+      redis.batchFlush(
+        this.#pendingKey(conversation),
+        this.#inFlightKey(request.batchId),
+        request.now,
+        rules.windowMs,
+        rules.maxMessages,
+        rules.maxAgeMs,
+        request.force ?? '',
+        conversation.sessionId,
+        conversation.phone,
+        request.owner,
+        request.leaseUntil,
+        this.#options.ttlSeconds,
+      ),
+    );
+    const [status] = reply;
+    if (status === 'empty') return { status: 'empty' };
+    if (status === 'not_due') {
+      const [, dueAt, count, firstAt, lastAt] = reply as [string, string, number, string, string];
+      return { status: 'not_due', dueAt: Number(dueAt), pending: summary(conversation, count, firstAt, lastAt) };
+    }
+    const [, reason, firstAt, lastAt, messagesJson, remaining, remainingFirstAt, remainingLastAt] = reply as [
+      string, string, string, string, string, number, string, string,
+    ];
+    const batch: Batch = {
+      batchId: request.batchId,
+      sessionId: conversation.sessionId,
+      phone: conversation.phone,
+      messages: parseMessages(messagesJson),
+      reason: reason as FlushReason,
+      firstAt: Number(firstAt),
+      lastAt: Number(lastAt),
+      flushedAt: request.now,
+    };
+    return {
+      status: 'flushed',
+      batch,
+      remaining: remaining > 0 ? summary(conversation, remaining, remainingFirstAt, remainingLastAt) : undefined,
+    };
+  }
+
+  async drop(conversation: Conversation): Promise<number> {
+    return this.#call((redis) => redis.batchDrop(this.#pendingKey(conversation)));
+  }
+
+  async claim(request: ClaimRequest): Promise<Batch[]> {
+    const claimed: Batch[] = [];
+    for await (const key of this.#scan(`${this.#options.keyPrefix}inflight:*`)) {
+      if (claimed.length >= request.limit) break;
+      const fields = await this.#call((redis) =>
+        redis.batchClaim(key, request.owner, request.now, request.leaseUntil, request.includeOwn ? '1' : '0'),
+      );
+      if (fields) claimed.push(batchFromHash(key.slice(this.#inFlightKey('').length), pairs(fields)));
+    }
+    return claimed;
+  }
+
+  async renew(batchId: string, owner: string, leaseUntil: number): Promise<boolean> {
+    return (await this.#call((redis) => redis.batchRenew(this.#inFlightKey(batchId), owner, leaseUntil))) === 1;
+  }
+
+  async ack(batchId: string): Promise<boolean> {
+    return (await this.#call((redis) => redis.del(this.#inFlightKey(batchId)))) === 1;
+  }
+
+  async deadLetter(batchId: string, error: string, at: number): Promise<boolean> {
+    return (await this.#call((redis) => redis.batchDeadLetter(this.#inFlightKey(batchId), this.#deadKey(batchId), error, at))) === 1;
+  }
+
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    const letters: DeadLetter[] = [];
+    for await (const key of this.#scan(`${this.#options.keyPrefix}dead:*`)) {
+      if (letters.length >= limit) break;
+      const hash = await this.#call((redis) => redis.hgetall(key));
+      if (!hash.messages) continue;
+      letters.push({ batch: batchFromHash(key.slice(this.#deadKey('').length), hash), error: hash.error ?? '', at: Number(hash.deadAt) });
+    }
+    return letters;
+  }
+
+  async *pendingConversations(): AsyncIterable<Conversation> {
+    const prefix = this.#pendingKey({ sessionId: '', phone: '' }).slice(0, -1);
+    for await (const key of this.#scan(`${prefix}*`)) {
+      const conversation = parseConversationKey(key.slice(prefix.length));
+      if (conversation) yield conversation;
+    }
+  }
+
+  async stats(limit: number): Promise<StoreStats> {
+    const batches: PendingSummary[] = [];
+    let pendingBatches = 0;
+    let pendingMessages = 0;
+    for await (const conversation of this.pendingConversations()) {
+      const pending = await this.pending(conversation);
+      if (!pending) continue;
+      pendingBatches++;
+      pendingMessages += pending.count;
+      batches.push(pending);
+    }
+    batches.sort((a, b) => a.firstAt - b.firstAt);
+    let inFlight = 0;
+    for await (const _ of this.#scan(`${this.#options.keyPrefix}inflight:*`)) inFlight++;
+    let deadLetters = 0;
+    for await (const _ of this.#scan(`${this.#options.keyPrefix}dead:*`)) deadLetters++;
+    return { pendingBatches, pendingMessages, batches: batches.slice(0, limit), inFlight, deadLetters };
+  }
+
+  // ---- keys and plumbing -----------------------------------------------------------------
+
+  #pendingKey(conversation: Conversation): string {
+    return `${this.#options.keyPrefix}pending:${conversationKey(conversation)}`;
+  }
+
+  #seenKey(conversation: Conversation): string {
+    return `${this.#options.keyPrefix}seen:${conversationKey(conversation)}`;
+  }
+
+  #inFlightKey(batchId: string): string {
+    return `${this.#options.keyPrefix}inflight:${batchId}`;
+  }
+
+  #deadKey(batchId: string): string {
+    return `${this.#options.keyPrefix}dead:${batchId}`;
+  }
+
+  /** SCAN, never KEYS: the walk is incremental and never blocks Redis. */
+  async *#scan(match: string): AsyncIterable<string> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#call((redis) => redis.scan(cursor, 'MATCH', match, 'COUNT', 1000));
+      cursor = next;
+      for (const key of keys) yield key;
+    } while (cursor !== '0');
+  }
+
+  async #call<T>(operation: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
+    const redis = this.#redis;
+    if (!redis || redis.status !== 'ready') throw new StoreUnavailableError(`redis is ${redis?.status ?? 'not connected'}`);
+    try {
+      return await operation(redis);
+    } catch (error) {
+      if (isConnectionError(error)) throw new StoreUnavailableError(error);
+      throw error;
+    }
+  }
+}
+
+function summary(conversation: Conversation, count: number, firstAt: string, lastAt: string): PendingSummary {
+  return { sessionId: conversation.sessionId, phone: conversation.phone, count: Number(count), firstAt: Number(firstAt), lastAt: Number(lastAt) };
+}
+
+function parseMessages(json: string): StoredMessage[] {
+  return (JSON.parse(json) as Entry[]).map(([id, text, at]) => ({ id, text, at }));
+}
+
+function pairs(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
+
+function batchFromHash(batchId: string, hash: Record<string, string>): Batch {
+  return {
+    batchId,
+    sessionId: hash.sessionId ?? '',
+    phone: hash.phone ?? '',
+    messages: parseMessages(hash.messages ?? '[]'),
+    reason: (hash.reason ?? 'recovered') as FlushReason,
+    firstAt: Number(hash.firstAt),
+    lastAt: Number(hash.lastAt),
+    flushedAt: Number(hash.flushedAt),
+  };
+}
+
+/** Transport trouble (as opposed to a script or argument error, which is a bug and should crash loudly). */
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|LOADING|READONLY/.test(error.message) ||
+    (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code))
+  );
+}

@@ -1,0 +1,224 @@
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { batchText, type StoredMessage } from '../../actors/batcher/batch.js';
+import type { BatchStore, FlushRequest } from '../../actors/batcher/batch-store.js';
+import type { Conversation } from '../../actors/batcher/conversation.js';
+import { decideFlush, type FlushRules } from '../../actors/batcher/flush-rule.js';
+import { MemoryStore } from '../../actors/batcher/memory-store.js';
+import { RedisStore } from '../../actors/batcher/redis-store.js';
+import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
+
+const RULES: FlushRules = { windowMs: 9_000, maxMessages: 10, maxAgeMs: 60_000 };
+const T0 = 1_700_000_000_000;
+const alice: Conversation = { sessionId: 's1', phone: '79161234567' };
+const bob: Conversation = { sessionId: 's1', phone: '79169876543' };
+
+const message = (id: string, at: number, text = `text ${id}`): StoredMessage => ({ id, text, at });
+let batchSeq = 0;
+const flushAt = (now: number, extra: Partial<FlushRequest> = {}): FlushRequest => ({
+  now,
+  rules: RULES,
+  batchId: `b${++batchSeq}`,
+  owner: 'me',
+  leaseUntil: now + 30_000,
+  ...extra,
+});
+
+interface Harness {
+  store: BatchStore;
+  /** A second store on the same data: a second runtime process. */
+  other(): Promise<BatchStore>;
+  cleanup(): Promise<void>;
+}
+
+const kinds: [string, () => Promise<Harness>][] = [
+  [
+    'memory',
+    async () => {
+      const store = new MemoryStore({ seenTtlMs: 86_400_000 });
+      return { store, other: async () => store, cleanup: async () => undefined };
+    },
+  ],
+  [
+    'redis',
+    async () => {
+      const keyPrefix = testPrefix('store');
+      const make = async () => {
+        const store = new RedisStore({ url: redisUrl(), keyPrefix, ttlSeconds: 86_400 });
+        await store.connect();
+        return store;
+      };
+      const opened: BatchStore[] = [await make()];
+      return {
+        store: opened[0] as BatchStore,
+        other: async () => {
+          const store = await make();
+          opened.push(store);
+          return store;
+        },
+        cleanup: async () => {
+          for (const store of opened) await store.close();
+          await deletePrefix(keyPrefix);
+        },
+      };
+    },
+  ],
+];
+
+for (const [kind, makeHarness] of kinds) {
+  describe(`${kind} store`, () => {
+    let h: Harness;
+    beforeEach(async () => {
+      h = await makeHarness();
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    it('accepts a message once, ignores its duplicate, and summarises what is pending', async () => {
+      expect(await h.store.append(alice, message('m1', T0))).toEqual({
+        status: 'accepted',
+        pending: { ...alice, count: 1, firstAt: T0, lastAt: T0 },
+      });
+      await h.store.append(alice, message('m2', T0 + 5));
+      expect(await h.store.append(alice, message('m1', T0 + 9))).toEqual({
+        status: 'duplicate',
+        pending: { ...alice, count: 2, firstAt: T0, lastAt: T0 + 5 },
+      });
+      expect(await h.store.pending(alice)).toEqual({ ...alice, count: 2, firstAt: T0, lastAt: T0 + 5 });
+      expect(await h.store.pending(bob)).toBeUndefined();
+    });
+
+    it('is not due before the quiet window, and says when it will be', async () => {
+      await h.store.append(alice, message('m1', T0));
+      await h.store.append(alice, message('m2', T0 + 2_000));
+      const result = await h.store.flush(alice, flushAt(T0 + 10_999));
+      expect(result).toEqual({ status: 'not_due', dueAt: T0 + 11_000, pending: { ...alice, count: 2, firstAt: T0, lastAt: T0 + 2_000 } });
+      expect(await h.store.flush(bob, flushAt(T0))).toEqual({ status: 'empty' });
+    });
+
+    it('flushes a quiet conversation as one batch in arrival order, with the merged text', async () => {
+      const texts = ['Запишите на стрижку меня', 'На завтра', 'В 18:00', 'К Бари'];
+      for (const [i, text] of texts.entries()) await h.store.append(alice, message(`m${i}`, T0 + i * 1_000, text));
+      const result = await h.store.flush(alice, flushAt(T0 + 3_000 + 9_000, { batchId: 'quiet-1' }));
+      if (result.status !== 'flushed') throw new Error(result.status);
+      expect(result.batch).toMatchObject({ batchId: 'quiet-1', ...alice, reason: 'quiet', firstAt: T0, lastAt: T0 + 3_000, flushedAt: T0 + 12_000 });
+      expect(batchText(result.batch.messages)).toBe('Запишите на стрижку меня На завтра В 18:00 К Бари');
+      expect(result.remaining).toBeUndefined();
+      expect(await h.store.pending(alice)).toBeUndefined();
+    });
+
+    it('cuts at maxMessages with reason size, leaving the rest pending', async () => {
+      for (let i = 0; i < 12; i++) await h.store.append(alice, message(`m${i}`, T0 + i));
+      const result = await h.store.flush(alice, flushAt(T0 + 12));
+      if (result.status !== 'flushed') throw new Error(result.status);
+      expect(result.batch.reason).toBe('size');
+      expect(result.batch.messages.map((m) => m.id)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+      expect(result.remaining).toEqual({ ...alice, count: 2, firstAt: T0 + 10, lastAt: T0 + 11 });
+    });
+
+    it('flushes a chatty conversation at maxAge with reason age', async () => {
+      for (let i = 0; i < 9; i++) await h.store.append(alice, message(`m${i}`, T0 + i * 8_000));
+      const result = await h.store.flush(alice, flushAt(T0 + 60_000));
+      expect(result.status === 'flushed' && result.batch.reason).toBe('age');
+    });
+
+    it('a forced flush (shutdown, recovered) ignores the rules', async () => {
+      await h.store.append(alice, message('m1', T0));
+      const result = await h.store.flush(alice, flushAt(T0 + 1, { force: 'shutdown' }));
+      expect(result.status === 'flushed' && result.batch.reason).toBe('shutdown');
+    });
+
+    it('remembers delivered ids: a redelivered message after its flush is a duplicate', async () => {
+      await h.store.append(alice, message('m1', T0));
+      await h.store.flush(alice, flushAt(T0 + 9_000));
+      expect((await h.store.append(alice, message('m1', T0 + 10_000))).status).toBe('duplicate');
+    });
+
+    it('two flushes racing on one conversation (two runtimes) never cut the same messages twice', async () => {
+      const second = await h.other();
+      for (let round = 0; round < 20; round++) {
+        const conversation = { sessionId: 'race', phone: String(79_000_000_000 + round) };
+        for (let i = 0; i < 5; i++) await h.store.append(conversation, message(`r${round}-${i}`, T0 + i));
+        const results = await Promise.all([h.store.flush(conversation, flushAt(T0 + 20_000)), second.flush(conversation, flushAt(T0 + 20_000))]);
+        const flushed = results.filter((r) => r.status === 'flushed');
+        expect(flushed).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'empty')).toHaveLength(1);
+      }
+    });
+
+    it('leases in-flight batches: expired leases are claimable, live ones only by their owner when asked', async () => {
+      await h.store.append(alice, message('m1', T0));
+      await h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'lease-1', owner: 'a', leaseUntil: T0 + 20_000 }));
+      expect(await h.store.claim({ owner: 'b', now: T0 + 19_999, leaseUntil: T0 + 50_000, includeOwn: false, limit: 10 })).toEqual([]);
+      const own = await h.store.claim({ owner: 'a', now: T0 + 10_000, leaseUntil: T0 + 40_000, includeOwn: true, limit: 10 });
+      expect(own.map((b) => b.batchId)).toEqual(['lease-1']);
+      expect(own[0]?.messages).toEqual([message('m1', T0)]);
+      expect(await h.store.renew('lease-1', 'b', T0 + 99_000)).toBe(false);
+      expect(await h.store.renew('lease-1', 'a', T0 + 45_000)).toBe(true);
+      const taken = await h.store.claim({ owner: 'b', now: T0 + 45_001, leaseUntil: T0 + 80_000, includeOwn: false, limit: 10 });
+      expect(taken.map((b) => b.batchId)).toEqual(['lease-1']);
+      expect(await h.store.renew('lease-1', 'a', T0 + 99_000)).toBe(false);
+    });
+
+    it('ack forgets a delivered batch; deadLetter parks a failing one where stats and deadLetters show it', async () => {
+      await h.store.append(alice, message('m1', T0));
+      await h.store.append(bob, message('m2', T0));
+      await h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'ok-1' }));
+      await h.store.flush(bob, flushAt(T0 + 9_000, { batchId: 'bad-1' }));
+      expect((await h.store.stats(10)).inFlight).toBe(2);
+      expect(await h.store.ack('ok-1')).toBe(true);
+      expect(await h.store.ack('ok-1')).toBe(false);
+      expect(await h.store.deadLetter('bad-1', 'webhook answered 500', T0 + 10_000)).toBe(true);
+      expect(await h.store.claim({ owner: 'x', now: T0 + 1e9, leaseUntil: T0 + 2e9, includeOwn: false, limit: 10 })).toEqual([]);
+      const letters = await h.store.deadLetters(10);
+      expect(letters).toEqual([{ batch: expect.objectContaining({ batchId: 'bad-1', ...bob }), error: 'webhook answered 500', at: T0 + 10_000 }]);
+      expect(await h.store.stats(10)).toMatchObject({ inFlight: 0, deadLetters: 1, pendingBatches: 0 });
+    });
+
+    it('drops a pending batch on request and lists pending conversations (SCAN past one page)', async () => {
+      await h.store.append(alice, message('m1', T0));
+      expect(await h.store.drop(alice)).toBe(1);
+      expect(await h.store.drop(alice)).toBe(0);
+      const many = Array.from({ length: 1_200 }, (_, i) => ({ sessionId: 'bulk', phone: String(79_100_000_000 + i) }));
+      await Promise.all(many.map((c, i) => h.store.append(c, message(`b${i}`, T0 + i))));
+      const listed: string[] = [];
+      for await (const c of h.store.pendingConversations()) listed.push(c.phone);
+      expect(listed.sort()).toEqual(many.map((c) => c.phone).sort());
+      const stats = await h.store.stats(5);
+      expect(stats).toMatchObject({ pendingBatches: 1_200, pendingMessages: 1_200 });
+      expect(stats.batches.map((b) => b.phone)).toEqual(many.slice(0, 5).map((c) => c.phone));
+    });
+
+    it('applies the flush rule of flush-rule.ts exactly', async () => {
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 12 }),
+          fc.integer({ min: 0, max: 70_000 }),
+          fc.record({ windowMs: fc.integer({ min: 1, max: 20_000 }), maxMessages: fc.integer({ min: 1, max: 12 }), maxAgeMs: fc.integer({ min: 1, max: 60_000 }) }),
+          async (gaps, after, rules) => {
+            const conversation = { sessionId: 'rule', phone: String(79_200_000_000 + n++) };
+            let at = T0;
+            for (const [i, gap] of gaps.entries()) {
+              at += gap;
+              await h.store.append(conversation, message(`g${i}`, at));
+            }
+            const now = at + after;
+            const pending = { count: gaps.length, firstAt: T0 + (gaps[0] as number), lastAt: at };
+            const expected = decideFlush(pending, now, rules);
+            const result = await h.store.flush(conversation, flushAt(now, { rules }));
+            if (expected.due) {
+              expect(result.status === 'flushed' && result.batch.reason).toBe(expected.reason);
+              expect(result.status === 'flushed' && result.batch.messages.length).toBe(Math.min(gaps.length, rules.maxMessages));
+            } else {
+              expect(result).toMatchObject({ status: 'not_due', dueAt: expected.dueAt });
+            }
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+  });
+}
+
