@@ -13,10 +13,13 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** Node fires a timer longer than this after 1 ms; longer waits are clamped instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function systemClock(): Clock {
   return {
     now: Date.now,
-    setTimeout: (fn, delayMs) => setTimeout(fn, delayMs) as unknown as TimerHandle,
+    setTimeout: (fn, delayMs) => setTimeout(fn, Math.min(Math.max(0, delayMs), MAX_TIMER_MS)) as unknown as TimerHandle,
     clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
   };
 }

@@ -30,6 +30,8 @@ async function main(): Promise<void> {
 
   const stop = (code: number, why: string): Promise<void> => {
     stopping ??= (async () => {
+      // Set now: if shutdown hangs and the process drains out, it must not exit 0.
+      process.exitCode = code === 0 ? 1 : code;
       logger.info({ why }, 'shutting down');
       const deadline = setTimeout(() => {
         logger.error({ timeoutMs: loaded.config.shutdownTimeoutMs }, 'shutdown overran SHUTDOWN_TIMEOUT_MS; exiting');

@@ -42,11 +42,12 @@ export class Runtime {
     const clock = options.clock ?? systemClock();
     const pkg = readPackageInfo();
     const checks = this.checks;
+    const service = { name: pkg.name, version: pkg.version, startedAt: clock.now() };
     // Factories run at start, after the system below exists; they only close over it.
     const httpDeps = (): HttpDeps => ({
       config,
       effectiveConfig: effective,
-      service: { name: pkg.name, version: pkg.version, startedAt: clock.now() },
+      service,
       tree: { snapshot: () => this.system.snapshot(), restart: (path) => this.system.restart(path) },
       checks,
       metrics: this.metrics.registry,

@@ -13,8 +13,8 @@ export interface ManagedChild {
   /** The number of the incarnation now running; exits report the incarnation that ended. */
   readonly incarnation: number;
   readonly detail: Readonly<Record<string, unknown>> | undefined;
-  /** Starts a new incarnation; rejects if it could not start. */
-  start(): Promise<void>;
+  /** Starts a new incarnation and resolves with its number (which its exit reports); rejects if it could not start. */
+  start(): Promise<number>;
   /** Ordered stop within `timeoutMs` (Infinity for supervisors). Does not report an exit. */
   stop(timeoutMs: number): Promise<void>;
   /** No incarnation will follow. */

@@ -36,7 +36,8 @@ export interface SupervisorEnvironment {
 }
 
 export type SupervisorMessage =
-  | { readonly type: 'child_exit'; readonly id: string; readonly incarnation: number; readonly reason: ExitReason }
+  /** `slot` tells a child apart from a later one with the same id (dynamic children come back under their id). */
+  | { readonly type: 'child_exit'; readonly id: string; readonly slot: number; readonly incarnation: number; readonly reason: ExitReason }
   | { readonly type: 'restart_due'; readonly leaderId: string }
   | { readonly type: 'start_child'; readonly spec: ChildSpec }
   | { readonly type: 'start_from_template'; readonly id: string; readonly args: unknown }
@@ -52,6 +53,8 @@ const OK: SupervisorReply = Object.freeze({ ok: true });
 
 interface ChildSlot {
   readonly id: string;
+  /** Unique per supervisor, never reused. */
+  readonly seq: number;
   readonly spec: ChildSpec;
   readonly child: ManagedChild;
   readonly dynamic: boolean;
@@ -156,7 +159,7 @@ class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorRepl
     switch (message.type) {
       case 'child_exit': {
         const slot = this.#state.find(message.id);
-        if (slot && slot.incarnation === message.incarnation) await this.#handleExit(slot, message.reason);
+        if (slot && slot.seq === message.slot && slot.incarnation === message.incarnation) await this.#handleExit(slot, message.reason);
         return OK;
       }
       case 'restart_due':
@@ -199,7 +202,7 @@ class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorRepl
   // ---- the restart rule applied -------------------------------------------------------
 
   async #handleExit(slot: ChildSlot, reason: ExitReason): Promise<void> {
-    if (slot.status !== 'running' && slot.status !== 'starting') return;
+    if ((slot.status !== 'running' && slot.status !== 'starting') || !this.#state.has(slot)) return;
     const now = this.#env.clock.now();
     const ranForMs = slot.startedAt === null ? 0 : now - slot.startedAt;
     slot.startedAt = null;
@@ -316,16 +319,18 @@ class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorRepl
     slot.status = 'starting';
     slot.nextRestartAt = null;
     if (isRestart) slot.restarts++;
+    let incarnation: number;
     try {
-      await slot.child.start();
+      // The incarnation is what start() resolved with: the child may already have ended
+      // (and reported that very incarnation) before this continuation runs.
+      incarnation = await slot.child.start();
     } catch (error) {
-      slot.incarnation = slot.child.incarnation;
       return toError(error);
     }
     const now = this.#env.clock.now();
     slot.status = 'running';
     slot.startedAt = now;
-    slot.incarnation = slot.child.incarnation;
+    slot.incarnation = incarnation;
     this.#env.events.publish({ type: 'started', path: slot.child.path, at: now, restarts: slot.restarts });
     return undefined;
   }
@@ -334,6 +339,7 @@ class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorRepl
     if (slot.status === 'running' || slot.status === 'starting') {
       slot.status = 'stopping';
       await slot.child.stop(this.#shutdownTimeoutOf(slot.spec));
+      this.#logOf(slot).debug('child stopped');
     }
     slot.status = 'stopped';
     slot.startedAt = null;
@@ -377,8 +383,9 @@ class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorRepl
   /** An operator's restart: now, with the backoff count reset, not counted against the intensity. */
   async #manualRestart(slot: ChildSlot): Promise<void> {
     slot.attempts = 0;
-    if (this.#state.slots.some((other) => other.pendingLeader === slot.id)) {
-      await this.#restartGroup(slot.id);
+    // Waiting for a group restart: bring the whole group back now, in start order.
+    if (slot.pendingLeader !== undefined) {
+      await this.#restartGroup(slot.pendingLeader);
       return;
     }
     slot.pendingLeader = undefined;
@@ -438,6 +445,7 @@ export class SupervisorHandle implements ManagedChild {
   readonly #cell: ActorCell<SupervisorMessage, SupervisorReply>;
   readonly #state = new SupervisorState();
   readonly #env: SupervisorEnvironment;
+  #slotSeq = 0;
 
   constructor(spec: SupervisorSpec, path: string, env: SupervisorEnvironment) {
     validateSupervisorSpec(spec, path);
@@ -467,6 +475,7 @@ export class SupervisorHandle implements ManagedChild {
     const child = this.#env.createChild(spec, childPath(this.path, spec.id));
     const slot: ChildSlot = {
       id: spec.id,
+      seq: ++this.#slotSeq,
       spec,
       child,
       dynamic,
@@ -480,7 +489,7 @@ export class SupervisorHandle implements ManagedChild {
       pendingLeader: undefined,
     };
     child.onExit((reason, incarnation) => {
-      this.#cell.tell({ type: 'child_exit', id: spec.id, incarnation, reason });
+      this.#cell.tell({ type: 'child_exit', id: spec.id, slot: slot.seq, incarnation, reason });
     });
     this.#state.add(slot);
     return slot;
@@ -500,7 +509,7 @@ export class SupervisorHandle implements ManagedChild {
     return { retired: { count, processed, dropped } };
   }
 
-  start(): Promise<void> {
+  start(): Promise<number> {
     return this.#cell.start();
   }
 
@@ -568,6 +577,8 @@ export class SupervisorHandle implements ManagedChild {
   }
 
   async #request(message: SupervisorMessage, options: AskOptions | undefined): Promise<SupervisorReply> {
+    // A supervisor backing off or stopped would hold the request until it times out: say so now.
+    if (!this.#cell.isRunning) throw new RuntimeError('ERR_ACTOR_STOPPED', `supervisor ${this.path} is not running; try again once it is`);
     const reply = await this.#cell.ask(message, options ?? { timeoutMs: ADMIN_ASK_TIMEOUT_MS });
     if (!reply.ok) throw reply.error;
     return reply;

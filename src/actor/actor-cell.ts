@@ -1,17 +1,12 @@
 import type { Logger } from 'pino';
 import type { ManagedChild } from '../../supervisor/managed-child.js';
 import type { TreeNode } from '../../supervisor/tree-node.js';
-import type { Clock, TimerHandle } from '../clock.js';
-import {
-  ActorFailedError,
-  ActorStoppedError,
-  AskTimeoutError,
-  MailboxFullError,
-  RuntimeError,
-  toError,
-} from '../errors.js';
+import type { Clock } from '../clock.js';
+import { ActorFailedError, ActorStoppedError, AskTimeoutError, MailboxFullError, RuntimeError, toError } from '../errors.js';
+import { Context } from './actor-context.js';
 import type { ActorRef, AskOptions } from './actor-ref.js';
-import { NORMAL, SHUTDOWN, type ActorContext, type Behaviour, type BehaviourFactory, type ExitReason } from './behaviour.js';
+import { NORMAL, SHUTDOWN, type Behaviour, type BehaviourFactory, type ExitReason } from './behaviour.js';
+import { isValidTimeout, settleWithin, within } from './deadline.js';
 import type { Dispatcher, Runnable } from './dispatcher.js';
 import { Mailbox, Offer, type MailboxOptions, type MailboxStats } from './mailbox.js';
 import { PendingAsk } from './pending-ask.js';
@@ -39,11 +34,14 @@ export interface CellOptions<M, R> {
 export type ExitListener = (reason: ExitReason, incarnation: number) => void;
 
 /** An ask in the mailbox; any other envelope kind is a told message or a timer tick. */
+/** An ask in the mailbox; any other envelope kind is a told message or a timer tick. */
 class AskEnvelope<M, R> extends PendingAsk<M, R> {}
 
 type Envelope<M, R> = M | AskEnvelope<M, R> | TimerEnvelope<M>;
 
 type Phase = 'idle' | 'starting' | 'running' | 'ending' | 'disposed';
+
+const ignore = (): undefined => undefined;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
@@ -53,6 +51,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Runs one actor: its mailbox, its current incarnation (behaviour, context, timers) and
  * the rule "one message at a time, in order". The cell outlives incarnations, so refs to
  * it stay valid across restarts and messages queued during a restart are kept.
+ *
+ * Every incarnation ends in exactly one teardown (its `stop` runs once), whichever way it
+ * ends: by itself (failure, normal exit, reported to the owner), by an ordered `stop`
+ * (not reported: the owner asked), even when the stop comes while it is still starting.
  */
 export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, ManagedChild {
   readonly path: string;
@@ -66,19 +68,24 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
   readonly #startTimeoutMs: number;
   readonly #stopTimeoutMs: number;
   #phase: Phase = 'idle';
+  /** Bumped when an incarnation starts and when it ends: a stale context or callback never matches. */
   #incarnation = 0;
   #behaviour: Behaviour<M, R> | undefined;
-  #context: Context<M, R> | undefined;
+  #context: Context<M> | undefined;
   #awaiting = false;
   #stopRequested = false;
   #failRequested: Error | undefined;
+  /** An ordered stop arrived while starting: the start tears down as soon as it completes. */
+  #abortStart = false;
+  /** An ordered stop joined a teardown already under way: the owner asked, so no exit report. */
+  #suppressExit = false;
   #exitListener: ExitListener | undefined;
   #deadLetters = 0;
   #detail: Readonly<Record<string, unknown>> | undefined;
   #logger: Logger | undefined;
-  /** Settles when an async receive in flight finishes; lets an ordered stop wait for it. */
   #inFlight: Promise<void> | undefined;
-  /** Settles when the incarnation being torn down is gone. */
+  #inFlightAsk: AskEnvelope<M, R> | undefined;
+  #startCall: Promise<void> | undefined;
   #teardownDone: Promise<void> | undefined;
 
   constructor(options: CellOptions<M, R>, env: CellEnvironment) {
@@ -92,6 +99,10 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
 
   get ref(): ActorRef<unknown, unknown> {
     return this as unknown as ActorRef<unknown, unknown>;
+  }
+
+  get self(): ActorRef<M, unknown> {
+    return this as ActorRef<M, unknown>;
   }
 
   childNodes(): TreeNode[] {
@@ -143,6 +154,10 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
 
   ask(message: M, options?: AskOptions): Promise<R> {
     if (this.#phase === 'disposed') return Promise.reject(new ActorStoppedError(this.path));
+    const timeoutMs = options?.timeoutMs ?? this.#env.askTimeoutMs;
+    if (!isValidTimeout(timeoutMs)) {
+      return Promise.reject(new RuntimeError('ERR_BAD_SPEC', `ask timeoutMs must be a positive number or Infinity, got ${timeoutMs}`));
+    }
     return new Promise<R>((resolve, reject) => {
       const clock = this.#env.clock;
       const envelope = new AskEnvelope<M, R>(message, clock, resolve, reject);
@@ -152,7 +167,6 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
         return;
       }
       if (offer === Offer.EnqueuedEvicting) this.#rejectEvicted();
-      const timeoutMs = options?.timeoutMs ?? this.#env.askTimeoutMs;
       // Infinity: the caller enforces its own deadline (a thread actor's ask is timed on the main thread).
       if (Number.isFinite(timeoutMs)) {
         envelope.timer = clock.setTimeout(() => envelope.reject(new AskTimeoutError(this.path, timeoutMs)), timeoutMs);
@@ -161,7 +175,7 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     });
   }
 
-  #deliverTimer = (envelope: TimerEnvelope<M>): void => {
+  readonly #deliverTimer = (envelope: TimerEnvelope<M>): void => {
     if (this.#phase === 'disposed') return;
     this.#mailbox.force(envelope);
     this.#wake();
@@ -183,14 +197,14 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
   }
 
   runSlice(max: number): void {
-    const mailbox = this.#mailbox;
-    const behaviour = this.#behaviour as Behaviour<M, R>;
-    const context = this.#context as Context<M, R>;
-    let handled = 0;
     if (this.#stopRequested || this.#failRequested) {
       this.#endOnRequest();
       return;
     }
+    const mailbox = this.#mailbox;
+    const behaviour = this.#behaviour as Behaviour<M, R>;
+    const context = this.#context as Context<M>;
+    let handled = 0;
     while (handled < max && this.#phase === 'running' && !this.#awaiting && mailbox.depth > 0) {
       const envelope = mailbox.take() as Envelope<M, R>;
       handled++;
@@ -227,23 +241,28 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
 
   #awaitReceive(result: Promise<R>, ask: AskEnvelope<M, R> | undefined): void {
     this.#awaiting = true;
+    this.#inFlightAsk = ask;
     const incarnation = this.#incarnation;
     this.#inFlight = result.then(
       (value) => {
         if (incarnation !== this.#incarnation) return;
-        this.#awaiting = false;
-        this.#inFlight = undefined;
+        this.#receiveSettled();
         ask?.resolve(value);
         if (this.#stopRequested || this.#failRequested) this.#endOnRequest();
         else this.#wake();
       },
       (error: unknown) => {
         if (incarnation !== this.#incarnation) return;
-        this.#awaiting = false;
-        this.#inFlight = undefined;
+        this.#receiveSettled();
         this.#failIncarnation(toError(error), ask);
       },
     );
+  }
+
+  #receiveSettled(): void {
+    this.#awaiting = false;
+    this.#inFlight = undefined;
+    this.#inFlightAsk = undefined;
   }
 
   #endOnRequest(): void {
@@ -256,85 +275,112 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     void this.#endIncarnation({ kind: 'failure', error });
   }
 
-  /** The incarnation ends by itself: run `stop`, then tell the owner. */
+  /** The incarnation ends by itself: run `stop`, then tell the owner (unless it asked for the stop meanwhile). */
   async #endIncarnation(reason: ExitReason): Promise<void> {
     if (this.#phase !== 'running') return;
     const incarnation = this.#incarnation;
+    this.#suppressExit = false;
     await this.#teardown(reason, this.#stopTimeoutMs);
-    if ((this.#phase as Phase) === 'disposed') return;
+    if ((this.#phase as Phase) === 'disposed' || this.#suppressExit) return;
     this.#exitListener?.(reason, incarnation);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------
 
-  /** Starts a new incarnation. Rejects (and leaves the cell idle) if `start` throws or times out. */
-  async start(): Promise<void> {
+  /**
+   * Starts a new incarnation and resolves with its number, which its exit will report.
+   * Rejects (and leaves the cell idle) if `start` throws, times out, or is stopped first.
+   */
+  start(): Promise<number> {
+    const call = this.#start();
+    this.#startCall = call.then(ignore, ignore);
+    return call;
+  }
+
+  async #start(): Promise<number> {
     if (this.#phase !== 'idle') throw new RuntimeError('ERR_BAD_SPEC', `cannot start ${this.path} while ${this.#phase}`);
     const incarnation = ++this.#incarnation;
     this.#phase = 'starting';
     this.#stopRequested = false;
     this.#failRequested = undefined;
-    this.#awaiting = false;
-    this.#inFlight = undefined;
+    this.#abortStart = false;
+    this.#receiveSettled();
     this.#detail = undefined;
     const timers = new ActorTimers<M>(this.#env.clock, this.#deliverTimer);
-    const context = new Context<M, R>(this, incarnation, timers, this.#env);
+    const context = new Context<M>(this, incarnation, timers, this.#env.clock, this.#env.lookup);
     try {
       const behaviour = this.#factory();
       this.#behaviour = behaviour;
       this.#context = context;
       const started = behaviour.start?.(context);
-      if (isThenable(started)) await withTimeout(started, this.#startTimeoutMs, this.#env.clock, this.path);
+      if (isThenable(started)) {
+        const outcome = await within(started, this.#startTimeoutMs, this.#env.clock);
+        if (!outcome.settled) {
+          // It may still finish: its stop must run then, once, on its own context.
+          void Promise.resolve(started).then(() => this.#stopAbandoned(behaviour, context), ignore);
+          throw new RuntimeError('ERR_ACTOR_START_TIMEOUT', `${this.path} did not start within ${this.#startTimeoutMs} ms`);
+        }
+      }
       if (this.#failRequested) throw this.#failRequested;
     } catch (error) {
-      if (incarnation === this.#incarnation) {
-        timers.cancelAll();
-        this.#behaviour = undefined;
-        this.#context = undefined;
-        if (this.#phase === 'starting') this.#phase = 'idle';
-      }
+      timers.cancelAll();
+      this.#behaviour = undefined;
+      this.#context = undefined;
+      this.#incarnation++;
+      this.#phase = 'idle';
       throw toError(error);
     }
-    if (incarnation !== this.#incarnation || this.#phase !== 'starting') {
+    this.#phase = 'running';
+    if (this.#abortStart) {
+      await this.#teardown(SHUTDOWN, this.#stopTimeoutMs);
       throw new ActorStoppedError(this.path);
     }
-    this.#phase = 'running';
-    if (this.#stopRequested) {
-      void this.#endIncarnation(NORMAL);
-      return;
+    if (this.#stopRequested) void this.#endIncarnation(NORMAL);
+    else this.#wake();
+    return incarnation;
+  }
+
+  async #stopAbandoned(behaviour: Behaviour<M, R>, context: Context<M>): Promise<void> {
+    context.timers.cancelAll();
+    try {
+      await behaviour.stop?.(context, SHUTDOWN);
+    } catch (error) {
+      this.logger.warn({ err: toError(error) }, 'stop() of an abandoned start threw');
     }
-    this.#wake();
   }
 
   /**
-   * An ordered stop: waits (up to `timeoutMs`) for a receive in flight, then runs `stop`.
-   * The owner is not notified; it asked. Queued messages stay for a later incarnation.
+   * An ordered stop: waits (up to `timeoutMs`) for a receive in flight, or for a start in
+   * progress, then runs `stop`. The owner is not notified; it asked. Queued messages stay
+   * for a later incarnation.
    */
   async stop(timeoutMs: number): Promise<void> {
-    if (this.#phase === 'ending') {
-      await this.#teardownDone;
-      return;
+    switch (this.#phase) {
+      case 'idle':
+      case 'disposed':
+        return;
+      case 'starting': {
+        this.#abortStart = true;
+        const done = await settleWithin(this.#startCall as Promise<void>, timeoutMs, this.#env.clock);
+        if (!done) this.logger.warn({ timeoutMs }, 'still starting at the shutdown timeout; it stops when its start completes');
+        return;
+      }
+      case 'ending':
+        this.#suppressExit = true;
+        await this.#teardownDone;
+        return;
+      case 'running':
+        this.#phase = 'ending';
+        this.#teardownDone = this.#stopAfterInFlight(timeoutMs);
+        await this.#teardownDone;
     }
-    if (this.#phase === 'idle' || this.#phase === 'disposed') return;
-    if (this.#phase === 'starting') {
-      // Abandon the start in progress; its completion sees the new incarnation number.
-      this.#incarnation++;
-      this.#phase = 'idle';
-      this.#context?.timers.cancelAll();
-      this.#behaviour = undefined;
-      this.#context = undefined;
-      return;
-    }
-    this.#phase = 'ending';
-    this.#teardownDone = this.#stopAfterInFlight(timeoutMs);
-    await this.#teardownDone;
   }
 
   async #stopAfterInFlight(timeoutMs: number): Promise<void> {
     const deadline = this.#env.clock.now() + timeoutMs;
     if (this.#inFlight) {
       const done = await settleWithin(this.#inFlight, timeoutMs, this.#env.clock);
-      if (!done) this.logger.warn({ timeoutMs }, 'receive still running at shutdown timeout; abandoning it');
+      if (!done) this.logger.warn({ timeoutMs }, 'receive still running at the shutdown timeout; abandoning it');
     }
     await this.#runTeardown(SHUTDOWN, Math.max(0, deadline - this.#env.clock.now()));
   }
@@ -347,11 +393,10 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
 
   async #runTeardown(reason: ExitReason, timeoutMs: number): Promise<void> {
     const behaviour = this.#behaviour;
-    const context = this.#context as Context<M, R>;
+    const context = this.#context as Context<M>;
     this.#incarnation++;
     context.timers.cancelAll();
-    this.#awaiting = false;
-    this.#inFlight = undefined;
+    this.#receiveSettled();
     try {
       const stopped = behaviour?.stop?.(context, reason);
       if (isThenable(stopped)) {
@@ -385,99 +430,20 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     if (this.#phase === 'running' && !this.#awaiting && !this.scheduled) void this.#endIncarnation(NORMAL);
   }
 
+  /** As if `receive` threw: at once, even while an async receive is still pending (its late result is ignored). */
   requestFail(incarnation: number, error: Error): void {
     if (incarnation !== this.#incarnation) return;
+    if (this.#phase === 'running' && this.#awaiting) {
+      const ask = this.#inFlightAsk;
+      this.#receiveSettled();
+      this.#failIncarnation(error, ask);
+      return;
+    }
     this.#failRequested = error;
-    if (this.#phase === 'running' && !this.#awaiting && !this.scheduled) this.#failIncarnation(error, undefined);
+    if (this.#phase === 'running' && !this.scheduled) this.#failIncarnation(error, undefined);
   }
 
   setDetail(incarnation: number, detail: Readonly<Record<string, unknown>> | undefined): void {
     if (incarnation === this.#incarnation) this.#detail = detail;
-  }
-}
-
-class Context<M, R> implements ActorContext<M> {
-  readonly timers: ActorTimers<M>;
-  readonly #cell: ActorCell<M, R>;
-  readonly #incarnation: number;
-  readonly #env: CellEnvironment;
-
-  constructor(cell: ActorCell<M, R>, incarnation: number, timers: ActorTimers<M>, env: CellEnvironment) {
-    this.#cell = cell;
-    this.#incarnation = incarnation;
-    this.timers = timers;
-    this.#env = env;
-  }
-
-  get path(): string {
-    return this.#cell.path;
-  }
-
-  get self(): ActorRef<M, unknown> {
-    return this.#cell as ActorRef<M, unknown>;
-  }
-
-  get log(): Logger {
-    return this.#cell.logger;
-  }
-
-  get clock(): Clock {
-    return this.#env.clock;
-  }
-
-  stop(): void {
-    this.#cell.requestStop(this.#incarnation);
-  }
-
-  fail(error: Error): void {
-    this.#cell.requestFail(this.#incarnation, error);
-  }
-
-  setDetail(detail: Readonly<Record<string, unknown>> | undefined): void {
-    this.#cell.setDetail(this.#incarnation, detail);
-  }
-
-  lookup<N = unknown, S = unknown>(path: string): ActorRef<N, S> | undefined {
-    return this.#env.lookup<N, S>(path);
-  }
-}
-
-async function withTimeout<T>(promise: PromiseLike<T>, timeoutMs: number, clock: Clock, path: string): Promise<T> {
-  if (!Number.isFinite(timeoutMs)) return promise;
-  let timer: TimerHandle | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = clock.setTimeout(
-      () => reject(new RuntimeError('ERR_ACTOR_START_TIMEOUT', `${path} did not start within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    if (timer) clock.clearTimeout(timer);
-  }
-}
-
-/** Resolves true if `promise` settles (either way) within `timeoutMs`, false otherwise. */
-export async function settleWithin(promise: PromiseLike<unknown>, timeoutMs: number, clock: Clock): Promise<boolean> {
-  if (!Number.isFinite(timeoutMs)) {
-    await Promise.resolve(promise).then(
-      () => undefined,
-      () => undefined,
-    );
-    return true;
-  }
-  let timer: TimerHandle | undefined;
-  const expired = new Promise<boolean>((resolve) => {
-    timer = clock.setTimeout(() => resolve(false), timeoutMs);
-  });
-  const settled = Promise.resolve(promise).then(
-    () => true,
-    () => true,
-  );
-  try {
-    return await Promise.race([settled, expired]);
-  } finally {
-    if (timer) clock.clearTimeout(timer);
   }
 }

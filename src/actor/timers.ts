@@ -4,6 +4,8 @@ interface TimerEntry {
   handle: TimerHandle;
   generation: number;
   periodic: boolean;
+  /** A tick of this timer waits in the mailbox: a periodic timer adds no second one. */
+  queued: boolean;
 }
 
 /** A timer's message on its way through the mailbox; discarded if the timer was cancelled or replaced meanwhile. */
@@ -78,6 +80,7 @@ export class ActorTimers<M> implements Timers<M> {
     if (this.#closed) return false;
     const entry = this.#entries.get(envelope.key);
     if (!entry || entry.generation !== envelope.generation) return false;
+    entry.queued = false;
     if (!entry.periodic) this.#entries.delete(envelope.key);
     return true;
   }
@@ -90,8 +93,11 @@ export class ActorTimers<M> implements Timers<M> {
       const entry = this.#entries.get(key);
       if (!entry || entry.generation !== generation) return;
       if (periodic) entry.handle = this.#clock.setTimeout(fire, delayMs);
+      // A busy actor gets one tick per timer, not a backlog of them: ticks stay bounded by the number of keys.
+      if (entry.queued) return;
+      entry.queued = true;
       this.#deliver(new TimerEnvelope(this, key, generation, message));
     };
-    this.#entries.set(key, { handle: this.#clock.setTimeout(fire, delayMs), generation, periodic });
+    this.#entries.set(key, { handle: this.#clock.setTimeout(fire, delayMs), generation, periodic, queued: false });
   }
 }

@@ -1,13 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { RuntimeError } from '../errors.js';
 import {
   booleanFlag,
   integer,
   logLevel,
   optionalString,
+  pattern,
   ratio,
   secret,
   string,
+  url,
   type Parsed,
   type Parser,
 } from './parsers.js';
@@ -39,6 +42,29 @@ export interface Config {
   };
   /** Node process metrics (heap, GC, event loop lag) on /metrics. */
   readonly metricsProcess: boolean;
+  /** Unset: the embedded in-memory store. */
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
+  readonly batching: {
+    readonly windowMs: number;
+    readonly maxMessages: number;
+    readonly maxAgeMs: number;
+    readonly ttlSeconds: number;
+    /** How long a runtime holds an in-flight batch before another may deliver it. */
+    readonly leaseMs: number;
+    /** How often pending conversations without a batcher and expired leases are looked for. */
+    readonly sweepIntervalMs: number;
+  };
+  readonly pipeline: {
+    readonly webhookUrl: string | undefined;
+    /** A module whose default (or `handle`) export handles a batch; unset: the built-in forwarder. */
+    readonly handlerModule: string | undefined;
+    readonly concurrency: number;
+    readonly handlerTimeoutMs: number;
+    readonly maxAttempts: number;
+    readonly retryInitialMs: number;
+    readonly queueMax: number;
+  };
 }
 
 /** The variables, their parsers and defaults: the one place a config name is spelled. */
@@ -56,6 +82,21 @@ const VARIABLES = {
   MEMORY_RSS_CRITICAL_MB: integer({ min: 16, max: 1_048_576, fallback: 1536 }),
   MEMORY_HEAP_WARN_RATIO: ratio({ fallback: 0.85 }),
   METRICS_PROCESS: booleanFlag({ fallback: true }),
+  REDIS_URL: url({ protocols: ['redis:', 'rediss:'], redactQuery: false }),
+  REDIS_KEY_PREFIX: pattern({ regex: /^[A-Za-z0-9:_-]{0,64}$/, description: "up to 64 letters, digits, ':', '_' or '-'", fallback: 'wa:' }),
+  BATCH_WINDOW_MS: integer({ min: 1, max: 3_600_000, fallback: 9_000 }),
+  BATCH_MAX_MESSAGES: integer({ min: 1, max: 10_000, fallback: 10 }),
+  BATCH_MAX_AGE_MS: integer({ min: 1, max: 86_400_000, fallback: 60_000 }),
+  BATCH_TTL_S: integer({ min: 60, max: 30 * 86_400, fallback: 86_400 }),
+  BATCH_LEASE_MS: integer({ min: 100, max: 3_600_000, fallback: 30_000 }),
+  BATCH_SWEEP_INTERVAL_MS: integer({ min: 50, max: 3_600_000, fallback: 5_000 }),
+  BATCH_WEBHOOK_URL: url({ protocols: ['http:', 'https:'], redactQuery: true }),
+  HANDLER_MODULE: optionalString(),
+  PIPELINE_CONCURRENCY: integer({ min: 1, max: 256, fallback: 4 }),
+  HANDLER_TIMEOUT_MS: integer({ min: 10, max: 600_000, fallback: 30_000 }),
+  PIPELINE_MAX_ATTEMPTS: integer({ min: 1, max: 100, fallback: 5 }),
+  PIPELINE_RETRY_INITIAL_MS: integer({ min: 1, max: 600_000, fallback: 1_000 }),
+  PIPELINE_QUEUE_MAX: integer({ min: 1, max: 1_000_000, fallback: 10_000 }),
   CONFIG_FILE: optionalString(),
 } satisfies Record<string, Parser<unknown>>;
 
@@ -115,6 +156,25 @@ export function loadConfig(env: Environment): LoadedConfig {
       heapWarnRatio: values.MEMORY_HEAP_WARN_RATIO,
     },
     metricsProcess: values.METRICS_PROCESS,
+    redisUrl: values.REDIS_URL,
+    redisKeyPrefix: values.REDIS_KEY_PREFIX,
+    batching: {
+      windowMs: values.BATCH_WINDOW_MS,
+      maxMessages: values.BATCH_MAX_MESSAGES,
+      maxAgeMs: values.BATCH_MAX_AGE_MS,
+      ttlSeconds: values.BATCH_TTL_S,
+      leaseMs: values.BATCH_LEASE_MS,
+      sweepIntervalMs: values.BATCH_SWEEP_INTERVAL_MS,
+    },
+    pipeline: {
+      webhookUrl: values.BATCH_WEBHOOK_URL,
+      handlerModule: values.HANDLER_MODULE,
+      concurrency: values.PIPELINE_CONCURRENCY,
+      handlerTimeoutMs: values.HANDLER_TIMEOUT_MS,
+      maxAttempts: values.PIPELINE_MAX_ATTEMPTS,
+      retryInitialMs: values.PIPELINE_RETRY_INITIAL_MS,
+      queueMax: values.PIPELINE_QUEUE_MAX,
+    },
   };
   return { config: deepFreeze(config), effective: Object.freeze(effective) };
 }
@@ -124,6 +184,13 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
     problems.push(
       `BACKOFF_MAX_MS must be at least BACKOFF_INITIAL_MS (${values.BACKOFF_INITIAL_MS}), got ${values.BACKOFF_MAX_MS}`,
     );
+  }
+  if (values.BATCH_MAX_AGE_MS < values.BATCH_WINDOW_MS) {
+    problems.push(`BATCH_MAX_AGE_MS must be at least BATCH_WINDOW_MS (${values.BATCH_WINDOW_MS}), got ${values.BATCH_MAX_AGE_MS}`);
+  }
+  const handler = values.HANDLER_MODULE;
+  if (handler && (handler.startsWith('.') || handler.startsWith('/')) && !existsSync(resolve(handler))) {
+    problems.push(`HANDLER_MODULE ${JSON.stringify(handler)} does not exist (relative paths are resolved from ${process.cwd()})`);
   }
   if (values.MEMORY_RSS_CRITICAL_MB <= values.MEMORY_RSS_WARN_MB) {
     problems.push(
@@ -139,7 +206,9 @@ function withConfigFile(env: Environment, problems: string[]): Environment {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    problems.push(`CONFIG_FILE ${JSON.stringify(file)} could not be read as JSON: ${(error as Error).message}`);
+    // Never the parser's message: it quotes the file, and the file holds secrets.
+    const why = error instanceof SyntaxError ? `is not valid JSON${jsonPosition(error.message)}` : `could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+    problems.push(`CONFIG_FILE ${JSON.stringify(file)} ${why}`);
     return env;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -156,6 +225,11 @@ function withConfigFile(env: Environment, problems: string[]): Environment {
   }
   for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') layered[name] = value;
   return layered;
+}
+
+function jsonPosition(message: string): string {
+  const position = /position (\d+)/.exec(message);
+  return position ? ` (at character ${position[1]})` : '';
 }
 
 function deepFreeze<T>(value: T): T {

@@ -103,3 +103,44 @@ export function secret(options: { minLength: number }): Parser<string | undefine
     display: (value) => (value === undefined ? null : '[redacted]'),
   };
 }
+
+/**
+ * A URL with one of `protocols`. Credentials in it (user:password, and for webhooks a
+ * query string, which often carries a token) are shown redacted.
+ */
+export function url(options: { protocols: readonly string[]; redactQuery: boolean }): Parser<string | undefined> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok(undefined);
+      let parsed: URL;
+      try {
+        parsed = new URL(raw.trim());
+      } catch {
+        return fail(`must be a URL (${options.protocols.map((p) => `${p}//...`).join(' or ')}); the value is not one (not shown: it may hold credentials)`);
+      }
+      if (!options.protocols.includes(parsed.protocol)) {
+        return fail(`must use ${options.protocols.join(' or ')}, got ${parsed.protocol}`);
+      }
+      return ok(raw.trim());
+    },
+    display: (value) => (value === undefined ? null : redactUrl(value, options.redactQuery)),
+  };
+}
+
+export function redactUrl(value: string, redactQuery: boolean): string {
+  const parsed = new URL(value);
+  if (parsed.username) parsed.username = '[redacted]';
+  if (parsed.password) parsed.password = '[redacted]';
+  if (redactQuery && parsed.search) parsed.search = '?[redacted]';
+  return parsed.toString();
+}
+
+export function pattern(options: { regex: RegExp; description: string; fallback: string }): Parser<string> {
+  return {
+    parse(raw) {
+      const value = isUnset(raw) ? options.fallback : raw.trim();
+      return options.regex.test(value) ? ok(value) : fail(`must be ${options.description}, got ${JSON.stringify(raw)}`);
+    },
+    display: (value) => value,
+  };
+}

@@ -68,6 +68,8 @@ export class ThreadActorCell implements ManagedChild, ActorRef<unknown, unknown>
   #processedBefore = 0;
   #droppedBefore = 0;
   #exitListener: ExitListener | undefined;
+  #abortStart = false;
+  #startCall: Promise<void> | undefined;
 
   constructor(options: ThreadCellOptions, env: ThreadCellEnvironment) {
     this.path = options.path;
@@ -157,29 +159,52 @@ export class ThreadActorCell implements ManagedChild, ActorRef<unknown, unknown>
 
   // ---- lifecycle -----------------------------------------------------------------------
 
-  async start(): Promise<void> {
+  start(): Promise<number> {
+    const call = this.#start();
+    this.#startCall = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    return call;
+  }
+
+  async #start(): Promise<number> {
     if (this.#phase !== 'idle') throw new RuntimeError('ERR_BAD_SPEC', `cannot start ${this.path} while ${this.#phase}`);
     this.#phase = 'starting';
+    this.#abortStart = false;
     const host = this.#host ?? this.#attach();
+    let incarnation: number;
     try {
-      const incarnation = await host.request(Op.Start, this.#actorId, this.#options.startTimeoutMs, `start of ${this.path}`);
-      if (this.#phase !== 'starting') throw new ActorStoppedError(this.path);
-      this.#incarnation = incarnation as number;
-      this.#phase = 'running';
+      incarnation = (await host.request(Op.Start, this.#actorId, this.#options.startTimeoutMs, `start of ${this.path}`)) as number;
     } catch (error) {
       if (this.#phase === 'starting') this.#phase = 'idle';
+      // A start that hangs in the worker cannot be abandoned politely: the worker goes.
       if ((error as { code?: string }).code === 'ERR_ACTOR_START_TIMEOUT' && this.#host === host) {
         await host.terminate(`start of ${this.path} timed out`);
       }
       throw error;
     }
+    if (this.#phase !== 'starting') throw new ActorStoppedError(this.path);
+    this.#incarnation = incarnation;
+    this.#phase = 'running';
+    if (this.#abortStart) {
+      // An ordered stop came while it was starting and is waiting for this.
+      await this.#stopRunning(this.#options.stopTimeoutMs);
+      throw new ActorStoppedError(this.path);
+    }
+    return incarnation;
   }
 
   async stop(timeoutMs: number): Promise<void> {
     if (this.#phase === 'starting') {
-      this.#phase = 'idle';
+      this.#abortStart = true;
+      await this.#startCall;
       return;
     }
+    await this.#stopRunning(timeoutMs);
+  }
+
+  async #stopRunning(timeoutMs: number): Promise<void> {
     if (this.#phase !== 'running') return;
     this.#phase = 'stopping';
     const host = this.#host;

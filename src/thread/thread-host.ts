@@ -73,8 +73,9 @@ export class ThreadHost {
     });
   }
 
+  /** Dead, or closing: either way no actor may attach to it any more. */
   get isDead(): boolean {
-    return this.#dead;
+    return this.#dead || this.#closing;
   }
 
   get actorCount(): number {
@@ -143,7 +144,11 @@ export class ThreadHost {
 
   /** An orderly close of an empty host: not a death. */
   async close(): Promise<void> {
-    this.#closing = true;
+    if (!this.#closing) {
+      this.#closing = true;
+      // Out of the group's map now, so a new actor of the group gets a fresh worker.
+      this.#options.onDead(this);
+    }
     if (!this.#dead) await this.#worker.terminate();
     await this.#exited;
   }
@@ -271,9 +276,8 @@ export class ThreadHost {
     this.#dead = true;
     this.#out = [];
     this.#options.onDead(this);
-    if (this.#closing) return;
-    const error = new WorkerDiedError(this.threadId, why);
-    this.#options.logger.error({ group: this.group, threadId: this.threadId, why }, 'worker thread died');
+    const error = new WorkerDiedError(this.threadId, this.#closing ? `closed (${why})` : why);
+    if (!this.#closing) this.#options.logger.error({ group: this.group, threadId: this.threadId, why }, 'worker thread died');
     for (const request of this.#requests.values()) {
       this.#options.clock.clearTimeout(request.timer);
       request.reject(error);

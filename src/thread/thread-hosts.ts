@@ -28,6 +28,7 @@ export class ThreadHosts {
   acquire(group: string, resourceLimits: ResourceLimits | undefined): ThreadHost {
     const existing = this.#hosts.get(group);
     if (existing && !existing.isDead) return existing;
+    this.#hosts.delete(group);
     const boot: WorkerBootData = { logLevel: this.#options.logger.level, group };
     const host = new ThreadHost(group, spawnWorker(boot, resourceLimits), {
       logger: this.#options.logger,

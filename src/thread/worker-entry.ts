@@ -151,8 +151,7 @@ class WorkerHost {
     try {
       if (!hosted) throw new RuntimeError('ERR_ACTOR_STOPPED', `no actor ${actorId} in this worker`);
       await hosted.factory;
-      await hosted.cell.start();
-      this.#send(Op.Started, requestId, hosted.cell.incarnation);
+      this.#send(Op.Started, requestId, await hosted.cell.start());
     } catch (error) {
       this.#send(Op.StartFailed, requestId, toWireError(error));
     }

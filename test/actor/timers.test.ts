@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { settle } from '../../src/clock.js';
 import { local } from '../../supervisor/child-spec.js';
-import { startSystem } from '../support/system.js';
+import { nodeAt, startSystem } from '../support/system.js';
 
 type TimerMsg =
   | { type: 'arm'; key: string; delayMs: number; periodic?: boolean }
@@ -79,5 +79,24 @@ describe('actor timers', () => {
     expect(incarnations.n).toBe(2);
     expect(ticks).toEqual([]);
     await system.shutdown();
+  });
+});
+
+describe('actor timers, bounds', () => {
+  it('a periodic timer of a busy actor queues one tick, not a backlog; all timers die with a stop', async () => {
+    const ticks: { key: string; armedBy: number; receivedBy: number }[] = [];
+    const gate: { release?: () => void } = {};
+    const { system, clock } = await startSystem([{ kind: 'actor', id: 't', behaviour: timerActor(ticks, { n: 0 }, gate) }]);
+    const ref = system.lookup('/t') as ActorRef<TimerMsg, unknown>;
+    ref.tell({ type: 'arm', key: 'p', delayMs: 100, periodic: true });
+    ref.tell({ type: 'block' });
+    await settle();
+    await clock.advanceAsync(60_000);
+    expect(nodeAt(system.snapshot(), '/t')?.mailbox.depth).toBe(1);
+    gate.release?.();
+    await settle();
+    expect(ticks).toHaveLength(1);
+    await system.shutdown();
+    expect(clock.pendingTimers()).toBe(0);
   });
 });

@@ -71,6 +71,11 @@ describe('config', () => {
     expect(config.backoff.maxMs).toBe(12000);
     writeFileSync(file, JSON.stringify({ PROT: 1 }));
     expect(problemsOf({ CONFIG_FILE: file })).toContain('CONFIG_FILE names an unknown variable PROT');
-    expect(problemsOf({ CONFIG_FILE: join(dir, 'missing.json') })).toContain('could not be read as JSON');
+    expect(problemsOf({ CONFIG_FILE: join(dir, 'missing.json') })).toContain('could not be read (ENOENT)');
+    // A malformed file: the error points at the spot without quoting it (it holds secrets).
+    writeFileSync(file, '{"ADMIN_TOKEN": s3cr3t-admin-token-value}');
+    const malformed = problemsOf({ CONFIG_FILE: file });
+    expect(malformed).toMatch(/is not valid JSON/);
+    expect(malformed).not.toContain('s3cr3t');
   });
 });

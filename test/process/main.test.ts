@@ -38,13 +38,22 @@ function listeningPort(stdout: string): number | undefined {
 describe('process entry point', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`serves /health, then on ${signal} stops accepting, stops the tree in order and exits 0`, async () => {
-      const main = startMain({ PORT: '0', LOG_LEVEL: 'info' });
+      const main = startMain({ PORT: '0', LOG_LEVEL: 'debug' });
       const port = await waitFor(() => listeningPort(main.stdout()), 30_000, 'the runtime to start');
       const health = await fetch(`http://127.0.0.1:${port}/health`);
       expect(health.status).toBe(200);
       main.child.kill(signal);
       expect(await main.exited).toBe(0);
       expect(main.stdout()).toContain('"msg":"stopped"');
+      // Reverse start order: the HTTP server (started last) stops first.
+      const stopped = main
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"child stopped"'))
+        .map((line) => (JSON.parse(line) as { child: string }).child);
+      expect(stopped.indexOf('/http')).toBe(0);
+      expect(stopped.indexOf('/monitors/memory')).toBeLessThan(stopped.indexOf('/monitors'));
+      expect(stopped.indexOf('/monitors')).toBeGreaterThan(0);
       await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
     });
   }

@@ -111,6 +111,20 @@ describe('thread-placed actors', () => {
     expect(await Promise.all(answers)).toEqual([1, 2, 3].map((value) => ({ label: 'echo', value })));
   });
 
+  it('a dynamic thread actor stopped and started again under its id gets a fresh worker at once', async () => {
+    const s = await start([
+      { kind: 'supervisor', id: 'pool', strategy: 'one_for_one', template: (id: string) => ({ ...echoSpec(id), restart: 'temporary' }) },
+    ]);
+    const pool = s.supervisor('/pool');
+    const first = (await pool.startFromTemplate('s1', {})) as ActorRef<EchoMessage, unknown>;
+    const firstThread = await first.ask({ type: 'thread' });
+    await pool.stopChild('s1');
+    const started = Date.now();
+    const second = (await pool.startFromTemplate('s1', {})) as ActorRef<EchoMessage, unknown>;
+    expect(await second.ask({ type: 'thread' })).not.toBe(firstThread);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('an actor in a worker reaches a main-thread actor by path', async () => {
     const received: unknown[] = [];
     const s = await start([

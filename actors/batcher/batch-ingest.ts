@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ActorRef } from '../../src/actor/actor-ref.js';
+import type { Clock } from '../../src/clock.js';
+import type { SupervisorHandle } from '../../supervisor/supervisor.js';
+import type { AppendResult, BatchStore } from './batch-store.js';
+import type { BatcherMessage } from './batcher.js';
+import { conversationKey, type Conversation } from './conversation.js';
+
+export interface IncomingMessage extends Conversation {
+  readonly text: string;
+  /** The sender's message id (WhatsApp's, or the webhook caller's): redeliveries with it are dropped as duplicates. */
+  readonly id?: string;
+}
+
+export interface BatchIngestDeps {
+  readonly store: BatchStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The dynamic supervisor of the batchers (`/batchers`). */
+  readonly batchers: () => SupervisorHandle;
+  readonly lookup: (path: string) => ActorRef<BatcherMessage, unknown> | undefined;
+}
+
+/** A batcher that is ending can refuse a tell; the next try finds or starts a fresh one. */
+const WAKE_ATTEMPTS = 5;
+
+/**
+ * Where a message becomes accepted: it is stored first (the store is the truth), then the
+ * conversation's batcher is told, and started if it is not running. Used by the webhook
+ * route and by the WhatsApp sessions.
+ */
+export class BatchIngest {
+  readonly #deps: BatchIngestDeps;
+
+  constructor(deps: BatchIngestDeps) {
+    this.#deps = deps;
+  }
+
+  /** Resolves once the message is stored (or known as a duplicate); rejects with ERR_STORE_UNAVAILABLE while the store is away. */
+  async accept(incoming: IncomingMessage): Promise<AppendResult & { readonly id: string }> {
+    const conversation: Conversation = { sessionId: incoming.sessionId, phone: incoming.phone };
+    const id = incoming.id ?? randomUUID();
+    const result = await this.#deps.store.append(conversation, { id, text: incoming.text, at: this.#deps.clock.now() });
+    if (result.status === 'accepted') await this.wake(conversation, { type: 'appended', pending: result.pending });
+    return { ...result, id };
+  }
+
+  /** Makes sure the conversation's batcher runs and has `message`. */
+  async wake(conversation: Conversation, message: BatcherMessage): Promise<boolean> {
+    const key = conversationKey(conversation);
+    const path = `${this.#deps.batchers().path}/${key}`;
+    for (let attempt = 0; attempt < WAKE_ATTEMPTS; attempt++) {
+      let ref = this.#deps.lookup(path);
+      if (!ref) {
+        try {
+          ref = await this.#deps.batchers().startFromTemplate<BatcherMessage, unknown>(key, conversation);
+        } catch (error) {
+          this.#deps.logger.warn({ err: error, conversation: key }, 'could not start the batcher');
+          continue;
+        }
+      }
+      if (ref.tell(message)) return true;
+    }
+    // The message is stored; the recovery sweep will start its batcher.
+    this.#deps.logger.warn({ conversation: key }, 'could not reach the batcher; the recovery sweep will pick the conversation up');
+    return false;
+  }
+}

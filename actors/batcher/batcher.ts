@@ -1,0 +1,119 @@
+import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
+import { errorCode } from '../../src/errors.js';
+import type { Batch, PendingSummary } from './batch.js';
+import type { BatchStore } from './batch-store.js';
+import type { Conversation } from './conversation.js';
+import { decideFlush, type FlushRules } from './flush-rule.js';
+
+export type BatcherMessage =
+  /** Ingress stored a message for this conversation. */
+  | { readonly type: 'appended'; readonly pending: PendingSummary }
+  /** The flush timer: ask the store to flush if due. */
+  | { readonly type: 'due' };
+
+/** What the pipeline accepts from a batcher (see actors/pipeline). */
+export type BatchHandoff = { readonly type: 'batch'; readonly batch: Batch };
+
+export interface BatcherDeps {
+  readonly store: BatchStore;
+  readonly rules: FlushRules;
+  readonly leaseMs: number;
+  /** This runtime instance: the owner of the batches it flushes until it delivers them. */
+  readonly owner: string;
+  readonly pipelinePath: string;
+  readonly newBatchId: () => string;
+  /** Wait before asking the store again while it is unavailable. */
+  readonly storeRetryMs: number;
+}
+
+/**
+ * `/batchers/<sessionId>:<phone>`: one conversation's flush timer. The store holds the
+ * messages and decides (atomically) whether a flush is due; this actor only makes sure
+ * the store is asked at the right time, hands the batch to the pipeline, and passivates
+ * once nothing is pending. A crash loses nothing: the next incarnation reads the store.
+ */
+export function batcher(conversation: Conversation, deps: BatcherDeps): Behaviour<BatcherMessage, void> {
+  let recovering = false;
+
+  const arm = (pending: PendingSummary, ctx: ActorContext<BatcherMessage>): boolean => {
+    const now = ctx.clock.now();
+    const decision = decideFlush(pending, now, deps.rules);
+    if (decision.due) return true;
+    ctx.timers.once('due', decision.dueAt - now, { type: 'due' });
+    return false;
+  };
+
+  const flush = async (ctx: ActorContext<BatcherMessage>): Promise<void> => {
+    const now = ctx.clock.now();
+    const force = recovering ? 'recovered' : undefined;
+    const result = await deps.store.flush(conversation, {
+      now,
+      rules: deps.rules,
+      ...(force ? { force } : {}),
+      batchId: deps.newBatchId(),
+      owner: deps.owner,
+      leaseUntil: now + deps.leaseMs,
+    });
+    recovering = false;
+    switch (result.status) {
+      case 'flushed': {
+        const pipeline = ctx.lookup<BatchHandoff, unknown>(deps.pipelinePath);
+        // Refused (pipeline down or full): the batch stays in flight in the store, and the
+        // recovery sweep hands it over again once its lease runs out.
+        if (!pipeline?.tell({ type: 'batch', batch: result.batch })) {
+          ctx.log.warn({ batchId: result.batch.batchId }, 'pipeline did not take the batch; it stays in flight for the recovery sweep');
+        }
+        if (result.remaining) {
+          if (arm(result.remaining, ctx)) ctx.self.tell({ type: 'due' });
+        } else ctx.stop();
+        return;
+      }
+      case 'not_due':
+        if (arm(result.pending, ctx)) ctx.self.tell({ type: 'due' });
+        return;
+      case 'empty':
+        ctx.stop();
+        return;
+    }
+  };
+
+  /** The store is away (Redis reconnecting): try again shortly instead of failing. */
+  const guarded = async (ctx: ActorContext<BatcherMessage>, work: () => Promise<void>): Promise<void> => {
+    try {
+      await work();
+      ctx.setDetail(undefined);
+    } catch (error) {
+      if (errorCode(error) !== 'ERR_STORE_UNAVAILABLE') throw error;
+      ctx.setDetail({ waitingForStore: true });
+      ctx.timers.once('due', deps.storeRetryMs, { type: 'due' });
+    }
+  };
+
+  return {
+    async start(ctx) {
+      await guarded(ctx, async () => {
+        const pending = await deps.store.pending(conversation);
+        if (!pending) {
+          ctx.stop();
+          return;
+        }
+        if (arm(pending, ctx)) {
+          // Already due when this incarnation starts: it was not flushed on time (a crash or a
+          // restart of the runtime) unless it is simply full.
+          recovering = decideFlush(pending, ctx.clock.now(), deps.rules).due && pending.count < deps.rules.maxMessages;
+          ctx.self.tell({ type: 'due' });
+        }
+      });
+    },
+    async receive(message, ctx) {
+      switch (message.type) {
+        case 'appended':
+          if (arm(message.pending, ctx)) await guarded(ctx, () => flush(ctx));
+          return;
+        case 'due':
+          await guarded(ctx, () => flush(ctx));
+          return;
+      }
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { RuntimeError } from '../../src/errors.js';
+import { siblingModule } from '../../src/thread/module-url.js';
+import { validateActions, type BatchHandler, type FlushedBatch, type HandlerAction } from './handler.js';
+
+/** Runs the handler for one batch; rejects on a throw or when `timeoutMs` passes. */
+export interface HandlerRunner {
+  run(batch: FlushedBatch, attempt: number, timeoutMs: number): Promise<HandlerAction[]>;
+  close(): Promise<void>;
+}
+
+/** What crosses into a piscina worker. */
+export interface HandlerTask {
+  handlerModule: string;
+  batch: FlushedBatch;
+  attempt: number;
+  webhookUrl: string | undefined;
+  timeoutMs: number;
+}
+
+export class HandlerTimeoutError extends RuntimeError {
+  constructor(timeoutMs: number) {
+    super('ERR_ASK_TIMEOUT', `handler did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/** HANDLER_MODULE as an importable specifier: paths become file URLs, package names stay. */
+export function handlerSpecifier(handlerModule: string | undefined): string {
+  if (!handlerModule) return siblingModule(import.meta.url, './default-handler.js');
+  if (handlerModule.startsWith('.') || isAbsolute(handlerModule)) return pathToFileURL(resolve(handlerModule)).href;
+  return handlerModule;
+}
+
+/**
+ * The production runner: handlers run on a piscina pool, off the main event loop, at most
+ * `concurrency` at a time. A handler that overruns its time has its worker terminated
+ * (piscina aborts the task), so a stuck handler cannot wedge the pipeline.
+ */
+export class PiscinaRunner implements HandlerRunner {
+  readonly #pool: Piscina;
+  readonly #handlerModule: string;
+  readonly #webhookUrl: string | undefined;
+
+  constructor(options: { handlerModule: string | undefined; webhookUrl: string | undefined; concurrency: number }) {
+    const filename = siblingModule(import.meta.url, './handler-worker.js');
+    this.#pool = new Piscina({
+      filename,
+      minThreads: 1,
+      maxThreads: options.concurrency,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+      // From TypeScript sources (tests), workers need the tsx loader; the build runs plain JS.
+      ...(filename.endsWith('.ts') ? { execArgv: ['--import', 'tsx'] } : {}),
+    });
+    this.#handlerModule = handlerSpecifier(options.handlerModule);
+    this.#webhookUrl = options.webhookUrl;
+  }
+
+  async run(batch: FlushedBatch, attempt: number, timeoutMs: number): Promise<HandlerAction[]> {
+    const task: HandlerTask = { handlerModule: this.#handlerModule, batch, attempt, webhookUrl: this.#webhookUrl, timeoutMs };
+    try {
+      return validateActions(await this.#pool.run(task, { signal: AbortSignal.timeout(timeoutMs) }));
+    } catch (error) {
+      if ((error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError') throw new HandlerTimeoutError(timeoutMs);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}
+
+/** Runs a handler function in this thread (tests, embedding); the timeout is a race, the handler is not stopped. */
+export class InlineRunner implements HandlerRunner {
+  readonly #handler: BatchHandler;
+  readonly #webhookUrl: string | undefined;
+
+  constructor(handler: BatchHandler, webhookUrl?: string) {
+    this.#handler = handler;
+    this.#webhookUrl = webhookUrl;
+  }
+
+  async run(batch: FlushedBatch, attempt: number, timeoutMs: number): Promise<HandlerAction[]> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new HandlerTimeoutError(timeoutMs));
+      }, timeoutMs);
+    });
+    try {
+      const result = this.#handler(batch, { webhookUrl: this.#webhookUrl, attempt, signal: controller.signal });
+      return validateActions(await Promise.race([Promise.resolve(result), timeout]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
