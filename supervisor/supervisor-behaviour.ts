@@ -1,0 +1,345 @@
+import type { Logger } from 'pino';
+import type { ActorContext, Behaviour, ExitReason } from '../src/actor/behaviour.js';
+import { RuntimeError, errorCode, toError } from '../src/errors.js';
+import type { BackoffOptions } from './backoff.js';
+import type { ChildSpec, SupervisorSpec } from './child-spec.js';
+import type { ChildSlot, SupervisorState } from './child-slot.js';
+import type { ManagedChild } from './managed-child.js';
+import { RestartIntensity } from './restart-intensity.js';
+import { decideRestart } from './restart-rule.js';
+import { restartSet } from './strategy.js';
+import { OK, type SupervisorEnvironment, type SupervisorMessage, type SupervisorReply } from './supervisor-protocol.js';
+import type { NodeError } from './tree-node.js';
+
+/** Creates, registers and wires a child slot: the supervisor's handle does it, for dynamic children too. */
+export interface SlotFactory {
+  addSlot(spec: ChildSpec, dynamic: boolean): ChildSlot;
+}
+
+const restartTimerKey = (leaderId: string): string => `restart:${leaderId}`;
+
+function nodeError(error: Error, at: number): NodeError {
+  return { message: error.message, code: errorCode(error) ?? null, at: new Date(at).toISOString() };
+}
+
+function escalation(path: string, why: string): RuntimeError {
+  return new RuntimeError('ERR_SUPERVISOR_ESCALATED', `supervisor ${path} escalates: ${why}`);
+}
+
+/**
+ * A supervisor is an actor: child exits, restart timers and admin requests are messages,
+ * handled one at a time, so no two restarts ever interleave. Escalating is failing: the
+ * behaviour throws and the parent applies its own rule to this supervisor.
+ */
+export class SupervisorBehaviour implements Behaviour<SupervisorMessage, SupervisorReply> {
+  readonly #handle: SlotFactory;
+  readonly #spec: SupervisorSpec;
+  readonly #env: SupervisorEnvironment;
+  readonly #state: SupervisorState;
+  readonly #intensity: RestartIntensity;
+  #ctx!: ActorContext<SupervisorMessage>;
+
+  constructor(handle: SlotFactory, spec: SupervisorSpec, state: SupervisorState, env: SupervisorEnvironment) {
+    this.#handle = handle;
+    this.#spec = spec;
+    this.#env = env;
+    this.#state = state;
+    this.#intensity = new RestartIntensity({ ...env.defaults.intensity, ...spec.intensity });
+  }
+
+  async start(ctx: ActorContext<SupervisorMessage>): Promise<void> {
+    this.#ctx = ctx;
+    for (const slot of this.#state.slots) {
+      slot.attempts = 0;
+      slot.pendingLeader = undefined;
+      slot.status = 'stopped';
+    }
+    try {
+      await this.#startMembers(this.#state.slots.slice(), false);
+    } catch (error) {
+      await this.#stopAll();
+      throw error;
+    }
+  }
+
+  async receive(message: SupervisorMessage): Promise<SupervisorReply> {
+    switch (message.type) {
+      case 'child_exit': {
+        const slot = this.#state.find(message.id);
+        if (slot && slot.seq === message.slot && slot.incarnation === message.incarnation) await this.#handleExit(slot, message.reason);
+        return OK;
+      }
+      case 'restart_due':
+        await this.#restartGroup(message.leaderId);
+        return OK;
+      default:
+        try {
+          return await this.#request(message);
+        } catch (error) {
+          if (errorCode(error) === 'ERR_SUPERVISOR_ESCALATED') throw error;
+          return { ok: false, error: toError(error) };
+        }
+    }
+  }
+
+  async #request(
+    message: Exclude<SupervisorMessage, { type: 'child_exit' } | { type: 'restart_due' }>,
+  ): Promise<SupervisorReply> {
+    switch (message.type) {
+      case 'start_child':
+        return { ok: true, child: await this.#startDynamic(message.spec) };
+      case 'start_from_template': {
+        const template = this.#spec.template;
+        if (!template) throw new RuntimeError('ERR_BAD_SPEC', `${this.#ctx.path} has no child template`);
+        return { ok: true, child: await this.#startDynamic(template.call(this.#spec, message.id, message.args)) };
+      }
+      case 'stop_child':
+        await this.#stopChild(this.#require(message.id));
+        return OK;
+      case 'restart_child':
+        await this.#manualRestart(this.#require(message.id));
+        return OK;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.#stopAll();
+  }
+
+  // ---- the restart rule applied -------------------------------------------------------
+
+  async #handleExit(slot: ChildSlot, reason: ExitReason): Promise<void> {
+    if ((slot.status !== 'running' && slot.status !== 'starting') || !this.#state.has(slot)) return;
+    const now = this.#env.clock.now();
+    const ranForMs = slot.startedAt === null ? 0 : now - slot.startedAt;
+    slot.startedAt = null;
+    if (reason.kind === 'failure') {
+      slot.lastError = nodeError(reason.error, now);
+      this.#env.events.publish({ type: 'failed', path: slot.child.path, at: now, error: slot.lastError });
+      this.#logOf(slot).warn({ err: reason.error }, 'child failed');
+    }
+    const backoff = this.#backoffOf(slot.spec);
+    const decision = decideRestart({
+      restart: slot.spec.restart ?? 'permanent',
+      reason,
+      attempts: slot.attempts,
+      ranForMs,
+      backoff,
+      intensity: this.#intensity,
+      now,
+      random: this.#env.random,
+    });
+    switch (decision.action) {
+      case 'none':
+        // Passivation race: mail reached a dynamic child while it was ending normally. Start it
+        // again so the mail is handled (as Akka's sharding does); not a failure, no backoff.
+        if (slot.dynamic && reason.kind === 'normal' && slot.child.mailboxStats().depth > 0) {
+          slot.status = 'stopped';
+          await this.#startMembers([slot], false);
+          return;
+        }
+        slot.status = reason.kind === 'failure' ? 'failed' : 'stopped';
+        this.#env.events.publish({
+          type: 'stopped',
+          path: slot.child.path,
+          at: now,
+          reason: reason.kind === 'failure' ? 'failure' : 'normal',
+        });
+        if (slot.dynamic) this.#retire(slot);
+        return;
+      case 'escalate':
+        slot.status = 'failed';
+        throw this.#escalate(now, `${decision.restartsInWindow} restarts within ${this.#intensity.withinMs} ms`);
+      case 'give_up':
+        slot.status = 'failed';
+        this.#env.events.publish({ type: 'gave_up', path: slot.child.path, at: now, attempts: decision.attempts });
+        this.#logOf(slot).error({ attempts: decision.attempts }, 'child given up after repeated failures');
+        if ((slot.spec.onGiveUp ?? 'escalate') === 'escalate') {
+          throw this.#escalate(now, `${slot.child.path} gave up after ${decision.attempts} restarts`);
+        }
+        if (slot.dynamic) this.#retire(slot);
+        return;
+      case 'restart':
+        slot.attempts = decision.attempt;
+        await this.#scheduleRestart(slot, decision.delayMs, decision.attempt, false);
+        return;
+    }
+  }
+
+  /**
+   * Takes down the strategy's set for `leader`, then brings it back after `delayMs`. As in
+   * OTP, a `temporary` sibling taken down with the set is not brought back.
+   */
+  async #scheduleRestart(leader: ChildSlot, delayMs: number, attempt: number, manual: boolean): Promise<void> {
+    const slots = this.#state.slots;
+    const set = restartSet(this.#spec.strategy, slots.length, slots.indexOf(leader)).map((i) => slots[i] as ChildSlot);
+    for (const member of set.slice().reverse()) {
+      if (member !== leader) await this.#stopSlot(member);
+    }
+    const members = set.filter((member) => member === leader || (member.spec.restart ?? 'permanent') !== 'temporary');
+    for (const member of members) {
+      if (member.pendingLeader !== undefined && member.pendingLeader !== leader.id) {
+        this.#ctx.timers.cancel(restartTimerKey(member.pendingLeader));
+      }
+    }
+    const now = this.#env.clock.now();
+    for (const member of members) {
+      member.status = 'backing_off';
+      member.nextRestartAt = now + delayMs;
+      member.pendingLeader = leader.id;
+    }
+    this.#env.events.publish({
+      type: 'restarting',
+      path: leader.child.path,
+      at: now,
+      attempt,
+      delayMs,
+      members: members.map((member) => member.child.path),
+      manual,
+    });
+    // A zero delay restarts at once: a timer would add a millisecond for nothing.
+    if (delayMs === 0) await this.#restartGroup(leader.id);
+    else this.#ctx.timers.once(restartTimerKey(leader.id), delayMs, { type: 'restart_due', leaderId: leader.id });
+  }
+
+  async #restartGroup(leaderId: string): Promise<void> {
+    this.#ctx.timers.cancel(restartTimerKey(leaderId));
+    const members = this.#state.slots.filter((slot) => slot.pendingLeader === leaderId);
+    for (const member of members) member.pendingLeader = undefined;
+    await this.#startMembers(members, true);
+  }
+
+  /**
+   * Starts `members` in start order. A start that fails is a failure like any other; if
+   * its handling schedules a restart for later members, they are left to that timer.
+   */
+  async #startMembers(members: ChildSlot[], isRestart: boolean): Promise<void> {
+    for (const slot of members) {
+      if (slot.pendingLeader !== undefined || !this.#state.has(slot)) continue;
+      if (slot.status === 'running' || slot.status === 'starting') continue;
+      const error = await this.#startSlot(slot, isRestart);
+      if (error) await this.#handleExit(slot, { kind: 'failure', error });
+    }
+  }
+
+  async #startSlot(slot: ChildSlot, isRestart: boolean): Promise<Error | undefined> {
+    slot.status = 'starting';
+    slot.nextRestartAt = null;
+    if (isRestart) slot.restarts++;
+    let incarnation: number;
+    try {
+      // The incarnation is what start() resolved with: the child may already have ended
+      // (and reported that very incarnation) before this continuation runs.
+      incarnation = await slot.child.start();
+    } catch (error) {
+      return toError(error);
+    }
+    const now = this.#env.clock.now();
+    slot.status = 'running';
+    slot.startedAt = now;
+    slot.incarnation = incarnation;
+    this.#env.events.publish({ type: 'started', path: slot.child.path, at: now, restarts: slot.restarts });
+    return undefined;
+  }
+
+  async #stopSlot(slot: ChildSlot): Promise<void> {
+    if (slot.status === 'running' || slot.status === 'starting') {
+      slot.status = 'stopping';
+      await slot.child.stop(this.#shutdownTimeoutOf(slot.spec));
+      this.#logOf(slot).debug('child stopped');
+    }
+    slot.status = 'stopped';
+    slot.startedAt = null;
+    slot.nextRestartAt = null;
+  }
+
+  async #stopAll(): Promise<void> {
+    for (const slot of this.#state.slots.slice().reverse()) {
+      if (slot.pendingLeader !== undefined) this.#ctx.timers.cancel(restartTimerKey(slot.pendingLeader));
+      slot.pendingLeader = undefined;
+      await this.#stopSlot(slot);
+      if (slot.dynamic) this.#retire(slot);
+    }
+  }
+
+  // ---- dynamic children and admin requests -------------------------------------------
+
+  async #startDynamic(spec: ChildSpec): Promise<ManagedChild> {
+    const existing = this.#state.find(spec.id);
+    if (existing) {
+      if (existing.status !== 'stopped' && existing.status !== 'failed') return existing.child;
+      this.#retire(existing);
+    }
+    const slot = this.#handle.addSlot(spec, true);
+    const error = await this.#startSlot(slot, false);
+    if (error) {
+      this.#retire(slot);
+      throw error;
+    }
+    return slot.child;
+  }
+
+  async #stopChild(slot: ChildSlot): Promise<void> {
+    if (slot.pendingLeader !== undefined) this.#ctx.timers.cancel(restartTimerKey(slot.pendingLeader));
+    slot.pendingLeader = undefined;
+    await this.#stopSlot(slot);
+    this.#env.events.publish({ type: 'stopped', path: slot.child.path, at: this.#env.clock.now(), reason: 'normal' });
+    if (slot.dynamic) this.#retire(slot);
+  }
+
+  /** An operator's restart: now, with the backoff count reset, not counted against the intensity. */
+  async #manualRestart(slot: ChildSlot): Promise<void> {
+    slot.attempts = 0;
+    // Waiting for a group restart: bring the whole group back now, in start order.
+    if (slot.pendingLeader !== undefined) {
+      await this.#restartGroup(slot.pendingLeader);
+      return;
+    }
+    slot.pendingLeader = undefined;
+    await this.#stopSlot(slot);
+    this.#env.events.publish({
+      type: 'restarting',
+      path: slot.child.path,
+      at: this.#env.clock.now(),
+      attempt: 0,
+      delayMs: 0,
+      members: [slot.child.path],
+      manual: true,
+    });
+    await this.#startMembers([slot], true);
+  }
+
+  #retire(slot: ChildSlot): void {
+    const stats = slot.child.mailboxStats();
+    this.#state.retired.count++;
+    this.#state.retired.processed += stats.processed;
+    this.#state.retired.dropped += stats.dropped + stats.depth;
+    this.#state.remove(slot);
+    this.#env.release(slot.child);
+  }
+
+  #require(id: string): ChildSlot {
+    const slot = this.#state.find(id);
+    if (!slot) throw new RuntimeError('ERR_CHILD_NOT_FOUND', `${this.#ctx.path} has no child ${id}`);
+    return slot;
+  }
+
+  #escalate(now: number, why: string): RuntimeError {
+    this.#env.events.publish({ type: 'escalated', path: this.#ctx.path, at: now, reason: why });
+    this.#ctx.log.error({ why }, 'supervisor escalates to its parent');
+    return escalation(this.#ctx.path, why);
+  }
+
+  #backoffOf(spec: ChildSpec): BackoffOptions {
+    return spec.backoff ? { ...this.#env.defaults.backoff, ...spec.backoff } : this.#env.defaults.backoff;
+  }
+
+  #shutdownTimeoutOf(spec: ChildSpec): number {
+    return spec.shutdownTimeoutMs ?? (spec.kind === 'supervisor' ? Infinity : this.#env.defaults.actorShutdownTimeoutMs);
+  }
+
+  #logOf(slot: ChildSlot): Logger {
+    return this.#ctx.log.child({ child: slot.child.path });
+  }
+}
+
