@@ -1,12 +1,26 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { BatchIngest } from '../actors/batcher/batch-ingest.js';
+import type { BatchStore } from '../actors/batcher/batch-store.js';
+import { batcher, type BatchHandoff, type BatcherDeps } from '../actors/batcher/batcher.js';
+import type { Conversation } from '../actors/batcher/conversation.js';
+import type { FlushRules } from '../actors/batcher/flush-rule.js';
+import { MemoryStore } from '../actors/batcher/memory-store.js';
+import { recovery } from '../actors/batcher/recovery.js';
+import { RedisStore } from '../actors/batcher/redis-store.js';
+import { flushPendingForShutdown } from '../actors/batcher/shutdown-flush.js';
 import { memoryMonitor } from '../actors/monitors/memory/memory-monitor.js';
+import { PiscinaRunner, type HandlerRunner } from '../actors/pipeline/handler-runner.js';
+import { pipeline, type PipelineMessage, type PipelineStatus } from '../actors/pipeline/pipeline.js';
+import { storeOwner } from '../actors/store/store-owner.js';
 import { DEFAULT_BACKOFF } from '../supervisor/backoff.js';
 import { local, type ChildSpec } from '../supervisor/child-spec.js';
 import { systemClock, type Clock } from './clock.js';
-import type { LoadedConfig } from './config/config.js';
+import type { Config, LoadedConfig } from './config/config.js';
 import { HealthChecks } from './health/health-checks.js';
 import { assessHealth } from './health/health-score.js';
-import type { HttpDeps } from './http/http-deps.js';
+import type { BatchingAccess, HttpDeps } from './http/http-deps.js';
 import { httpServer, type HttpAddress, type HttpMessage } from './http/http-server.js';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics/runtime-metrics.js';
 import { readPackageInfo } from './service-info.js';
@@ -19,31 +33,79 @@ export interface RuntimeOptions {
   random?: () => number;
   /** The process entry point exits non-zero here; tests observe it instead. */
   onRootFailure?: (error: Error) => void;
+  /** How handlers run; the default is a piscina pool for HANDLER_MODULE. Tests pass an inline one. */
+  handlerRunner?: () => HandlerRunner;
+  /** This runtime's identity as the owner of in-flight batches; unique per process by default. */
+  owner?: string;
+  /** The batch store; by default Redis when REDIS_URL is set, else the embedded memory store. */
+  store?: BatchStore;
 }
 
-export const HTTP_PATH = '/http';
+export const PATHS = {
+  store: '/store',
+  pipeline: '/pipeline',
+  batchers: '/batchers',
+  recovery: '/recovery',
+  http: '/http',
+} as const;
+
+/** How long a batcher waits before asking an unavailable store again. */
+const STORE_RETRY_MS = 500;
+const STORE_PING_MS = 2_000;
 
 /**
  * The whole runtime: config in, supervision tree out. Every dependency an actor gets is
  * built here and passed at spawn; main.ts only adds the process's signals and exit codes.
  *
- *   /            root, one_for_one
- *   ├── monitors one_for_one
+ *   /              root, one_for_one
+ *   ├── store      the store's connection (Redis, or the embedded memory store)
+ *   ├── pipeline   runs the handler for each flushed batch (piscina pool)
+ *   ├── batchers/  one actor per conversation with pending messages (dynamic)
+ *   ├── recovery   re-arms pending conversations, takes over expired in-flight batches
+ *   ├── monitors/
  *   │   └── memory
- *   └── http     started last, stopped first: it stops accepting before anything it serves goes
+ *   └── http       started last, stopped first: it stops accepting before anything it serves goes
  */
 export class Runtime {
   readonly system: ActorSystem;
   readonly checks = new HealthChecks();
   readonly metrics: RuntimeMetrics;
+  readonly store: BatchStore;
+  readonly ingest: BatchIngest;
+  readonly owner: string;
+  readonly #logger: Logger;
+  readonly #rules: FlushRules;
+  readonly #clock: Clock;
 
   constructor(options: RuntimeOptions) {
     const { config, effective } = options.loaded;
     const clock = options.clock ?? systemClock();
     const pkg = readPackageInfo();
     const checks = this.checks;
+    const logger = options.logger;
+    this.#logger = logger;
     const service = { name: pkg.name, version: pkg.version, startedAt: clock.now() };
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const store = options.store ?? createStore(config);
+    this.store = store;
+    const rules: FlushRules = { windowMs: config.batching.windowMs, maxMessages: config.batching.maxMessages, maxAgeMs: config.batching.maxAgeMs };
+    this.#rules = rules;
+    this.#clock = clock;
+
     // Factories run at start, after the system below exists; they only close over it.
+    this.ingest = new BatchIngest({
+      store,
+      clock,
+      logger,
+      batchers: () => this.system.supervisor(PATHS.batchers),
+      lookup: (path) => this.system.lookup(path),
+    });
+    const batching: BatchingAccess = {
+      ingest: this.ingest,
+      store,
+      rules,
+      pipelineStatus: async () => this.system.lookup<PipelineMessage, PipelineStatus | undefined>(PATHS.pipeline)?.ask({ type: 'status' }),
+    };
     const httpDeps = (): HttpDeps => ({
       config,
       effectiveConfig: effective,
@@ -51,10 +113,77 @@ export class Runtime {
       tree: { snapshot: () => this.system.snapshot(), restart: (path) => this.system.restart(path) },
       checks,
       metrics: this.metrics.registry,
-      logger: options.logger,
+      logger,
       clock,
+      batching,
     });
+    const batcherDeps: BatcherDeps = {
+      store,
+      rules,
+      leaseMs: config.batching.leaseMs,
+      owner: this.owner,
+      pipelinePath: PATHS.pipeline,
+      newBatchId: randomUUID,
+      storeRetryMs: STORE_RETRY_MS,
+    };
+    const { pipeline: p } = config;
+    const createRunner = options.handlerRunner ?? (() => new PiscinaRunner({ handlerModule: p.handlerModule, webhookUrl: p.webhookUrl, concurrency: p.concurrency }));
+
     const children: ChildSpec[] = [
+      { kind: 'actor', id: 'store', behaviour: local(() => storeOwner({ store, checks, pingIntervalMs: STORE_PING_MS })) },
+      {
+        kind: 'actor',
+        id: 'pipeline',
+        // Handlers in flight may finish (and, for the memory store, the queue drains) before it stops.
+        shutdownTimeoutMs: p.handlerTimeoutMs + 5_000,
+        behaviour: local(() =>
+          pipeline({
+            store,
+            createRunner,
+            owner: this.owner,
+            leaseMs: config.batching.leaseMs,
+            concurrency: p.concurrency,
+            handlerTimeoutMs: p.handlerTimeoutMs,
+            maxAttempts: p.maxAttempts,
+            retryInitialMs: p.retryInitialMs,
+            retryMaxMs: 60_000,
+            queueMax: p.queueMax,
+            drainOnStop: store.kind === 'memory',
+          }),
+        ),
+      },
+      {
+        kind: 'supervisor',
+        id: 'batchers',
+        strategy: 'one_for_one',
+        // Leaves are generous: one conversation's trouble must not take the others down.
+        intensity: { maxRestarts: 1_000, withinMs: 60_000 },
+        template: (id: string, conversation: unknown) => ({
+          kind: 'actor',
+          id,
+          restart: 'transient',
+          backoff: { initialMs: 100, maxMs: 5_000, maxAttempts: 20 },
+          onGiveUp: 'stay_down',
+          // Only the latest 'appended' summary matters; a flood of them keeps the newest.
+          mailbox: { capacity: 64, overflow: 'drop_oldest' },
+          behaviour: local(() => batcher(conversation as Conversation, batcherDeps)),
+        }),
+      },
+      {
+        kind: 'actor',
+        id: 'recovery',
+        behaviour: local(() =>
+          recovery({
+            store,
+            ingest: this.ingest,
+            batchersPath: PATHS.batchers,
+            pipelinePath: PATHS.pipeline,
+            owner: this.owner,
+            leaseMs: config.batching.leaseMs,
+            intervalMs: config.batching.sweepIntervalMs,
+          }),
+        ),
+      },
       {
         kind: 'supervisor',
         id: 'monitors',
@@ -68,7 +197,7 @@ export class Runtime {
       // The root is strict and the leaves generous: intensities multiply down the tree.
       { strategy: 'one_for_one', intensity: { maxRestarts: 5, withinMs: 60_000 }, children },
       {
-        logger: options.logger,
+        logger,
         clock,
         ...(options.random ? { random: options.random } : {}),
         defaults: { backoff: { ...DEFAULT_BACKOFF, ...config.backoff } },
@@ -87,12 +216,33 @@ export class Runtime {
     return this.system.start();
   }
 
+  /**
+   * Stops accepting (HTTP first), then, for the memory store, which does not outlive the
+   * process, hands every pending batch to the pipeline with reason `shutdown`; then stops
+   * the tree in reverse start order (the pipeline drains before it stops). The Redis store
+   * keeps pending batches for the next start.
+   */
   async shutdown(): Promise<void> {
     this.metrics.close();
+    if (this.system.isRunning) {
+      await this.system
+        .supervisor('/')
+        .stopChild('http')
+        .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop http first'));
+      if (this.store.kind === 'memory') {
+        const pipelineRef = this.system.lookup<BatchHandoff, unknown>(PATHS.pipeline);
+        if (pipelineRef) await flushPendingForShutdown({ store: this.store, pipeline: pipelineRef, owner: this.owner, logger: this.#logger, rules: this.#rules, clock: this.#clock });
+      }
+    }
     await this.system.shutdown();
   }
 
   async httpAddress(): Promise<HttpAddress | undefined> {
-    return this.system.lookup<HttpMessage, HttpAddress | undefined>(HTTP_PATH)?.ask({ type: 'address' });
+    return this.system.lookup<HttpMessage, HttpAddress | undefined>(PATHS.http)?.ask({ type: 'address' });
   }
+}
+
+function createStore(config: Config): BatchStore {
+  if (!config.redisUrl) return new MemoryStore({ seenTtlMs: config.batching.ttlSeconds * 1000 });
+  return new RedisStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, ttlSeconds: config.batching.ttlSeconds });
 }

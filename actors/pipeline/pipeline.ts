@@ -1,6 +1,6 @@
 import type { ActorContext, Behaviour, ExitReason } from '../../src/actor/behaviour.js';
 import { RingQueue } from '../../src/actor/ring-queue.js';
-import { describe } from '../../src/errors.js';
+import { describe, errorCode } from '../../src/errors.js';
 import type { Batch } from '../batcher/batch.js';
 import type { BatchStore } from '../batcher/batch-store.js';
 import type { BatchHandoff } from '../batcher/batcher.js';
@@ -64,6 +64,8 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   const status: PipelineStatus = { queued: 0, running: 0, waitingRetry: 0, delivered: 0, retried: 0, deadLettered: 0 };
   let runner: HandlerRunner;
   let stopping = false;
+  /** The start could not reach the store to take back its own batches: try again on the next tick. */
+  let claimPending = true;
 
   const publish = (ctx: ActorContext<PipelineMessage>): void => {
     let queued = 0;
@@ -167,7 +169,22 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     if (!ref?.tell(message)) ctx.log.warn({ batchId: batch.batchId, action: action.type, target }, 'no actor to carry out the handler action');
   };
 
+  const claimOwn = async (ctx: ActorContext<PipelineMessage>): Promise<void> => {
+    const now = ctx.clock.now();
+    try {
+      const mine = await deps.store.claim({ owner: deps.owner, now, leaseUntil: now + deps.leaseMs, includeOwn: true, limit: deps.queueMax });
+      claimPending = false;
+      for (const batch of mine) offer(batch, ctx);
+      if (mine.length > 0) ctx.log.info({ batches: mine.length }, 'claimed in-flight batches to deliver');
+      pump(ctx);
+    } catch (error) {
+      if (errorCode(error) !== 'ERR_STORE_UNAVAILABLE') throw error;
+      ctx.log.warn('store unavailable; will claim in-flight batches once it is back');
+    }
+  };
+
   const renewLeases = async (ctx: ActorContext<PipelineMessage>): Promise<void> => {
+    if (claimPending) await claimOwn(ctx);
     const leaseUntil = ctx.clock.now() + deps.leaseMs;
     for (const entry of [...entries.values()]) {
       if (entry.state === 'acking') {
@@ -184,12 +201,13 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   return {
     async start(ctx) {
       runner = deps.createRunner();
-      const now = ctx.clock.now();
-      const mine = await deps.store.claim({ owner: deps.owner, now, leaseUntil: now + deps.leaseMs, includeOwn: true, limit: deps.queueMax });
-      for (const batch of mine) offer(batch, ctx);
-      if (mine.length > 0) ctx.log.info({ batches: mine.length }, 'claimed in-flight batches to deliver');
       ctx.timers.every('renew', Math.max(50, Math.floor(deps.leaseMs / 3)), { type: 'renew' });
-      pump(ctx);
+      try {
+        await claimOwn(ctx);
+      } catch (error) {
+        await runner.close();
+        throw error;
+      }
     },
     receive(message, ctx) {
       switch (message.type) {

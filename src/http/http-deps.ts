@@ -1,4 +1,8 @@
 import type { Logger } from 'pino';
+import type { BatchIngest } from '../../actors/batcher/batch-ingest.js';
+import type { BatchStore } from '../../actors/batcher/batch-store.js';
+import type { FlushRules } from '../../actors/batcher/flush-rule.js';
+import type { PipelineStatus } from '../../actors/pipeline/pipeline.js';
 import type { Registry } from 'prom-client';
 import type { TreeNode } from '../../supervisor/tree-node.js';
 import type { Clock } from '../clock.js';
@@ -17,6 +21,14 @@ export interface ServiceInfo {
   readonly startedAt: number;
 }
 
+/** The batching parts the webhook routes use. */
+export interface BatchingAccess {
+  readonly ingest: BatchIngest;
+  readonly store: BatchStore;
+  readonly rules: FlushRules;
+  pipelineStatus(): Promise<PipelineStatus | undefined>;
+}
+
 /** Everything the HTTP server is given at spawn. */
 export interface HttpDeps {
   readonly config: Config;
@@ -27,4 +39,6 @@ export interface HttpDeps {
   readonly metrics: Registry;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Absent in a runtime without batching (some tests). */
+  readonly batching?: BatchingAccess;
 }

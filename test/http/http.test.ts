@@ -48,13 +48,13 @@ describe('HTTP contract', () => {
     expect(body.checks).toMatchObject({ tree: { status: 'ok' }, memory: { status: 'ok' } });
   });
 
-  it('GET /health/tree shows root, http and the memory monitor with every node field', async () => {
+  it('GET /health/tree shows the tree (root, store, pipeline, batchers, recovery, monitors, http) with every node field', async () => {
     const { base } = await startRuntime();
     const { status, body } = await getJson(`${base}/health/tree`);
     expect(status).toBe(200);
     const tree = body.tree as TreeNode;
     const paths = [...walkTree(tree)].map((node) => node.path);
-    expect(paths).toEqual(['/', '/monitors', '/monitors/memory', '/http']);
+    expect(paths).toEqual(['/', '/store', '/pipeline', '/batchers', '/recovery', '/monitors', '/monitors/memory', '/http']);
     for (const node of walkTree(tree)) {
       for (const key of NODE_KEYS) expect(node, `${node.path} lacks ${key}`).toHaveProperty(key);
       expect(node.status).toBe('running');
@@ -76,7 +76,7 @@ describe('HTTP contract', () => {
     const { status, body } = await getJson(`${base}/health/extended`);
     expect(status).toBe(200);
     expect(body.sessions).toEqual({});
-    expect(body.totals).toMatchObject({ messages_sent_24h: 0, messages_received_24h: 0, errors_24h: 0, actors: 2 });
+    expect(body.totals).toMatchObject({ messages_sent_24h: 0, messages_received_24h: 0, errors_24h: 0, actors: 5 });
     expect(body.config).toMatchObject({ ADMIN_TOKEN: '[redacted]', BACKOFF_INITIAL_MS: 1500, PORT: 0, HOST: '127.0.0.1' });
   });
 
@@ -87,7 +87,7 @@ describe('HTTP contract', () => {
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
     expect(text).toMatch(/^runtime_actor_messages_processed_total\{path="\/monitors\/memory"\} [1-9]/m);
-    expect(text).toMatch(/^runtime_actors\{status="running"\} 4$/m);
+    expect(text).toMatch(/^runtime_actors\{status="running"\} 8$/m);
     expect(text).toMatch(/^runtime_health_score 100$/m);
     expect(text).toContain('process_resident_memory_bytes');
   });

@@ -1,0 +1,63 @@
+import type { Behaviour } from '../../src/actor/behaviour.js';
+import { errorCode } from '../../src/errors.js';
+import type { BatchIngest } from './batch-ingest.js';
+import type { BatchStore } from './batch-store.js';
+import type { BatchHandoff } from './batcher.js';
+import { conversationKey } from './conversation.js';
+
+export type RecoveryMessage = { readonly type: 'sweep' };
+
+export interface RecoveryDeps {
+  readonly store: BatchStore;
+  readonly ingest: BatchIngest;
+  readonly batchersPath: string;
+  readonly pipelinePath: string;
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly intervalMs: number;
+}
+
+export interface SweepResult {
+  rearmed: number;
+  reclaimed: number;
+}
+
+/** In-flight batches taken over per sweep; the rest wait for the next one. */
+const CLAIM_LIMIT = 1_000;
+
+/**
+ * `/recovery`: at start and then every BATCH_SWEEP_INTERVAL_MS, finds (with SCAN on Redis)
+ * conversations with pending messages but no batcher and starts one, and takes over
+ * in-flight batches whose lease ran out (their runtime died) for this runtime's pipeline.
+ * After a restart this is what re-arms and re-delivers what the last run left.
+ */
+export function recovery(deps: RecoveryDeps): Behaviour<RecoveryMessage, SweepResult | undefined> {
+  let sweeps = 0;
+  return {
+    start(ctx) {
+      ctx.self.tell({ type: 'sweep' });
+      ctx.timers.every('sweep', deps.intervalMs, { type: 'sweep' });
+    },
+    async receive(_message, ctx) {
+      const result: SweepResult = { rearmed: 0, reclaimed: 0 };
+      try {
+        for await (const conversation of deps.store.pendingConversations()) {
+          if (ctx.lookup(`${deps.batchersPath}/${conversationKey(conversation)}`)) continue;
+          if (await deps.ingest.wake(conversation, { type: 'due' })) result.rearmed++;
+        }
+        const now = ctx.clock.now();
+        const claimed = await deps.store.claim({ owner: deps.owner, now, leaseUntil: now + deps.leaseMs, includeOwn: false, limit: CLAIM_LIMIT });
+        const pipeline = ctx.lookup<BatchHandoff, unknown>(deps.pipelinePath);
+        for (const batch of claimed) if (pipeline?.tell({ type: 'batch', batch })) result.reclaimed++;
+      } catch (error) {
+        if (errorCode(error) !== 'ERR_STORE_UNAVAILABLE') throw error;
+        ctx.setDetail({ sweeps, waitingForStore: true });
+        return undefined;
+      }
+      sweeps++;
+      if (result.rearmed > 0 || result.reclaimed > 0) ctx.log.info(result, 'recovered pending conversations and in-flight batches');
+      ctx.setDetail({ sweeps, lastSweepAt: new Date(ctx.clock.now()).toISOString(), ...result });
+      return result;
+    },
+  };
+}

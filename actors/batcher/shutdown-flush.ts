@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ActorRef } from '../../src/actor/actor-ref.js';
+import type { BatchStore } from './batch-store.js';
+import type { BatchHandoff } from './batcher.js';
+import type { Clock } from '../../src/clock.js';
+import type { FlushRules } from './flush-rule.js';
+
+export interface ShutdownFlushDeps {
+  readonly store: BatchStore;
+  readonly pipeline: ActorRef<BatchHandoff, unknown>;
+  readonly owner: string;
+  readonly logger: Logger;
+  readonly rules: FlushRules;
+  readonly clock: Clock;
+}
+
+/**
+ * The memory store does not outlive the process: at shutdown every pending conversation
+ * is cut into batches with reason `shutdown` and handed to the pipeline (an ask, so each is
+ * queued before the pipeline is told to stop and drain). Rules are ignored; the size cap is not.
+ */
+export async function flushPendingForShutdown(deps: ShutdownFlushDeps): Promise<number> {
+  let batches = 0;
+  for await (const conversation of deps.store.pendingConversations()) {
+    for (;;) {
+      const now = deps.clock.now();
+      const result = await deps.store.flush(conversation, { now, rules: deps.rules, force: 'shutdown', batchId: randomUUID(), owner: deps.owner, leaseUntil: now + 60_000 });
+      if (result.status !== 'flushed') break;
+      batches++;
+      await deps.pipeline.ask({ type: 'batch', batch: result.batch }).catch((error: unknown) => {
+        deps.logger.error({ err: error, batchId: result.batch.batchId }, 'pipeline did not take a shutdown batch');
+      });
+      if (!result.remaining) break;
+    }
+  }
+  if (batches > 0) deps.logger.info({ batches }, 'flushed pending batches for shutdown');
+  return batches;
+}
