@@ -76,6 +76,7 @@ export class Runtime {
   readonly #logger: Logger;
   readonly #rules: FlushRules;
   readonly #clock: Clock;
+  readonly #leaseMs: number;
 
   constructor(options: RuntimeOptions) {
     const { config, effective } = options.loaded;
@@ -90,6 +91,7 @@ export class Runtime {
     this.store = store;
     const rules: FlushRules = { windowMs: config.batching.windowMs, maxMessages: config.batching.maxMessages, maxAgeMs: config.batching.maxAgeMs };
     this.#rules = rules;
+    this.#leaseMs = config.batching.leaseMs;
     this.#clock = clock;
 
     // Factories run at start, after the system below exists; they only close over it.
@@ -231,7 +233,7 @@ export class Runtime {
         .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop http first'));
       if (this.store.kind === 'memory') {
         const pipelineRef = this.system.lookup<BatchHandoff, unknown>(PATHS.pipeline);
-        if (pipelineRef) await flushPendingForShutdown({ store: this.store, pipeline: pipelineRef, owner: this.owner, logger: this.#logger, rules: this.#rules, clock: this.#clock });
+        if (pipelineRef) await flushPendingForShutdown({ store: this.store, pipeline: pipelineRef, owner: this.owner, leaseMs: this.#leaseMs, logger: this.#logger, rules: this.#rules, clock: this.#clock });
       }
     }
     await this.system.shutdown();

@@ -10,6 +10,7 @@ export interface ShutdownFlushDeps {
   readonly store: BatchStore;
   readonly pipeline: ActorRef<BatchHandoff, unknown>;
   readonly owner: string;
+  readonly leaseMs: number;
   readonly logger: Logger;
   readonly rules: FlushRules;
   readonly clock: Clock;
@@ -25,7 +26,14 @@ export async function flushPendingForShutdown(deps: ShutdownFlushDeps): Promise<
   for await (const conversation of deps.store.pendingConversations()) {
     for (;;) {
       const now = deps.clock.now();
-      const result = await deps.store.flush(conversation, { now, rules: deps.rules, force: 'shutdown', batchId: randomUUID(), owner: deps.owner, leaseUntil: now + 60_000 });
+      let result;
+      try {
+        result = await deps.store.flush(conversation, { now, rules: deps.rules, force: 'shutdown', batchId: randomUUID(), owner: deps.owner, leaseUntil: now + deps.leaseMs });
+      } catch (error) {
+        // One conversation's trouble must not stop the others (or the shutdown).
+        deps.logger.error({ err: error, conversation }, 'could not flush a pending batch for shutdown');
+        break;
+      }
       if (result.status !== 'flushed') break;
       batches++;
       await deps.pipeline.ask({ type: 'batch', batch: result.batch }).catch((error: unknown) => {

@@ -141,7 +141,17 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   const failed = async (entry: Entry, error: unknown, ctx: ActorContext<PipelineMessage>): Promise<void> => {
     status.running--;
     const { batchId } = entry.batch;
-    if (entry.attempt < deps.maxAttempts && !stopping) {
+    if (entry.attempt < deps.maxAttempts && stopping) {
+      status.retried++;
+      // Draining for shutdown: try again at once while the shutdown budget lasts; otherwise
+      // leave it in flight (its lease is given back in stop) for the next runtime.
+      entry.state = deps.drainOnStop ? 'queued' : 'waiting';
+      if (deps.drainOnStop) queue.push(entry);
+      ctx.log.warn({ batchId, attempt: entry.attempt, err: error }, 'handler failed during shutdown');
+      publish(ctx);
+      return;
+    }
+    if (entry.attempt < deps.maxAttempts) {
       const delayMs = Math.min(deps.retryInitialMs * 2 ** (entry.attempt - 1), deps.retryMaxMs);
       entry.state = 'waiting';
       status.retried++;
@@ -248,13 +258,17 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
         }
       } else {
         await Promise.all(tasks);
-        for (const entry of entries.values()) {
-          if (entry.state !== 'running') await deps.store.renew(entry.batch.batchId, deps.owner, 0).catch(() => false);
-        }
       }
       await runner.close();
-      const left = [...entries.values()].filter((entry) => entry.state !== 'acking').map((entry) => entry.batch.batchId);
-      if (left.length > 0 && deps.drainOnStop) ctx.log.error({ batches: left }, 'batches not delivered before shutdown');
+      // What is left stays in flight; giving the lease back lets the next runtime (or this
+      // one, restarted) deliver it at once instead of after the lease runs out.
+      const left: string[] = [];
+      for (const entry of entries.values()) {
+        if (entry.state === 'acking') continue;
+        left.push(entry.batch.batchId);
+        await deps.store.renew(entry.batch.batchId, deps.owner, 0).catch(() => false);
+      }
+      if (left.length > 0) ctx.log.warn({ batches: left }, 'batches still in flight at stop; handed back for the next start');
     },
   };
 }

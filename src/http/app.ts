@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { installErrorHandlers } from './error-handler.js';
 import type { HttpDeps } from './http-deps.js';
 import { adminRoutes } from './routes/admin.js';
@@ -10,7 +10,8 @@ import { webhookRoutes } from './routes/webhook.js';
 export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Health probes and webhooks arrive many times a second: no per-request log lines.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     ajv: {
       // Reject what does not fit instead of silently repairing it.

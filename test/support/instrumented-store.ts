@@ -1,0 +1,99 @@
+import type { Batch, PendingSummary, StoredMessage } from '../../actors/batcher/batch.js';
+import type {
+  AppendResult,
+  BatchStore,
+  ClaimRequest,
+  DeadLetter,
+  FlushRequest,
+  FlushResult,
+  StoreStats,
+} from '../../actors/batcher/batch-store.js';
+import { conversationKey, type Conversation } from '../../actors/batcher/conversation.js';
+
+/** When an injected fault strikes a flush: before the store is touched, or after it moved the batch. */
+export type FlushFault = 'before' | 'after';
+
+/**
+ * Wraps a real store: counts calls in flight (so tests can wait for quiet), and injects
+ * crashes into the next flush of a conversation, the way a bug in the batcher would hit.
+ */
+export class InstrumentedStore implements BatchStore {
+  readonly kind: BatchStore['kind'];
+  inFlight = 0;
+  readonly #inner: BatchStore;
+  readonly #faults = new Map<string, FlushFault>();
+
+  constructor(inner: BatchStore) {
+    this.#inner = inner;
+    this.kind = inner.kind;
+  }
+
+  failNextFlush(conversation: Conversation, when: FlushFault): void {
+    this.#faults.set(conversationKey(conversation), when);
+  }
+
+  async #track<T>(work: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  connect(): Promise<void> {
+    return this.#track(() => this.#inner.connect());
+  }
+  close(): Promise<void> {
+    return this.#track(() => this.#inner.close());
+  }
+  ping(): Promise<void> {
+    return this.#track(() => this.#inner.ping());
+  }
+  append(conversation: Conversation, message: StoredMessage): Promise<AppendResult> {
+    return this.#track(() => this.#inner.append(conversation, message));
+  }
+  pending(conversation: Conversation): Promise<PendingSummary | undefined> {
+    return this.#track(() => this.#inner.pending(conversation));
+  }
+  flush(conversation: Conversation, request: FlushRequest): Promise<FlushResult> {
+    return this.#track(async () => {
+      const key = conversationKey(conversation);
+      const fault = this.#faults.get(key);
+      this.#faults.delete(key);
+      if (fault === 'before') throw new Error(`injected crash before flushing ${key}`);
+      const result = await this.#inner.flush(conversation, request);
+      if (fault === 'after') throw new Error(`injected crash after flushing ${key} (${result.status})`);
+      return result;
+    });
+  }
+  drop(conversation: Conversation): Promise<number> {
+    return this.#track(() => this.#inner.drop(conversation));
+  }
+  claim(request: ClaimRequest): Promise<Batch[]> {
+    return this.#track(() => this.#inner.claim(request));
+  }
+  renew(batchId: string, owner: string, leaseUntil: number): Promise<boolean> {
+    return this.#track(() => this.#inner.renew(batchId, owner, leaseUntil));
+  }
+  ack(batchId: string): Promise<boolean> {
+    return this.#track(() => this.#inner.ack(batchId));
+  }
+  deadLetter(batchId: string, error: string, at: number): Promise<boolean> {
+    return this.#track(() => this.#inner.deadLetter(batchId, error, at));
+  }
+  deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.#track(() => this.#inner.deadLetters(limit));
+  }
+  async *pendingConversations(): AsyncIterable<Conversation> {
+    this.inFlight++;
+    try {
+      yield* this.#inner.pendingConversations();
+    } finally {
+      this.inFlight--;
+    }
+  }
+  stats(limit: number): Promise<StoreStats> {
+    return this.#track(() => this.#inner.stats(limit));
+  }
+}
