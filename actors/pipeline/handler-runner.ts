@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { RuntimeError } from '../../src/errors.js';
-import { siblingModule } from '../../src/thread/module-url.js';
+import { siblingModule, typeScriptWorkerShim } from '../../src/thread/module-url.js';
 import { validateActions, type BatchHandler, type FlushedBatch, type HandlerAction } from './handler.js';
 
 /** Runs the handler for one batch; rejects on a throw or when `timeoutMs` passes. */
@@ -44,15 +44,13 @@ export class PiscinaRunner implements HandlerRunner {
   readonly #webhookUrl: string | undefined;
 
   constructor(options: { handlerModule: string | undefined; webhookUrl: string | undefined; concurrency: number }) {
-    const filename = siblingModule(import.meta.url, './handler-worker.js');
+    const worker = siblingModule(import.meta.url, './handler-worker.js');
     this.#pool = new Piscina({
-      filename,
+      filename: worker.endsWith('.ts') ? typeScriptWorkerShim(worker) : worker,
       minThreads: 1,
       maxThreads: options.concurrency,
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
-      // From TypeScript sources (tests), workers need the tsx loader; the build runs plain JS.
-      ...(filename.endsWith('.ts') ? { execArgv: ['--import', 'tsx'] } : {}),
     });
     this.#handlerModule = handlerSpecifier(options.handlerModule);
     this.#webhookUrl = options.webhookUrl;

@@ -1,0 +1,47 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FlushedBatch } from '../../actors/pipeline/handler.js';
+
+export interface ReceivedBatch {
+  headers: IncomingHttpHeaders;
+  batch: FlushedBatch;
+}
+
+/**
+ * A local HTTP server standing in for n8n / an AI service: it records what the runtime's
+ * real undici client POSTs, and answers with the statuses it is told to.
+ */
+export class WebhookReceiver {
+  readonly received: ReceivedBatch[] = [];
+  /** Statuses to answer with, one per request; when empty, `fallback`. */
+  readonly script: number[] = [];
+  fallback = 200;
+  replyText: string | undefined;
+  delayMs = 0;
+  readonly #server: Server;
+
+  constructor() {
+    this.#server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        const status = this.script.shift() ?? this.fallback;
+        setTimeout(() => {
+          if (status >= 200 && status < 300) this.received.push({ headers: request.headers, batch: JSON.parse(body) as FlushedBatch });
+          response.writeHead(status, { 'content-type': 'application/json' });
+          response.end(JSON.stringify(this.replyText ? { reply: this.replyText } : { ok: status < 300 }));
+        }, this.delayMs);
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
