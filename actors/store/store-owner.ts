@@ -26,7 +26,13 @@ export function storeOwner(deps: StoreOwnerDeps): Behaviour<StoreOwnerMessage, C
   };
   return {
     async start(ctx) {
-      await deps.store.connect();
+      try {
+        await deps.store.connect();
+      } catch (error) {
+        // Readiness must say why before the supervisor retries.
+        report({ status: 'critical', message: `${deps.store.kind} store cannot connect: ${describe(error)}`, at: new Date(ctx.clock.now()).toISOString(), data: { kind: deps.store.kind } });
+        throw error;
+      }
       report({ status: 'ok', message: `${deps.store.kind} store connected`, at: new Date(ctx.clock.now()).toISOString(), data: { kind: deps.store.kind } });
       ctx.timers.every('ping', deps.pingIntervalMs, { type: 'ping' });
     },

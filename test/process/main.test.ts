@@ -1,45 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/wait.js';
+import { startMain as startProcess } from '../support/main-process.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const startMain = (env: Record<string, string>) => startProcess(env, children);
+
 const children: ChildProcess[] = [];
 
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-/** The real entry point in a child process (from sources through tsx). */
-function startMain(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, stdout: () => stdout, stderr: () => stderr };
-}
-
-function listeningPort(stdout: string): number | undefined {
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as { msg?: string; http?: { port?: number } };
-    if (entry.msg === 'runtime started' && entry.http?.port) return entry.http.port;
-  }
-  return undefined;
-}
-
 describe('process entry point', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`serves /health, then on ${signal} stops accepting, stops the tree in order and exits 0`, async () => {
       const main = startMain({ PORT: '0', LOG_LEVEL: 'debug' });
-      const port = await waitFor(() => listeningPort(main.stdout()), 30_000, 'the runtime to start');
+      const port = await main.port();
       const health = await fetch(`http://127.0.0.1:${port}/health`);
       expect(health.status).toBe(200);
       main.child.kill(signal);

@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
+import type { FlushedBatch } from '../../actors/pipeline/handler.js';
+import { loadConfig } from '../../src/config/config.js';
+import { Runtime } from '../../src/runtime.js';
+import { silentLogger } from '../support/logger.js';
+import { waitFor } from '../support/wait.js';
+
+let runtime: Runtime | undefined;
+afterEach(async () => {
+  await runtime?.shutdown();
+  runtime = undefined;
+});
+
+async function start(env: Record<string, string> = {}) {
+  const delivered: FlushedBatch[] = [];
+  runtime = new Runtime({
+    loaded: loadConfig({ PORT: '0', BATCH_WINDOW_MS: '300', METRICS_PROCESS: 'false', ...env }),
+    logger: silentLogger(),
+    handlerRunner: () => new InlineRunner((batch) => void delivered.push(batch)),
+  });
+  await runtime.start();
+  const address = await runtime.httpAddress();
+  return { base: `http://127.0.0.1:${address?.port}`, delivered };
+}
+
+const post = async (base: string, body: string, contentType = 'application/json') => {
+  const response = await fetch(`${base}/webhook/whatsapp/batched`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+};
+
+describe('POST /webhook/whatsapp/batched', () => {
+  it('answers 202 once stored, normalises the phone, and reports a duplicate id as such', async () => {
+    const { base } = await start();
+    const first = await post(base, JSON.stringify({ phone: '79163779444@s.whatsapp.net', message: 'Привет', id: 'wa-1' }));
+    expect(first).toEqual({ status: 202, body: { success: true, status: 'accepted', id: 'wa-1', sessionId: 'default', phone: '79163779444', pending: 1 } });
+    const again = await post(base, JSON.stringify({ phone: '+7 (916) 377-94-44', message: 'Привет', id: 'wa-1' }));
+    expect(again.body).toMatchObject({ status: 'duplicate', pending: 1 });
+    const other = await post(base, JSON.stringify({ phone: 79163779444, message: 'ещё', sessionId: 'salon-2' }));
+    expect(other.body).toMatchObject({ status: 'accepted', sessionId: 'salon-2', pending: 1 });
+  });
+
+  const bad: [string, string, RegExp, string?][] = [
+    ['malformed JSON', '{"phone": "79161234567", "message": ', /not valid JSON/],
+    ['a missing phone', '{"message": "hi"}', /must have required property 'phone'/],
+    ['a phone that is not a phone', '{"phone": "call me", "message": "hi"}', /is not a phone number/],
+    ['a phone too short', '{"phone": "12345", "message": "hi"}', /8 to 15 digits/],
+    ['a group id', '{"phone": "120363025246125486@g.us", "message": "hi"}', /not a person's number/],
+    ['a missing message', '{"phone": "79161234567"}', /must have required property 'message'/],
+    ['a message that is not a string', '{"phone": "79161234567", "message": 42}', /message must be string/],
+    ['an empty message', '{"phone": "79161234567", "message": ""}', /must NOT have fewer than 1 characters/],
+    ['a message of spaces', '{"phone": "79161234567", "message": "   "}', /must not be empty/],
+    ['a bad sessionId', '{"phone": "79161234567", "message": "hi", "sessionId": "a/b"}', /sessionId must match pattern/],
+    ['a body over 64 KiB', JSON.stringify({ phone: '79161234567', message: 'x'.repeat(70_000) }), /exceeds 64 KiB/],
+    ['a JSON array', '[1, 2]', /body must be object/],
+  ];
+  for (const [what, body, message] of bad) {
+    it(`answers 400 for ${what}, saying what was wrong, and stays healthy`, async () => {
+      const { base } = await start();
+      const response = await post(base, body);
+      expect(response.status).toBe(400);
+      expect(response.body.message).toMatch(message);
+      expect(response.body).toHaveProperty('code');
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      expect((await (await fetch(`${base}/webhook/whatsapp/batched/stats`)).json()) as unknown).toMatchObject({ stats: { pendingBatches: 0 } });
+    });
+  }
+
+  it('answers 503 while the store cannot take a write', async () => {
+    // A Redis that is not there: the store actor backs off, ingress must say so, not hang or 500.
+    const { base } = await start({ REDIS_URL: 'redis://127.0.0.1:1', BACKOFF_INITIAL_MS: '60000' });
+    const response = await post(base, JSON.stringify({ phone: '79161234567', message: 'hi', id: 'x' }));
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect((await fetch(`${base}/health/ready`)).status).toBe(503);
+  });
+});
+
+describe('GET /webhook/whatsapp/batched/stats and DELETE', () => {
+  it('lists pending batches with their due time, and drops one on request', async () => {
+    const { base, delivered } = await start({ BATCH_WINDOW_MS: '60000', BATCH_MAX_AGE_MS: '120000' });
+    await post(base, JSON.stringify({ phone: '79161234567', message: 'one' }));
+    await post(base, JSON.stringify({ phone: '79161234567', message: 'two' }));
+    await post(base, JSON.stringify({ phone: '79169999999', message: 'keep' }));
+    const stats = (await (await fetch(`${base}/webhook/whatsapp/batched/stats`)).json()) as {
+      success: boolean;
+      stats: { pendingBatches: number; pendingMessages: number; batches: { phone: string; messages: number; dueAt: string; lastAt: string }[]; pipeline: unknown };
+    };
+    expect(stats.success).toBe(true);
+    expect(stats.stats).toMatchObject({ store: 'memory', pendingBatches: 2, pendingMessages: 3, inFlight: 0, deadLetters: 0, pipeline: { delivered: 0 } });
+    const alice = stats.stats.batches.find((b) => b.phone === '79161234567');
+    expect(alice?.messages).toBe(2);
+    expect(Date.parse(alice?.dueAt ?? '') - Date.parse(alice?.lastAt ?? '')).toBe(60_000);
+
+    const dropped = await fetch(`${base}/webhook/whatsapp/batched/%2B7%20916%20123-45-67`, { method: 'DELETE' });
+    expect(dropped.status).toBe(200);
+    expect(await dropped.json()).toMatchObject({ success: true, phone: '79161234567', deleted: 2 });
+    expect((await fetch(`${base}/webhook/whatsapp/batched/79161234567`, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(`${base}/webhook/whatsapp/batched/not-a-phone`, { method: 'DELETE' })).status).toBe(400);
+    await runtime?.shutdown();
+    runtime = undefined;
+    // The memory store's shutdown flush delivers what was left, not what was dropped.
+    await waitFor(() => delivered.length === 1);
+    expect(delivered[0]).toMatchObject({ phone: '79169999999', reason: 'shutdown', text: 'keep' });
+  });
+});
