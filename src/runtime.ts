@@ -211,6 +211,7 @@ export class Runtime {
       source: system,
       healthScore: () => assessHealth(system.snapshot(), checks.all()).score,
       processMetrics: config.metricsProcess,
+      ingest: () => this.ingest.counts,
     });
   }
 

@@ -30,7 +30,14 @@ const WAKE_ATTEMPTS = 5;
  * conversation's batcher is told, and started if it is not running. Used by the webhook
  * route and by the WhatsApp sessions.
  */
+export interface IngestCounts {
+  accepted: number;
+  /** Redeliveries of a message id already accepted: ignored, and counted here. */
+  duplicates: number;
+}
+
 export class BatchIngest {
+  readonly counts: IngestCounts = { accepted: 0, duplicates: 0 };
   readonly #deps: BatchIngestDeps;
 
   constructor(deps: BatchIngestDeps) {
@@ -42,7 +49,10 @@ export class BatchIngest {
     const conversation: Conversation = { sessionId: incoming.sessionId, phone: incoming.phone };
     const id = incoming.id ?? randomUUID();
     const result = await this.#deps.store.append(conversation, { id, text: incoming.text, at: this.#deps.clock.now() });
-    if (result.status === 'accepted') await this.wake(conversation, { type: 'appended', pending: result.pending });
+    if (result.status === 'accepted') {
+      this.counts.accepted++;
+      await this.wake(conversation, { type: 'appended', pending: result.pending });
+    } else this.counts.duplicates++;
     return { ...result, id };
   }
 

@@ -10,6 +10,8 @@ export interface MetricsSource {
 
 export interface RuntimeMetricsOptions {
   source: MetricsSource;
+  /** Messages accepted and duplicates ignored at ingress, since start. */
+  ingest?: () => { accepted: number; duplicates: number };
   healthScore: () => number;
   /** Node's own process metrics (heap, GC, event loop lag). */
   processMetrics: boolean;
@@ -87,6 +89,21 @@ export function createRuntimeMetrics(options: RuntimeMetricsOptions): RuntimeMet
       for (const [status, count] of Object.entries(totals().byStatus)) this.set({ status }, count);
     },
   });
+  const ingest = options.ingest;
+  if (ingest) {
+    new Counter({
+      name: 'runtime_batch_messages_total',
+      help: 'Messages offered to the batchers: accepted, or ignored as a duplicate id.',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        const counts = ingest();
+        this.reset();
+        this.inc({ result: 'accepted' }, counts.accepted);
+        this.inc({ result: 'duplicate' }, counts.duplicates);
+      },
+    });
+  }
   new Gauge({
     name: 'runtime_health_score',
     help: 'Health score 0-100, as GET /health reports it.',

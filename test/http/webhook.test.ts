@@ -38,6 +38,10 @@ describe('POST /webhook/whatsapp/batched', () => {
     expect(again.body).toMatchObject({ status: 'duplicate', pending: 1 });
     const other = await post(base, JSON.stringify({ phone: 79163779444, message: 'ещё', sessionId: 'salon-2' }));
     expect(other.body).toMatchObject({ status: 'accepted', sessionId: 'salon-2', pending: 1 });
+    const stats = (await (await fetch(`${base}/webhook/whatsapp/batched/stats`)).json()) as { stats: { accepted: number; duplicates: number } };
+    expect(stats.stats).toMatchObject({ accepted: 2, duplicates: 1 });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^runtime_batch_messages_total\{result="duplicate"\} 1$/m);
   });
 
   const bad: [string, string, RegExp, string?][] = [

@@ -88,6 +88,28 @@ describe('batching on a real Redis, over real HTTP', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('two runtimes on one Redis, taking turns at the same conversations, never deliver a message under two batch ids', async () => {
+    const { hook, url } = await receiver();
+    const prefix = testPrefix('two');
+    cleanups.push(() => deletePrefix(prefix));
+    const env = { REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: prefix, BATCH_WINDOW_MS: '150', BATCH_MAX_MESSAGES: '5', BATCH_WEBHOOK_URL: url };
+    const [a, b] = [await runtimeOn(env), await runtimeOn(env)];
+    const sent: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const phone = String(79_180_000_000 + (i % 4));
+      const response = await post(i % 2 === 0 ? a.base : b.base, { phone, message: `m${i}`, id: `id-${i}` });
+      expect(response.status).toBe(202);
+      sent.push(`${phone}/id-${i}`);
+      if (i % 7 === 0) await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    await waitFor(() => new Set(hook.received.flatMap(({ batch }) => batch.messages.map((m) => `${batch.phone}/${m.id}`))).size === sent.length, 30_000);
+    const byBatch = new Map(hook.received.map(({ batch }) => [batch.batchId, batch.messages.map((m) => `${batch.phone}/${m.id}`)]));
+    const all = [...byBatch.values()].flat();
+    expect(all.length).toBe(sent.length);
+    expect(new Set(all)).toEqual(new Set(sent));
+    for (const batch of byBatch.values()) expect(batch.length).toBeLessThanOrEqual(5);
+  });
+
   it('Redis stopped and restarted under traffic: ingress answers 503 meanwhile, and no accepted message is lost or doubled', async () => {
     const redis = new PrivateRedis();
     await redis.start();

@@ -81,6 +81,8 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
             pendingMessages: stats.pendingMessages,
             inFlight: stats.inFlight,
             deadLetters: stats.deadLetters,
+            accepted: batching.ingest.counts.accepted,
+            duplicates: batching.ingest.counts.duplicates,
             batches: stats.batches.map((pending) => {
               const decision = decideFlush(pending, now, batching.rules);
               return {
