@@ -5,13 +5,14 @@
  * non-zero only when a measure could not be taken.
  */
 import { actorSuite } from './actors/suite.js';
+import { batchingSuite } from './batching/suite.js';
 import { machineInfo } from './support/machine.js';
 import { writeReport, type SuiteReport } from './support/results.js';
 import type { Suite } from './support/suite.js';
 import { formatTarget, renderTable } from './support/table.js';
 
-/** Add a suite here (for example `batchingSuite` from './batching/suite.js'). */
-const SUITES: readonly Suite[] = [actorSuite];
+/** Add a suite here. */
+const SUITES: readonly Suite[] = [actorSuite, batchingSuite];
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2);

@@ -52,7 +52,7 @@ async function interleavedLatency(
 }
 
 function extra(figure: Figure, key: string): string {
-  return figure.kind !== 'failed' && figure.extra && key in figure.extra ? String(figure.extra[key]) : '?';
+  return figure.kind !== 'failed' && figure.kind !== 'skipped' && figure.extra && key in figure.extra ? String(figure.extra[key]) : '?';
 }
 
 async function run(): Promise<SuiteResult> {

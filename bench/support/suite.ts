@@ -1,9 +1,11 @@
 import type { LatencySummary } from './stats.js';
 
-/** A throughput figure: the median of `runs` (msgs/s each) is the one reported. */
+/** A throughput figure: the median of `runs` (msgs/s each, or requests/s with `unit`) is the one reported. */
 export interface ThroughputFigure {
   kind: 'throughput';
   msgsPerSec: number;
+  /** What is counted per second; msgs/s when absent. */
+  unit?: 'msgs/s' | 'req/s';
   pick: 'median';
   runs: number[];
   messagesPerRun: number;
@@ -15,7 +17,24 @@ export interface LatencyFigure {
   kind: 'latency';
   unit: 'µs' | 'ms';
   summary: LatencySummary;
+  /** Print the maximum beside p50 and p99. */
+  showMax?: boolean;
   extra?: Record<string, number | string | boolean>;
+}
+
+/** Bytes per item (for example per pending conversation), as the sum of named parts. */
+export interface SizeFigure {
+  kind: 'size';
+  /** The sum of `parts`; what a target is held to. */
+  bytes: number;
+  parts: { name: string; bytes: number }[];
+  extra?: Record<string, number | string | boolean>;
+}
+
+/** A measure deliberately not taken (a missing dependency, such as no Redis answering). */
+export interface SkippedFigure {
+  kind: 'skipped';
+  reason: string;
 }
 
 /** A measure that could not be taken (its error is printed instead of a figure). */
@@ -24,13 +43,13 @@ export interface FailedFigure {
   error: string;
 }
 
-export type Figure = ThroughputFigure | LatencyFigure | FailedFigure;
+export type Figure = ThroughputFigure | LatencyFigure | SizeFigure | SkippedFigure | FailedFigure;
 
 export interface Target {
-  stat: 'msgs/s' | 'p50' | 'p99';
+  stat: 'msgs/s' | 'req/s' | 'p50' | 'p99' | 'bytes';
   op: '>=' | '<';
   value: number;
-  unit: 'msgs/s' | 'µs' | 'ms';
+  unit: 'msgs/s' | 'req/s' | 'µs' | 'ms' | 'B';
 }
 
 export interface Yardstick {
@@ -63,8 +82,9 @@ export interface Suite {
 }
 
 export function targetValue(figure: Figure, target: Target): number | undefined {
-  if (figure.kind === 'failed') return undefined;
-  if (target.stat === 'msgs/s') return figure.kind === 'throughput' ? figure.msgsPerSec : undefined;
+  if (figure.kind === 'failed' || figure.kind === 'skipped') return undefined;
+  if (target.stat === 'msgs/s' || target.stat === 'req/s') return figure.kind === 'throughput' ? figure.msgsPerSec : undefined;
+  if (target.stat === 'bytes') return figure.kind === 'size' ? figure.bytes : undefined;
   if (figure.kind !== 'latency') return undefined;
   const scale = figure.unit === target.unit ? 1 : figure.unit === 'µs' ? 1e-3 : 1e3;
   return (target.stat === 'p50' ? figure.summary.p50 : figure.summary.p99) * scale;

@@ -7,18 +7,31 @@ function number(value: number): string {
   return value.toFixed(2);
 }
 
-function rate(value: number): string {
-  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M msgs/s`;
-  if (value >= 1e3) return `${(value / 1e3).toFixed(0)}k msgs/s`;
-  return `${value.toFixed(0)} msgs/s`;
+function rate(value: number, unit: 'msgs/s' | 'req/s' = 'msgs/s'): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M ${unit}`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(value >= 1e4 ? 0 : 1)}k ${unit}`;
+  return `${value.toFixed(0)} ${unit}`;
+}
+
+function size(bytes: number): string {
+  if (Math.abs(bytes) >= 1024 * 1024) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  if (Math.abs(bytes) >= 1024) return `${(bytes / 1024).toFixed(2)} KiB`;
+  return `${Math.round(bytes)} B`;
 }
 
 export function formatFigure(figure: Figure): string {
   switch (figure.kind) {
     case 'throughput':
-      return rate(figure.msgsPerSec);
+      return rate(figure.msgsPerSec, figure.unit);
     case 'latency':
-      return `p50 ${number(figure.summary.p50)} ${figure.unit} / p99 ${number(figure.summary.p99)} ${figure.unit}`;
+      return (
+        `p50 ${number(figure.summary.p50)} ${figure.unit} / p99 ${number(figure.summary.p99)} ${figure.unit}` +
+        (figure.showMax ? ` / max ${number(figure.summary.max)} ${figure.unit}` : '')
+      );
+    case 'size':
+      return figure.parts.map((part) => `${part.name} ${size(part.bytes)}`).join(' + ');
+    case 'skipped':
+      return `skipped (${figure.reason.length > 60 ? `${figure.reason.slice(0, 57)}...` : figure.reason})`;
     case 'failed':
       return `FAILED (${figure.error.length > 60 ? `${figure.error.slice(0, 57)}...` : figure.error})`;
   }
@@ -27,12 +40,13 @@ export function formatFigure(figure: Figure): string {
 export function formatTarget(target: Target | null): string {
   if (!target) return '—';
   const op = target.op === '>=' ? '≥' : '<';
-  if (target.stat === 'msgs/s') return `${op} ${rate(target.value)}`;
+  if (target.stat === 'msgs/s' || target.stat === 'req/s') return `${op} ${rate(target.value, target.stat)}`;
+  if (target.stat === 'bytes') return `${op} ${size(target.value)}`;
   return `${target.stat} ${op} ${number(target.value)} ${target.unit}`;
 }
 
 function formatMet(row: Row): string {
-  if (row.met === null) return row.target && row.ours.kind === 'failed' ? 'n/a' : '—';
+  if (row.met === null) return row.target && (row.ours.kind === 'failed' || row.ours.kind === 'skipped') ? 'n/a' : '—';
   return row.met ? 'yes' : 'NO';
 }
 

@@ -15,7 +15,7 @@ export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
     bodyLimit: 64 * 1024,
     ajv: {
       // Reject what does not fit instead of silently repairing it.
-      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, allowUnionTypes: true },
     },
   });
   installErrorHandlers(app);
