@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { Clock } from '../../src/clock.js';
 import type { SupervisorHandle } from '../../supervisor/supervisor.js';
+import type { PendingSummary } from './batch.js';
 import type { AppendResult, BatchStore } from './batch-store.js';
-import type { BatcherMessage } from './batcher.js';
+import type { BatcherMessage, BatcherStart } from './batcher.js';
 import { conversationKey, type Conversation } from './conversation.js';
 
 export interface IncomingMessage extends Conversation {
@@ -39,6 +40,8 @@ export interface IngestCounts {
 export class BatchIngest {
   readonly counts: IngestCounts = { accepted: 0, duplicates: 0 };
   readonly #deps: BatchIngestDeps;
+  /** Batcher starts under way, by conversation key: concurrent wakes of one conversation share one start. */
+  readonly #starting = new Map<string, Promise<ActorRef<BatcherMessage, unknown>>>();
 
   constructor(deps: BatchIngestDeps) {
     this.#deps = deps;
@@ -51,20 +54,24 @@ export class BatchIngest {
     const result = await this.#deps.store.append(conversation, { id, text: incoming.text, at: this.#deps.clock.now() });
     if (result.status === 'accepted') {
       this.counts.accepted++;
-      await this.wake(conversation, { type: 'appended', pending: result.pending });
+      await this.wake(conversation, { type: 'appended', pending: result.pending }, result.pending);
     } else this.counts.duplicates++;
     return { ...result, id };
   }
 
-  /** Makes sure the conversation's batcher runs and has `message`. */
-  async wake(conversation: Conversation, message: BatcherMessage): Promise<boolean> {
+  /**
+   * Makes sure the conversation's batcher runs and has `message`. `known`: what the store
+   * just said is pending (ingress, right after an append), so a batcher started now needs
+   * no store read to arm its timer.
+   */
+  async wake(conversation: Conversation, message: BatcherMessage, known?: PendingSummary): Promise<boolean> {
     const key = conversationKey(conversation);
     const path = `${this.#deps.batchers().path}/${key}`;
     for (let attempt = 0; attempt < WAKE_ATTEMPTS; attempt++) {
       let ref = this.#deps.lookup(path);
       if (!ref) {
         try {
-          ref = await this.#deps.batchers().startFromTemplate<BatcherMessage, unknown>(key, conversation);
+          ref = await this.#start(key, conversation, known);
         } catch (error) {
           this.#deps.logger.warn({ err: error, conversation: key }, 'could not start the batcher');
           continue;
@@ -75,5 +82,18 @@ export class BatchIngest {
     // The message is stored; the recovery sweep will start its batcher.
     this.#deps.logger.warn({ conversation: key }, 'could not reach the batcher; the recovery sweep will pick the conversation up');
     return false;
+  }
+
+  #start(key: string, conversation: Conversation, known: PendingSummary | undefined): Promise<ActorRef<BatcherMessage, unknown>> {
+    let starting = this.#starting.get(key);
+    if (!starting) {
+      const args: BatcherStart = { sessionId: conversation.sessionId, phone: conversation.phone, known };
+      starting = this.#deps
+        .batchers()
+        .startFromTemplate<BatcherMessage, unknown>(key, args)
+        .finally(() => this.#starting.delete(key));
+      this.#starting.set(key, starting);
+    }
+    return starting;
   }
 }

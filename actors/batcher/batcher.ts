@@ -11,6 +11,17 @@ export type BatcherMessage =
   /** The flush timer: ask the store to flush if due. */
   | { readonly type: 'due' };
 
+/**
+ * The `/batchers` template's args: the conversation and, when ingress starts the batcher
+ * right after storing a message, the summary the store returned for it. The first
+ * incarnation takes `known` (and clears it), so it arms its timer without a store read;
+ * any later incarnation of the same child (a restart after a crash, a passivation race)
+ * reads the store, as does a batcher the recovery sweep starts.
+ */
+export interface BatcherStart extends Conversation {
+  known?: PendingSummary | undefined;
+}
+
 /** What the pipeline accepts from a batcher (see actors/pipeline). */
 export type BatchHandoff = { readonly type: 'batch'; readonly batch: Batch };
 
@@ -32,7 +43,13 @@ export interface BatcherDeps {
  * the store is asked at the right time, hands the batch to the pipeline, and passivates
  * once nothing is pending. A crash loses nothing: the next incarnation reads the store.
  */
-export function batcher(conversation: Conversation, deps: BatcherDeps): Behaviour<BatcherMessage, void> {
+export function batcher(start: BatcherStart, deps: BatcherDeps): Behaviour<BatcherMessage, void> {
+  const conversation: Conversation = { sessionId: start.sessionId, phone: start.phone };
+  /**
+   * This incarnation did not see its messages arrive (the recovery sweep started it, or it
+   * replaces one that crashed) and found them already due: its flush is `recovered`.
+   * Never set for a batcher ingress started: that one's flush follows the rule, however late.
+   */
   let recovering = false;
 
   const arm = (pending: PendingSummary, ctx: ActorContext<BatcherMessage>): boolean => {
@@ -91,6 +108,13 @@ export function batcher(conversation: Conversation, deps: BatcherDeps): Behaviou
 
   return {
     async start(ctx) {
+      const known = start.known;
+      if (known) {
+        // Handed over once: a later incarnation of this child must read the store.
+        start.known = undefined;
+        if (arm(known, ctx)) ctx.self.tell({ type: 'due' });
+        return;
+      }
       await guarded(ctx, async () => {
         const pending = await deps.store.pending(conversation);
         if (!pending) {
