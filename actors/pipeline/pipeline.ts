@@ -6,6 +6,7 @@ import type { BatchStore } from '../batcher/batch-store.js';
 import type { BatchHandoff } from '../batcher/batcher.js';
 import { toFlushedBatch, type HandlerAction } from './handler.js';
 import type { HandlerRunner } from './handler-runner.js';
+import { sessionPaths } from '../whatsapp/session-paths.js';
 
 export type PipelineMessage =
   | BatchHandoff
@@ -68,15 +69,25 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   let claimPending = true;
 
   const publish = (ctx: ActorContext<PipelineMessage>): void => {
-    let queued = 0;
-    let waiting = 0;
-    for (const entry of entries.values()) {
-      if (entry.state === 'queued') queued++;
-      else if (entry.state === 'waiting') waiting++;
-    }
-    status.queued = queued;
-    status.waitingRetry = waiting;
     ctx.setDetail({ ...status });
+  };
+
+  /** `queued` and `waitingRetry` are kept as entries change state, not counted by a scan per batch. */
+  const tally = (state: Entry['state'], by: number): void => {
+    if (state === 'queued') status.queued += by;
+    else if (state === 'waiting') status.waitingRetry += by;
+  };
+
+  const move = (entry: Entry, state: Entry['state']): void => {
+    tally(entry.state, -1);
+    entry.state = state;
+    tally(state, 1);
+  };
+
+  const forget = (entry: Entry): void => {
+    if (entries.get(entry.batch.batchId) !== entry) return;
+    entries.delete(entry.batch.batchId);
+    tally(entry.state, -1);
   };
 
   const offer = (batch: Batch, ctx: ActorContext<PipelineMessage>): void => {
@@ -87,6 +98,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     }
     const entry: Entry = { batch, attempt: 0, state: 'queued' };
     entries.set(batch.batchId, entry);
+    tally('queued', 1);
     queue.push(entry);
   };
 
@@ -100,7 +112,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   };
 
   const run = (entry: Entry, ctx: ActorContext<PipelineMessage>): void => {
-    entry.state = 'running';
+    move(entry, 'running');
     entry.attempt++;
     status.running++;
     const task = runner
@@ -117,22 +129,25 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   const delivered = async (entry: Entry, actions: HandlerAction[], ctx: ActorContext<PipelineMessage>): Promise<void> => {
     const { batch } = entry;
     for (const action of actions) apply(batch, action, ctx);
-    entry.state = 'acking';
+    move(entry, 'acking');
     status.running--;
     ctx.log.info(
       { batchId: batch.batchId, sessionId: batch.sessionId, phone: batch.phone, messages: batch.messages.length, reason: batch.reason, text: toFlushedBatch(batch).text, actions: actions.length },
       'batch delivered',
     );
-    await acknowledge(entry, ctx);
+    // The handler's slot is free now: the next batch need not wait for this one's ack (a
+    // store round trip). The entry stays (state 'acking') until the ack lands.
     pump(ctx);
+    await acknowledge(entry, ctx);
+    publish(ctx);
   };
 
   /** Until the ack lands the batch stays in flight; the renew tick tries again. */
   const acknowledge = async (entry: Entry, ctx: ActorContext<PipelineMessage>): Promise<void> => {
     try {
       await deps.store.ack(entry.batch.batchId);
-      entries.delete(entry.batch.batchId);
-      status.delivered++;
+      if (entries.get(entry.batch.batchId) === entry) status.delivered++;
+      forget(entry);
     } catch (error) {
       ctx.log.warn({ err: error, batchId: entry.batch.batchId }, 'ack failed; will try again');
     }
@@ -145,7 +160,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       status.retried++;
       // Draining for shutdown: try again at once while the shutdown budget lasts; otherwise
       // leave it in flight (its lease is given back in stop) for the next runtime.
-      entry.state = deps.drainOnStop ? 'queued' : 'waiting';
+      move(entry, deps.drainOnStop ? 'queued' : 'waiting');
       if (deps.drainOnStop) queue.push(entry);
       ctx.log.warn({ batchId, attempt: entry.attempt, err: error }, 'handler failed during shutdown');
       publish(ctx);
@@ -153,7 +168,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     }
     if (entry.attempt < deps.maxAttempts) {
       const delayMs = Math.min(deps.retryInitialMs * 2 ** (entry.attempt - 1), deps.retryMaxMs);
-      entry.state = 'waiting';
+      move(entry, 'waiting');
       status.retried++;
       ctx.log.warn({ batchId, attempt: entry.attempt, delayMs, err: error }, 'handler failed; retrying the batch');
       ctx.timers.once(`retry:${batchId}`, delayMs, { type: 'retry', batchId });
@@ -162,20 +177,20 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     }
     try {
       await deps.store.deadLetter(batchId, describe(error), ctx.clock.now());
-      entries.delete(batchId);
+      forget(entry);
       status.deadLettered++;
       ctx.log.error({ batchId, attempts: entry.attempt, err: error }, 'batch dead-lettered after repeated failures');
     } catch (storeError) {
-      entry.state = 'waiting';
+      move(entry, 'waiting');
       ctx.log.warn({ err: storeError, batchId }, 'could not dead-letter; the batch stays in flight');
     }
     pump(ctx);
   };
 
   const apply = (batch: Batch, action: HandlerAction, ctx: ActorContext<PipelineMessage>): void => {
-    const target = action.type === 'reply' ? `/whatsapp/${batch.sessionId}` : '/booking';
+    const target = action.type === 'reply' ? sessionPaths(batch.sessionId).gateway : '/booking';
     const ref = ctx.lookup(target);
-    const message = action.type === 'reply' ? { type: 'send', to: batch.phone, text: action.text, batchId: batch.batchId } : { type: 'book', request: action.request, batchId: batch.batchId };
+    const message = action.type === 'reply' ? { type: 'send', to: batch.phone, text: action.text, source: `batch ${batch.batchId}` } : { type: 'book', request: action.request, batchId: batch.batchId };
     if (!ref?.tell(message)) ctx.log.warn({ batchId: batch.batchId, action: action.type, target }, 'no actor to carry out the handler action');
   };
 
@@ -203,7 +218,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       }
       const held = await deps.store.renew(entry.batch.batchId, deps.owner, leaseUntil).catch(() => true);
       // Another runtime took it over after our lease ran out: it delivers, we let go.
-      if (!held && entry.state !== 'running') entries.delete(entry.batch.batchId);
+      if (!held && entry.state !== 'running') forget(entry);
     }
     publish(ctx);
   };
@@ -228,7 +243,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
         case 'retry': {
           const entry = entries.get(message.batchId);
           if (entry?.state === 'waiting') {
-            entry.state = 'queued';
+            move(entry, 'queued');
             queue.push(entry);
             pump(ctx);
           }
@@ -248,7 +263,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
         // Retries still waiting get their last chance now: the process is going away.
         for (const entry of entries.values()) {
           if (entry.state === 'waiting') {
-            entry.state = 'queued';
+            move(entry, 'queued');
             queue.push(entry);
           }
         }
