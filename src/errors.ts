@@ -16,7 +16,15 @@ export type RuntimeErrorCode =
   | 'ERR_CHILD_NOT_FOUND'
   | 'ERR_CONFIG_INVALID'
   | 'ERR_BAD_SPEC'
-  | 'ERR_STORE_UNAVAILABLE';
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_WA_CLOSED'
+  | 'ERR_WA_NOT_OPEN'
+  | 'ERR_WA_ALREADY_PAIRED'
+  | 'ERR_WA_PAIRING_FAILED'
+  | 'ERR_WA_QUEUE_FULL'
+  | 'ERR_WA_UNKNOWN_SESSION'
+  | 'ERR_WA_BAD_REQUEST'
+  | 'ERR_WA_SEND_FAILED';
 
 export class RuntimeError extends Error {
   readonly code: RuntimeErrorCode;

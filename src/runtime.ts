@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { BatchIngest } from '../actors/batcher/batch-ingest.js';
 import type { BatchStore } from '../actors/batcher/batch-store.js';
@@ -14,6 +15,11 @@ import { memoryMonitor } from '../actors/monitors/memory/memory-monitor.js';
 import { PiscinaRunner, type HandlerRunner } from '../actors/pipeline/handler-runner.js';
 import { pipeline, type PipelineMessage, type PipelineStatus } from '../actors/pipeline/pipeline.js';
 import { storeOwner } from '../actors/store/store-owner.js';
+import type { AuthStoreSpec } from '../actors/whatsapp/auth-store.js';
+import { SessionDirectory } from '../actors/whatsapp/session-directory.js';
+import { sessionPaths } from '../actors/whatsapp/session-paths.js';
+import { whatsappTree, type WhatsAppTreeOptions } from '../actors/whatsapp/whatsapp-tree.js';
+import { renderQr } from '../actors/whatsapp/qr-render.js';
 import { DEFAULT_BACKOFF } from '../supervisor/backoff.js';
 import { local, type ChildSpec } from '../supervisor/child-spec.js';
 import { systemClock, type Clock } from './clock.js';
@@ -39,6 +45,10 @@ export interface RuntimeOptions {
   owner?: string;
   /** The batch store; by default Redis when REDIS_URL is set, else the embedded memory store. */
   store?: BatchStore;
+  /** Where WhatsApp sockets run; tests may run them locally with their own socket factory. */
+  whatsappPlacement?: WhatsAppTreeOptions['placement'];
+  /** Shows a session's fresh QR; by default drawn on stderr when it is a terminal, else logged as available. */
+  showQr?: (sessionId: string, qr: string) => void;
 }
 
 export const PATHS = {
@@ -46,6 +56,7 @@ export const PATHS = {
   pipeline: '/pipeline',
   batchers: '/batchers',
   recovery: '/recovery',
+  whatsapp: '/whatsapp',
   http: '/http',
 } as const;
 
@@ -62,6 +73,7 @@ const STORE_PING_MS = 2_000;
  *   ├── pipeline   runs the handler for each flushed batch (piscina pool)
  *   ├── batchers/  one actor per conversation with pending messages (dynamic)
  *   ├── recovery   re-arms pending conversations, takes over expired in-flight batches
+ *   ├── whatsapp/  one subtree per WA_SESSIONS id: <id>/gateway (main thread), <id>/socket (its own thread)
  *   ├── monitors/
  *   │   └── memory
  *   └── http       started last, stopped first: it stops accepting before anything it serves goes
@@ -108,6 +120,47 @@ export class Runtime {
       rules,
       pipelineStatus: async () => this.system.lookup<PipelineMessage, PipelineStatus | undefined>(PATHS.pipeline)?.ask({ type: 'status' }),
     };
+    const wa = config.whatsapp;
+    const sessions = new SessionDirectory({
+      ids: wa.sessions,
+      lookup: (path) => this.system.lookup(path),
+      askTimeoutMs: 5_000,
+      pairTimeoutMs: wa.connectTimeoutMs + 5_000,
+    });
+    const showQr = options.showQr ?? terminalQr(logger);
+    const authSpec = (sessionId: string): AuthStoreSpec =>
+      config.redisUrl ? { kind: 'redis', url: config.redisUrl, key: `${config.redisKeyPrefix}wa-auth:${sessionId}` } : { kind: 'file', dir: resolve(wa.authDir, sessionId) };
+    const placement = options.whatsappPlacement ?? { kind: 'thread' };
+    const whatsapp = whatsappTree({
+      sessions: wa.sessions,
+      placement,
+      socketShutdownMs: 10_000,
+      gateway: (sessionId) => ({
+        sessionId,
+        socketPath: sessionPaths(sessionId).socket,
+        ingest: this.ingest,
+        subscribe: (listener) => this.system.events.subscribe(listener),
+        checks,
+        showQr,
+        newMessageId: whatsappMessageId,
+        queueMax: wa.sendQueueMax,
+        sendAttempts: wa.sendAttempts,
+        sendRetryMs: 1_000,
+        sendTimeoutMs: 30_000,
+        inboundRetryMs: STORE_RETRY_MS,
+        inboundBufferMax: 10_000,
+      }),
+      socket: (sessionId) => ({
+        sessionId,
+        gatewayPath: sessionPaths(sessionId).gateway,
+        auth: authSpec(sessionId),
+        socket: { webSocketUrl: wa.webSocketUrl, connectTimeoutMs: wa.connectTimeoutMs, keepAliveIntervalMs: wa.keepAliveIntervalMs, qrTimeoutMs: wa.qrTimeoutMs },
+        routeConsole: placement.kind === 'thread',
+        decryptLog: { perWindow: 5, windowMs: 60_000 },
+        reportIntervalMs: 5_000,
+        gatewayAskTimeoutMs: 10_000,
+      }),
+    });
     const httpDeps = (): HttpDeps => ({
       config,
       effectiveConfig: effective,
@@ -118,6 +171,7 @@ export class Runtime {
       logger,
       clock,
       batching,
+      sessions,
     });
     const batcherDeps: BatcherDeps = {
       store,
@@ -186,6 +240,7 @@ export class Runtime {
           }),
         ),
       },
+      ...(wa.sessions.length > 0 ? [whatsapp] : []),
       {
         kind: 'supervisor',
         id: 'monitors',
@@ -243,6 +298,22 @@ export class Runtime {
   async httpAddress(): Promise<HttpAddress | undefined> {
     return this.system.lookup<HttpMessage, HttpAddress | undefined>(PATHS.http)?.ask({ type: 'address' });
   }
+}
+
+/** A message id in WhatsApp web's own shape (3EB0 + hex), fixed when queued so a retry reuses it. */
+function whatsappMessageId(): string {
+  return `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
+}
+
+function terminalQr(logger: Logger): (sessionId: string, qr: string) => void {
+  return (sessionId, qr) => {
+    logger.info({ sessionId, qr: `GET /sessions/${sessionId}/qr` }, 'WhatsApp pairing: a new QR is on offer');
+    if (!process.stderr.isTTY) return;
+    renderQr(qr, 'text').then(
+      (art) => process.stderr.write(`\nScan with WhatsApp (Linked devices) to pair session ${sessionId}:\n${String(art)}\n`),
+      (error: unknown) => logger.warn({ err: error }, 'could not draw the QR'),
+    );
+  };
 }
 
 function createStore(config: Config): BatchStore {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { RuntimeError } from '../errors.js';
 import {
   booleanFlag,
+  idList,
   integer,
   logLevel,
   optionalString,
@@ -65,6 +66,19 @@ export interface Config {
     readonly retryInitialMs: number;
     readonly queueMax: number;
   };
+  readonly whatsapp: {
+    /** One supervised socket per id; empty: no WhatsApp. */
+    readonly sessions: readonly string[];
+    /** Auth state on disk (one directory per session) when Redis is not configured. */
+    readonly authDir: string;
+    /** Baileys' `waWebSocketUrl`: tests point it at a local server. */
+    readonly webSocketUrl: string | undefined;
+    readonly connectTimeoutMs: number;
+    readonly keepAliveIntervalMs: number;
+    readonly qrTimeoutMs: number;
+    readonly sendQueueMax: number;
+    readonly sendAttempts: number;
+  };
 }
 
 /** The variables, their parsers and defaults: the one place a config name is spelled. */
@@ -97,6 +111,14 @@ const VARIABLES = {
   PIPELINE_MAX_ATTEMPTS: integer({ min: 1, max: 100, fallback: 5 }),
   PIPELINE_RETRY_INITIAL_MS: integer({ min: 1, max: 600_000, fallback: 1_000 }),
   PIPELINE_QUEUE_MAX: integer({ min: 1, max: 1_000_000, fallback: 10_000 }),
+  WA_SESSIONS: idList({ regex: /^[A-Za-z0-9_-]{1,64}$/, description: "1 to 64 letters, digits, '_' or '-'" }),
+  WA_AUTH_DIR: string({ fallback: './data/wa-auth' }),
+  WA_WEBSOCKET_URL: url({ protocols: ['ws:', 'wss:'], redactQuery: true }),
+  WA_CONNECT_TIMEOUT_MS: integer({ min: 100, max: 600_000, fallback: 20_000 }),
+  WA_KEEPALIVE_INTERVAL_MS: integer({ min: 100, max: 600_000, fallback: 30_000 }),
+  WA_QR_TIMEOUT_MS: integer({ min: 1_000, max: 600_000, fallback: 60_000 }),
+  WA_SEND_QUEUE_MAX: integer({ min: 1, max: 1_000_000, fallback: 1_000 }),
+  WA_SEND_ATTEMPTS: integer({ min: 1, max: 100, fallback: 5 }),
   CONFIG_FILE: optionalString(),
 } satisfies Record<string, Parser<unknown>>;
 
@@ -174,6 +196,16 @@ export function loadConfig(env: Environment): LoadedConfig {
       maxAttempts: values.PIPELINE_MAX_ATTEMPTS,
       retryInitialMs: values.PIPELINE_RETRY_INITIAL_MS,
       queueMax: values.PIPELINE_QUEUE_MAX,
+    },
+    whatsapp: {
+      sessions: values.WA_SESSIONS,
+      authDir: values.WA_AUTH_DIR,
+      webSocketUrl: values.WA_WEBSOCKET_URL,
+      connectTimeoutMs: values.WA_CONNECT_TIMEOUT_MS,
+      keepAliveIntervalMs: values.WA_KEEPALIVE_INTERVAL_MS,
+      qrTimeoutMs: values.WA_QR_TIMEOUT_MS,
+      sendQueueMax: values.WA_SEND_QUEUE_MAX,
+      sendAttempts: values.WA_SEND_ATTEMPTS,
     },
   };
   return { config: deepFreeze(config), effective: Object.freeze(effective) };

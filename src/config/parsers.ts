@@ -144,3 +144,19 @@ export function pattern(options: { regex: RegExp; description: string; fallback:
     display: (value) => value,
   };
 }
+
+/** A comma-separated list of distinct ids, each matching `regex`; unset is the empty list. */
+export function idList(options: { regex: RegExp; description: string }): Parser<readonly string[]> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok([]);
+      const ids = raw.split(',').map((id) => id.trim());
+      const bad = ids.filter((id) => !options.regex.test(id));
+      if (bad.length > 0) return fail(`must be a comma-separated list of ids (${options.description}); not one: ${bad.map((id) => JSON.stringify(id)).join(', ')}`);
+      const repeated = ids.filter((id, index) => ids.indexOf(id) !== index);
+      if (repeated.length > 0) return fail(`names ${JSON.stringify(repeated[0])} more than once`);
+      return ok(ids);
+    },
+    display: (value) => value.join(','),
+  };
+}

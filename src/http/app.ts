@@ -4,6 +4,7 @@ import type { HttpDeps } from './http-deps.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { webhookRoutes } from './routes/webhook.js';
 
 /** Builds (does not start) the fastify app; `ownPath` is the HTTP actor's path in the tree. */
@@ -23,5 +24,6 @@ export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
   metricsRoutes(app, deps);
   adminRoutes(app, deps, ownPath);
   if (deps.batching) webhookRoutes(app, deps, deps.batching);
+  sessionRoutes(app, deps);
   return app;
 }

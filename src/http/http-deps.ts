@@ -3,6 +3,7 @@ import type { BatchIngest } from '../../actors/batcher/batch-ingest.js';
 import type { BatchStore } from '../../actors/batcher/batch-store.js';
 import type { FlushRules } from '../../actors/batcher/flush-rule.js';
 import type { PipelineStatus } from '../../actors/pipeline/pipeline.js';
+import type { SessionDirectory } from '../../actors/whatsapp/session-directory.js';
 import type { Registry } from 'prom-client';
 import type { TreeNode } from '../../supervisor/tree-node.js';
 import type { Clock } from '../clock.js';
@@ -41,4 +42,6 @@ export interface HttpDeps {
   readonly clock: Clock;
   /** Absent in a runtime without batching (some tests). */
   readonly batching?: BatchingAccess;
+  /** The WhatsApp sessions (WA_SESSIONS); absent: /sessions lists none. */
+  readonly sessions?: SessionDirectory;
 }

@@ -44,6 +44,8 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const health = assessHealth(tree, checks);
     const nodes: Partial<Record<NodeStatus, number>> = {};
     let actors = 0;
+    const sessions = await sessionSummaries(deps);
+    const sum = (pick: (session: SessionSummary) => number): number => Object.values(sessions).reduce((total, session) => total + pick(session), 0);
     for (const node of walkTree(tree)) {
       nodes[node.status] = (nodes[node.status] ?? 0) + 1;
       if (node.kind === 'actor') actors++;
@@ -54,13 +56,12 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
       service: deps.service.name,
       version: deps.service.version,
       uptime_seconds: uptimeSeconds(),
-      // WhatsApp sessions join this map when the whatsapp supervisor exists.
-      sessions: {},
+      sessions,
       totals: {
-        sessions: 0,
-        messages_sent_24h: 0,
-        messages_received_24h: 0,
-        errors_24h: 0,
+        sessions: Object.keys(sessions).length,
+        messages_sent_24h: sum((session) => session.messages_sent_24h),
+        messages_received_24h: sum((session) => session.messages_received_24h),
+        errors_24h: sum((session) => session.errors_24h),
         actors,
         nodes,
         restarts: [...walkTree(tree)].reduce((sum, node) => sum + node.restarts, 0),
@@ -75,4 +76,42 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
       timestamp: new Date(deps.clock.now()).toISOString(),
     };
   });
+}
+
+interface SessionSummary {
+  status: string;
+  messages_sent_24h: number;
+  messages_received_24h: number;
+  errors_24h: number;
+  last_activity: string | null;
+  last_close_code: number | null;
+  send_queue: number;
+}
+
+/** Each session's figures from its gateway; a gateway that does not answer shows as `unknown`. */
+async function sessionSummaries(deps: HttpDeps): Promise<Record<string, SessionSummary>> {
+  const directory = deps.sessions;
+  if (!directory) return {};
+  const entries = await Promise.all(
+    directory.ids.map(async (id): Promise<[string, SessionSummary]> => {
+      try {
+        const info = await directory.info(id);
+        return [
+          id,
+          {
+            status: info.status,
+            messages_sent_24h: info.messages_sent_24h,
+            messages_received_24h: info.messages_received_24h,
+            errors_24h: info.errors_24h,
+            last_activity: info.last_activity,
+            last_close_code: info.lastCloseCode,
+            send_queue: info.queue.depth,
+          },
+        ];
+      } catch {
+        return [id, { status: 'unknown', messages_sent_24h: 0, messages_received_24h: 0, errors_24h: 0, last_activity: null, last_close_code: null, send_queue: 0 }];
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
 }

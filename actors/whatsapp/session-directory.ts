@@ -1,0 +1,57 @@
+import type { ActorRef } from '../../src/actor/actor-ref.js';
+import { RuntimeError } from '../../src/errors.js';
+import { unwrap, type GatewayMessage, type Outcome, type PairReply, type QrInfo, type SendAccepted, type SendRequest, type SessionInfo, type SocketMessage, type SocketReply } from './session-protocol.js';
+import { sessionPaths } from './session-paths.js';
+
+/** How the HTTP API reaches the sessions: by id, through their actors. */
+export class SessionDirectory {
+  readonly ids: readonly string[];
+  readonly #lookup: <M, R>(path: string) => ActorRef<M, R> | undefined;
+  readonly #askTimeoutMs: number;
+  readonly #pairTimeoutMs: number;
+
+  constructor(options: { ids: readonly string[]; lookup: <M, R>(path: string) => ActorRef<M, R> | undefined; askTimeoutMs: number; pairTimeoutMs: number }) {
+    this.ids = options.ids;
+    this.#lookup = options.lookup;
+    this.#askTimeoutMs = options.askTimeoutMs;
+    this.#pairTimeoutMs = options.pairTimeoutMs;
+  }
+
+  has(id: string): boolean {
+    return this.ids.includes(id);
+  }
+
+  async info(id: string): Promise<SessionInfo> {
+    return (await this.#gateway(id).ask({ type: 'info' }, { timeoutMs: this.#askTimeoutMs })) as SessionInfo;
+  }
+
+  async all(): Promise<SessionInfo[]> {
+    return Promise.all(this.ids.map((id) => this.info(id)));
+  }
+
+  async qr(id: string): Promise<QrInfo> {
+    return (await this.#gateway(id).ask({ type: 'qr_code' }, { timeoutMs: this.#askTimeoutMs })) as QrInfo;
+  }
+
+  async send(id: string, request: SendRequest): Promise<SendAccepted> {
+    return unwrap((await this.#gateway(id).ask({ type: 'send', ...request }, { timeoutMs: this.#askTimeoutMs })) as Outcome<SendAccepted>);
+  }
+
+  async pair(id: string, phone: string | undefined): Promise<PairReply> {
+    this.#known(id);
+    const socket = this.#lookup<SocketMessage, SocketReply>(sessionPaths(id).socket);
+    if (!socket) throw new RuntimeError('ERR_WA_NOT_OPEN', `the socket of session ${id} is not running`);
+    return unwrap((await socket.ask(phone === undefined ? { type: 'pair' } : { type: 'pair', phone }, { timeoutMs: this.#pairTimeoutMs })) as Outcome<PairReply>);
+  }
+
+  #known(id: string): void {
+    if (!this.has(id)) throw new RuntimeError('ERR_WA_UNKNOWN_SESSION', `no session ${JSON.stringify(id)} (WA_SESSIONS: ${this.ids.join(', ') || 'none'})`);
+  }
+
+  #gateway(id: string): ActorRef<GatewayMessage, unknown> {
+    this.#known(id);
+    const gateway = this.#lookup<GatewayMessage, unknown>(sessionPaths(id).gateway);
+    if (!gateway) throw new RuntimeError('ERR_WA_UNKNOWN_SESSION', `session ${id} is not running`);
+    return gateway;
+  }
+}

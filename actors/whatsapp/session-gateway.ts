@@ -1,0 +1,318 @@
+import type { IncomingMessage } from '../batcher/batch-ingest.js';
+import type { AppendResult } from '../batcher/batch-store.js';
+import { normalizePhone } from '../batcher/conversation.js';
+import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
+import type { HealthChecks } from '../../src/health/health-checks.js';
+import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
+import { ActivityCounters } from './activity-counters.js';
+import { closeCodeName } from './close-codes.js';
+import type { DecryptErrorCounts } from './decrypt-error-log.js';
+import type { IgnoredReason } from './inbound.js';
+import { refused, type GatewayMessage, type InboundText, type Outcome, type QrInfo, type SendAccepted, type SessionInfo, type SocketHints, type SocketMessage, type SocketReply } from './session-protocol.js';
+import { isSelfHealing, type SessionStatus } from './session-status.js';
+
+export interface SessionGatewayDeps {
+  readonly sessionId: string;
+  readonly socketPath: string;
+  readonly ingest: { accept(incoming: IncomingMessage): Promise<AppendResult> };
+  /** Lifecycle events of the runtime; the gateway follows its socket's. Returns the unsubscribe. */
+  readonly subscribe: (listener: (event: LifecycleEvent) => void) => () => void;
+  readonly checks: HealthChecks;
+  /** Shows a fresh QR to whoever watches the terminal. */
+  readonly showQr: (sessionId: string, qr: string) => void;
+  readonly newMessageId: () => string;
+  readonly queueMax: number;
+  readonly sendAttempts: number;
+  readonly sendRetryMs: number;
+  readonly sendTimeoutMs: number;
+  /** How long inbound messages wait before the store is asked again after it was unavailable. */
+  readonly inboundRetryMs: number;
+  readonly inboundBufferMax: number;
+}
+
+interface Outgoing {
+  readonly id: string;
+  readonly phone: string;
+  readonly text: string;
+  readonly source: string;
+  attempts: number;
+}
+
+/**
+ * A session's side on the main thread, which outlives its socket's restarts: the send queue
+ * (in order, waiting while the socket is down, bounded), inbound texts on their way into the
+ * batchers, the session's status and counters as operators see them, and the history the
+ * close-code rule needs across restarts (consecutive 500s).
+ */
+export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessage, unknown> {
+  const counters = new ActivityCounters();
+  const queue: Outgoing[] = [];
+  const inbound: InboundText[] = [];
+  const ignored: Partial<Record<IgnoredReason, number>> = {};
+  let decryptErrors: DecryptErrorCounts = { badMac: 0, decrypt: 0, suppressed: 0 };
+  let status: SessionStatus = 'connecting';
+  let inFlight: string | undefined;
+  let failed = 0;
+  let accepted = 0;
+  let duplicates = 0;
+  let previous500s = 0;
+  let lastClose: { code: number | undefined; at: number } | undefined;
+  let nextRetryAt: number | undefined;
+  let alert: string | undefined;
+  let qr: { value: string; at: number } | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let inboundRetryArmed = false;
+
+  const iso = (at: number | undefined): string | null => (at === undefined ? null : new Date(at).toISOString());
+
+  const info = (ctx: ActorContext<GatewayMessage>): SessionInfo => {
+    const now = ctx.clock.now();
+    return {
+      id: deps.sessionId,
+      status,
+      lastCloseCode: lastClose?.code ?? null,
+      lastCloseReason: lastClose ? closeCodeName(lastClose.code) : null,
+      lastCloseAt: iso(lastClose?.at),
+      nextRetryAt: iso(nextRetryAt),
+      alert: alert ?? null,
+      qrAvailable: qr !== undefined,
+      queue: { depth: queue.length, max: deps.queueMax, inFlight: inFlight !== undefined, failed },
+      inbound: { accepted, duplicates, waiting: inbound.length, ignored: { ...ignored } },
+      decryptErrors,
+      messages_sent_24h: counters.last24h('sent', now),
+      messages_received_24h: counters.last24h('received', now),
+      errors_24h: counters.last24h('errors', now),
+      last_activity: iso(counters.lastActivity),
+    };
+  };
+
+  const publish = (ctx: ActorContext<GatewayMessage>): void => {
+    ctx.setDetail({
+      status,
+      lastCloseCode: lastClose?.code ?? null,
+      nextRetryAt: iso(nextRetryAt),
+      sendQueue: queue.length,
+      inboundWaiting: inbound.length,
+      ...(alert ? { alert } : {}),
+    });
+    const healthy = isSelfHealing(status) || status === 'pairing' || status === 'awaiting_pairing';
+    deps.checks.report(`whatsapp:${deps.sessionId}`, {
+      status: status === 'open' ? 'ok' : healthy ? 'warn' : 'critical',
+      message: alert ?? `session ${deps.sessionId} is ${status}`,
+      at: new Date(ctx.clock.now()).toISOString(),
+      data: { status, lastCloseCode: lastClose?.code ?? null, sendQueue: queue.length },
+    });
+  };
+
+  const setStatus = (next: SessionStatus, ctx: ActorContext<GatewayMessage>): void => {
+    status = next;
+    if (next === 'open') {
+      previous500s = 0;
+      qr = undefined;
+      alert = undefined;
+      nextRetryAt = undefined;
+    }
+    if (next !== 'pairing') qr = undefined;
+    publish(ctx);
+    pump(ctx);
+  };
+
+  /** One send at a time, head of the queue first: order is kept across retries and reconnects. */
+  const pump = (ctx: ActorContext<GatewayMessage>): void => {
+    if (inFlight !== undefined || status !== 'open') return;
+    const head = queue[0];
+    if (!head) return;
+    const socket = ctx.lookup<SocketMessage, SocketReply>(deps.socketPath);
+    if (!socket) return;
+    inFlight = head.id;
+    head.attempts++;
+    socket.ask({ type: 'send', phone: head.phone, text: head.text, messageId: head.id }, { timeoutMs: deps.sendTimeoutMs }).then(
+      (reply) => {
+        const outcome = reply as Outcome<unknown> | undefined;
+        ctx.self.tell({ type: 'send_result', id: head.id, error: outcome && !outcome.ok ? { code: outcome.code, message: outcome.message } : undefined });
+      },
+      (error: unknown) => {
+        const code = (error as { code?: unknown }).code;
+        ctx.self.tell({ type: 'send_result', id: head.id, error: { code: typeof code === 'string' ? code : undefined, message: error instanceof Error ? error.message : String(error) } });
+      },
+    );
+  };
+
+  const sendResult = (message: Extract<GatewayMessage, { type: 'send_result' }>, ctx: ActorContext<GatewayMessage>): void => {
+    if (inFlight !== message.id) return;
+    inFlight = undefined;
+    const head = queue[0];
+    if (!head || head.id !== message.id) return;
+    const now = ctx.clock.now();
+    if (!message.error) {
+      queue.shift();
+      counters.record('sent', now);
+      ctx.log.debug({ id: head.id, source: head.source }, 'message sent');
+    } else if (isSocketDown(message.error.code)) {
+      // Not the message's fault: it waits at the head for the socket to be open again.
+      head.attempts--;
+    } else if (head.attempts >= deps.sendAttempts) {
+      queue.shift();
+      failed++;
+      counters.record('errors', now);
+      ctx.log.error({ id: head.id, source: head.source, attempts: head.attempts, error: message.error }, 'message could not be sent; given up');
+    } else {
+      counters.record('errors', now);
+      const delayMs = deps.sendRetryMs * 2 ** (head.attempts - 1);
+      ctx.log.warn({ id: head.id, attempts: head.attempts, delayMs, error: message.error }, 'send failed; retrying');
+      ctx.timers.once('send_retry', delayMs, { type: 'pump' });
+      publish(ctx);
+      return;
+    }
+    publish(ctx);
+    pump(ctx);
+  };
+
+  const enqueue = (message: Extract<GatewayMessage, { type: 'send' }>, ctx: ActorContext<GatewayMessage>): Outcome<SendAccepted> => {
+    const phone = normalizePhone(message.to);
+    if (!phone.ok) return refused('ERR_WA_BAD_REQUEST', `to: ${phone.problem}`);
+    if (typeof message.text !== 'string' || message.text.trim() === '') return refused('ERR_WA_BAD_REQUEST', 'text must be a non-empty string');
+    if (queue.length >= deps.queueMax) {
+      ctx.log.warn({ source: message.source, queueMax: deps.queueMax }, 'send queue full; message refused');
+      return refused('ERR_WA_QUEUE_FULL', `the send queue of session ${deps.sessionId} is full (${deps.queueMax})`);
+    }
+    const id = deps.newMessageId();
+    queue.push({ id, phone: phone.phone, text: message.text, source: message.source, attempts: 0 });
+    publish(ctx);
+    pump(ctx);
+    return { ok: true, value: { id, queueDepth: queue.length } };
+  };
+
+  /** Hands waiting inbound texts to the batchers, in order; stops at the first the store cannot take. */
+  const drainInbound = async (ctx: ActorContext<GatewayMessage>): Promise<void> => {
+    while (inbound.length > 0) {
+      const next = inbound[0] as InboundText;
+      try {
+        const result = await deps.ingest.accept({ sessionId: deps.sessionId, phone: next.phone, text: next.text, id: next.id });
+        if (result.status === 'accepted') {
+          accepted++;
+          counters.record('received', ctx.clock.now());
+        } else duplicates++;
+        inbound.shift();
+      } catch (error) {
+        if (!inboundRetryArmed) {
+          inboundRetryArmed = true;
+          ctx.timers.once('inbound_retry', deps.inboundRetryMs, { type: 'retry_inbound' });
+        }
+        ctx.log.warn({ err: error, waiting: inbound.length }, 'the store did not take inbound messages; retrying');
+        break;
+      }
+    }
+    publish(ctx);
+  };
+
+  const onLifecycle = (event: LifecycleEvent, ctx: ActorContext<GatewayMessage>): void => {
+    switch (event.type) {
+      case 'failed':
+        if (isSelfHealing(status) || status === 'pairing') setStatus('reconnecting', ctx);
+        return;
+      case 'restarting':
+        nextRetryAt = event.at + event.delayMs;
+        publish(ctx);
+        return;
+      case 'started':
+        nextRetryAt = undefined;
+        publish(ctx);
+        return;
+      case 'gave_up':
+        alert = `reconnecting gave up after ${event.attempts} attempts`;
+        nextRetryAt = undefined;
+        ctx.log.error({ alert: true, attempts: event.attempts }, `WhatsApp session ${deps.sessionId}: ${alert}`);
+        setStatus('gave_up', ctx);
+        return;
+      default:
+        return;
+    }
+  };
+
+  return {
+    start(ctx) {
+      unsubscribe = deps.subscribe((event) => {
+        if (event.path === deps.socketPath) ctx.self.tell({ type: 'lifecycle', event });
+      });
+      publish(ctx);
+    },
+    async receive(message, ctx) {
+      switch (message.type) {
+        case 'socket_started': {
+          const hints: SocketHints = { previous500s };
+          return hints;
+        }
+        case 'status':
+          setStatus(message.status, ctx);
+          return undefined;
+        case 'qr':
+          qr = { value: message.qr, at: ctx.clock.now() };
+          deps.showQr(deps.sessionId, message.qr);
+          status = 'pairing';
+          publish(ctx);
+          return undefined;
+        case 'closed':
+          lastClose = { code: message.code, at: ctx.clock.now() };
+          previous500s = message.clearedSignalSessions ? 0 : message.code === 500 ? previous500s + 1 : 0;
+          if (message.action === 'backoff') setStatus('reconnecting', ctx);
+          else publish(ctx);
+          return undefined;
+        case 'halted':
+          alert = message.alert;
+          counters.record('errors', ctx.clock.now());
+          setStatus(message.status, ctx);
+          return undefined;
+        case 'inbound': {
+          const room = deps.inboundBufferMax - inbound.length;
+          if (room < message.messages.length) {
+            counters.record('errors', ctx.clock.now());
+            ctx.log.error({ dropped: message.messages.length - Math.max(0, room) }, 'inbound buffer full while the store is away');
+          }
+          inbound.push(...message.messages.slice(0, Math.max(0, room)));
+          await drainInbound(ctx);
+          return { waiting: inbound.length };
+        }
+        case 'retry_inbound':
+          inboundRetryArmed = false;
+          await drainInbound(ctx);
+          return undefined;
+        case 'ignored':
+          for (const [reason, count] of Object.entries(message.reasons) as [IgnoredReason, number][]) ignored[reason] = (ignored[reason] ?? 0) + count;
+          return undefined;
+        case 'decrypt_errors':
+          if (message.counts.badMac + message.counts.decrypt > decryptErrors.badMac + decryptErrors.decrypt) {
+            counters.record('errors', ctx.clock.now(), message.counts.badMac + message.counts.decrypt - decryptErrors.badMac - decryptErrors.decrypt);
+          }
+          decryptErrors = message.counts;
+          return undefined;
+        case 'send':
+          return enqueue(message, ctx);
+        case 'send_result':
+          sendResult(message, ctx);
+          return undefined;
+        case 'pump':
+          pump(ctx);
+          return undefined;
+        case 'info':
+          return info(ctx);
+        case 'qr_code': {
+          const answer: QrInfo = { status, qr: qr?.value ?? null, issuedAt: iso(qr?.at) };
+          return answer;
+        }
+        case 'lifecycle':
+          onLifecycle(message.event, ctx);
+          return undefined;
+      }
+    },
+    stop(ctx) {
+      unsubscribe?.();
+      deps.checks.remove(`whatsapp:${deps.sessionId}`);
+      if (queue.length > 0) ctx.log.warn({ unsent: queue.length }, 'stopping with messages still in the send queue; they are not sent');
+    },
+  };
+}
+
+function isSocketDown(code: string | undefined): boolean {
+  return code === 'ERR_WA_NOT_OPEN' || code === 'ERR_ACTOR_STOPPED' || code === 'ERR_ACTOR_FAILED' || code === 'ERR_WORKER_DIED';
+}

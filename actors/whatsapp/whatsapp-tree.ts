@@ -1,0 +1,64 @@
+import type { BackoffOptions } from '../../supervisor/backoff.js';
+import { local, thread, type ChildSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
+import { siblingModule } from '../../src/thread/module-url.js';
+import { sessionGateway, type SessionGatewayDeps } from './session-gateway.js';
+import { sessionPaths } from './session-paths.js';
+import { sessionSocket, type SessionSocketArgs, type SessionSocketOverrides } from './session-socket.js';
+
+export interface WhatsAppTreeOptions {
+  readonly sessions: readonly string[];
+  readonly gateway: (sessionId: string) => SessionGatewayDeps;
+  readonly socket: (sessionId: string) => SessionSocketArgs;
+  /** `thread` in production: each session's socket in its own worker. Tests may run it locally with live overrides. */
+  readonly placement: { readonly kind: 'thread' } | { readonly kind: 'local'; readonly overrides: (sessionId: string) => SessionSocketOverrides };
+  readonly backoff?: Partial<BackoffOptions>;
+  /** How long a socket may take to close its WebSocket and auth store. */
+  readonly socketShutdownMs: number;
+}
+
+/**
+ *   whatsapp/          one_for_one: one number's trouble never touches another's
+ *   └── <id>/          rest_for_one: the socket restarts alone; a restarted gateway takes its socket along
+ *       ├── gateway    main thread: send queue, status, inbound into the batchers
+ *       └── socket     worker thread `whatsapp:<id>`: the Baileys socket and the close-code rule
+ *
+ * The socket's restarts (backoff after a 428 and friends) stay with the socket: when its
+ * backoff attempts run out it stays down (`gave_up`, alerted) instead of taking the other
+ * sessions with it.
+ */
+export function whatsappTree(options: WhatsAppTreeOptions): SupervisorSpec {
+  return {
+    kind: 'supervisor',
+    id: 'whatsapp',
+    strategy: 'one_for_one',
+    children: options.sessions.map((sessionId) => sessionTree(sessionId, options)),
+  };
+}
+
+function sessionTree(sessionId: string, options: WhatsAppTreeOptions): ChildSpec {
+  const args = options.socket(sessionId);
+  const placement = options.placement;
+  const socketModule = siblingModule(import.meta.url, './session-socket.js');
+  return {
+    kind: 'supervisor',
+    id: sessionId,
+    strategy: 'rest_for_one',
+    // Socket restarts are paced by backoff; this only catches a gateway crashing in a loop.
+    intensity: { maxRestarts: 1_000, withinMs: 60_000 },
+    children: [
+      { kind: 'actor', id: 'gateway', behaviour: local(() => sessionGateway(options.gateway(sessionId))) },
+      {
+        kind: 'actor',
+        id: 'socket',
+        onGiveUp: 'stay_down',
+        shutdownTimeoutMs: options.socketShutdownMs,
+        ...(options.backoff ? { backoff: options.backoff } : {}),
+        behaviour:
+          placement.kind === 'thread'
+            ? thread({ module: socketModule, exportName: 'createSessionSocket', args, group: `whatsapp:${sessionId}` })
+            : local(() => sessionSocket(args, placement.overrides(sessionId))),
+      },
+    ],
+  };
+}
+

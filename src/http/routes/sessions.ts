@@ -1,0 +1,139 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { QR_CONTENT_TYPES, renderQr, type QrFormat } from '../../../actors/whatsapp/qr-render.js';
+import { errorCode, RuntimeError } from '../../errors.js';
+import { adminAuth } from '../admin-auth.js';
+import { errorBody } from '../error-handler.js';
+import type { HttpDeps } from '../http-deps.js';
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+} as const;
+
+const qrQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { format: { type: 'string', enum: ['json', 'text', 'svg', 'png'] } },
+} as const;
+
+const sendBody = {
+  type: 'object',
+  required: ['to', 'text'],
+  additionalProperties: false,
+  properties: {
+    to: { type: 'string', minLength: 1, maxLength: 64 },
+    text: { type: 'string', minLength: 1, maxLength: 65_536 },
+  },
+} as const;
+
+const pairBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { phone: { type: 'string', pattern: '^\\+?[0-9][0-9 ()-]{6,24}$' } },
+} as const;
+
+/** Errors from the session actors, as HTTP statuses. */
+const STATUS_BY_CODE: Record<string, number> = {
+  ERR_WA_UNKNOWN_SESSION: 404,
+  ERR_WA_BAD_REQUEST: 400,
+  ERR_WA_ALREADY_PAIRED: 409,
+  ERR_WA_QUEUE_FULL: 503,
+  ERR_WA_NOT_OPEN: 503,
+  ERR_WA_PAIRING_FAILED: 502,
+  ERR_ASK_TIMEOUT: 504,
+  ERR_ACTOR_STOPPED: 503,
+  ERR_ACTOR_FAILED: 503,
+};
+
+/**
+ * GET /sessions, GET /sessions/:id, GET /sessions/:id/qr (json, text, svg or png),
+ * and, behind the admin token because they act as the salon's number, POST /sessions/:id/pair
+ * and POST /sessions/:id/send.
+ */
+export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const directory = deps.sessions;
+  const fail = (reply: FastifyReply, error: unknown): FastifyReply => {
+    const code = errorCode(error);
+    const status = code ? STATUS_BY_CODE[code] : undefined;
+    if (!status || !code) throw error;
+    if (status === 503) void reply.header('retry-after', '5');
+    return reply.code(status).send(errorBody(status, code, error instanceof Error ? error.message : String(error)));
+  };
+
+  app.get('/sessions', async () => ({ sessions: directory ? await directory.all() : [] }));
+
+  app.get<{ Params: { id: string } }>('/sessions/:id', { schema: { params: idParams } }, async (request, reply) => {
+    if (!directory) return fail(reply, unknown(request.params.id));
+    try {
+      return await directory.info(request.params.id);
+    } catch (error) {
+      return fail(reply, error);
+    }
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { format?: QrFormat | 'json' } }>(
+    '/sessions/:id/qr',
+    { schema: { params: idParams, querystring: qrQuery } },
+    async (request, reply) => {
+      if (!directory) return fail(reply, unknown(request.params.id));
+      try {
+        const qr = await directory.qr(request.params.id);
+        const format = request.query.format ?? preferredFormat(request.headers.accept);
+        if (qr.qr === null) {
+          return reply
+            .code(404)
+            .send({ ...errorBody(404, 'ERR_NO_QR', `no QR on offer: session ${request.params.id} is ${qr.status}`), status: qr.status });
+        }
+        if (format === 'json') return qr;
+        return reply.header('cache-control', 'no-store').type(QR_CONTENT_TYPES[format]).send(await renderQr(qr.qr, format));
+      } catch (error) {
+        return fail(reply, error);
+      }
+    },
+  );
+
+  app.register(async (admin) => {
+    admin.addHook('onRequest', adminAuth(deps.config.adminToken));
+
+    admin.post<{ Params: { id: string }; Body: { phone?: string } | undefined }>(
+      '/sessions/:id/pair',
+      { schema: { params: idParams, body: pairBody }, bodyLimit: 4096 },
+      async (request, reply) => {
+        if (!directory) return fail(reply, unknown(request.params.id));
+        try {
+          const phone = request.body?.phone?.replace(/[^0-9]/g, '');
+          return await directory.pair(request.params.id, phone);
+        } catch (error) {
+          return fail(reply, error);
+        }
+      },
+    );
+
+    admin.post<{ Params: { id: string }; Body: { to: string; text: string } }>(
+      '/sessions/:id/send',
+      { schema: { params: idParams, body: sendBody } },
+      async (request, reply) => {
+        if (!directory) return fail(reply, unknown(request.params.id));
+        try {
+          const accepted = await directory.send(request.params.id, { to: request.body.to, text: request.body.text, source: 'api' });
+          return reply.code(202).send({ queued: true, ...accepted });
+        } catch (error) {
+          return fail(reply, error);
+        }
+      },
+    );
+  });
+}
+
+function unknown(id: string): Error {
+  return new RuntimeError('ERR_WA_UNKNOWN_SESSION', `no session ${JSON.stringify(id)} (WA_SESSIONS is empty)`);
+}
+
+function preferredFormat(accept: string | undefined): QrFormat | 'json' {
+  if (!accept) return 'json';
+  if (accept.includes('image/png')) return 'png';
+  if (accept.includes('image/svg')) return 'svg';
+  if (accept.includes('text/plain')) return 'text';
+  return 'json';
+}

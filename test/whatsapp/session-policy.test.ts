@@ -1,0 +1,246 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DisconnectReason } from '@whiskeysockets/baileys';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
+import { CREDS, keyName } from '../../actors/whatsapp/auth-store.js';
+import { CLEAR_SESSIONS_AFTER_500S } from '../../actors/whatsapp/close-codes.js';
+import { FileAuthStore } from '../../actors/whatsapp/file-auth-store.js';
+import type { GatewayMessage, SessionInfo } from '../../actors/whatsapp/session-protocol.js';
+import { sessionPaths } from '../../actors/whatsapp/session-paths.js';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config/config.js';
+import { Runtime } from '../../src/runtime.js';
+import { FakeWhatsApp } from '../support/fake-wa-socket.js';
+import { silentLogger } from '../support/logger.js';
+import { seededRandom } from '../support/random.js';
+import { nodeAt } from '../support/system.js';
+import { waitFor } from '../support/wait.js';
+
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+const PATHS = sessionPaths('s1');
+
+let runtime: Runtime | undefined;
+let authDir: string | undefined;
+afterEach(async () => {
+  await runtime?.shutdown();
+  runtime = undefined;
+  if (authDir) rmSync(authDir, { recursive: true, force: true });
+  authDir = undefined;
+});
+
+/** A runtime with session s1 whose socket is local and fake, on a manual clock (backoff 3 s doubling). */
+async function startSession(env: Record<string, string> = {}) {
+  const fake = new FakeWhatsApp();
+  const clock = new ManualClock(Date.parse('2026-11-23T12:00:00Z'));
+  const qrs: string[] = [];
+  authDir = mkdtempSync(join(tmpdir(), 'wa-auth-'));
+  const dir = authDir;
+  runtime = new Runtime({
+    loaded: loadConfig({ PORT: '0', WA_SESSIONS: 's1', WA_AUTH_DIR: dir, ADMIN_TOKEN, METRICS_PROCESS: 'false', ...env }),
+    logger: silentLogger(),
+    clock,
+    random: seededRandom(11),
+    handlerRunner: () => new InlineRunner(() => undefined),
+    whatsappPlacement: { kind: 'local', overrides: () => ({ factory: fake.factory }) },
+    showQr: (_id, qr) => qrs.push(qr),
+  });
+  await runtime.start();
+  const system = runtime.system;
+  const address = await runtime.httpAddress();
+  const base = `http://127.0.0.1:${address?.port}`;
+  await waitFor(() => fake.sockets.length === 1, 5_000, 'the first socket');
+  const info = async () => (await system.lookup<GatewayMessage, SessionInfo>(PATHS.gateway)?.ask({ type: 'info' })) as SessionInfo;
+  const socketNode = () => nodeAt(system.snapshot(), PATHS.socket);
+  const store = () => new FileAuthStore(join(dir, 's1'));
+  const settle = () => clock.advanceAsync(0);
+  return { fake, clock, qrs, base, info, socketNode, store, settle, system };
+}
+
+type Session = Awaited<ReturnType<typeof startSession>>;
+
+/**
+ * Moves the manual clock in 500 ms steps, letting real I/O (the auth files) settle between
+ * steps, until `done`: one big jump would also run past the start timeout of a socket
+ * whose start is still reading its files.
+ */
+async function advanceUntil(session: Session, done: () => boolean, what: string, maxMs = 300_000): Promise<void> {
+  for (let elapsed = 0; !done(); elapsed += 500) {
+    if (elapsed > maxMs) throw new Error(`${what} did not happen within ${maxMs} ms of clock`);
+    await session.clock.advanceAsync(500);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+async function openSession(session: Session): Promise<void> {
+  session.fake.current.open();
+  await waitFor(async () => (await session.info()).status === 'open', 5_000, 'status open');
+}
+
+const post = async (url: string, body: unknown, token: string | null = ADMIN_TOKEN) => {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+};
+
+describe('the close-code rule, applied by the session actor', () => {
+  it.each([
+    [DisconnectReason.timedOut, 'timedOut'],
+    [DisconnectReason.connectionClosed, 'connectionClosed'],
+    [DisconnectReason.badSession, 'badSession'],
+    [DisconnectReason.unavailableService, 'unavailableService'],
+  ])('%i (%s) restarts the socket after its backoff delay, shown in the tree', async (code, name) => {
+    const session = await startSession();
+    await openSession(session);
+    session.fake.current.closeWith(code);
+    await waitFor(() => session.socketNode()?.status === 'backing_off', 5_000, 'backing_off');
+    const node = session.socketNode();
+    expect(node?.lastError).toMatchObject({ code: 'ERR_WA_CLOSED', message: `WhatsApp connection closed: ${code} ${name}` });
+    expect(node?.nextRestartAt).not.toBeNull();
+    const info = await session.info();
+    expect(info).toMatchObject({ status: 'reconnecting', lastCloseCode: code, lastCloseReason: name });
+    expect(info.nextRetryAt).toBe(node?.nextRestartAt);
+    const gateway = nodeAt(session.system.snapshot(), PATHS.gateway);
+    expect(gateway?.detail).toMatchObject({ status: 'reconnecting', lastCloseCode: code, nextRetryAt: node?.nextRestartAt });
+
+    // Not before the delay (3 s with up to 10% jitter below it)...
+    await session.clock.advanceAsync(2_500);
+    expect(session.fake.sockets).toHaveLength(1);
+    // ...and at it.
+    await session.clock.advanceAsync(1_000);
+    await waitFor(() => session.fake.sockets.length === 2, 5_000, 'a second socket');
+    await waitFor(() => session.socketNode()?.status === 'running');
+    expect(session.socketNode()?.restarts).toBe(1);
+    expect(session.fake.maxLive).toBe(1);
+  });
+
+  it('515 (restartRequired) reconnects at once, in place, without a restart', async () => {
+    const session = await startSession();
+    session.fake.current.showQr();
+    session.fake.current.closeWith(DisconnectReason.restartRequired);
+    await waitFor(() => session.fake.sockets.length === 2, 5_000, 'an immediate second socket');
+    expect(session.socketNode()).toMatchObject({ status: 'running', restarts: 0 });
+    await openSession(session);
+    expect((await session.info()).lastCloseCode).toBe(515);
+    expect(session.fake.maxLive).toBe(1);
+  });
+
+  it('401 right after a 515 is retried once; a second 401 logs out and drops the credentials', async () => {
+    const session = await startSession();
+    const store = session.store();
+    session.fake.current.showQr();
+    await store.write(new Map([[keyName('pre-key', '1'), '{"x":1}']]));
+    session.fake.current.closeWith(DisconnectReason.restartRequired);
+    await waitFor(() => session.fake.sockets.length === 2, 5_000, 'the socket after 515');
+    session.fake.current.closeWith(DisconnectReason.loggedOut);
+    await waitFor(() => session.fake.sockets.length === 3, 5_000, 'the one retry of the 401');
+    expect(session.socketNode()?.restarts).toBe(0);
+    session.fake.current.closeWith(DisconnectReason.loggedOut);
+    await waitFor(async () => (await session.info()).status === 'logged_out', 5_000, 'logged_out');
+    const info = await session.info();
+    expect(info.alert).toMatch(/paired again/);
+    expect(await store.read(keyName('pre-key', '1'))).toBeUndefined();
+    await session.clock.advanceAsync(120_000);
+    expect(session.fake.sockets).toHaveLength(3);
+    const health = (await (await fetch(`${session.base}/health`)).json()) as { checks: Record<string, { status: string }> };
+    expect(health.checks['whatsapp:s1']?.status).toBe('critical');
+  });
+
+  it('401 on an established session halts at once (no retry), logged_out', async () => {
+    const session = await startSession();
+    await openSession(session);
+    session.fake.current.closeWith(DisconnectReason.loggedOut);
+    await waitFor(async () => (await session.info()).status === 'logged_out', 5_000, 'logged_out');
+    await session.clock.advanceAsync(120_000);
+    expect(session.fake.sockets).toHaveLength(1);
+    expect(session.socketNode()).toMatchObject({ status: 'running', restarts: 0 });
+  });
+
+  it.each([
+    [DisconnectReason.forbidden, 'forbidden', true],
+    [DisconnectReason.multideviceMismatch, 'multidevice_mismatch', false],
+    [DisconnectReason.connectionReplaced, 'replaced', true],
+  ])('%i halts as %s, alerted, and never reconnects by itself (credentials kept: %s)', async (code, status, keptCredentials) => {
+    const session = await startSession();
+    await openSession(session);
+    await waitFor(async () => (await session.store().read(CREDS)) !== undefined || true);
+    await session.store().write(new Map([[CREDS, '{"registered":true}']]));
+    session.fake.current.closeWith(code);
+    await waitFor(async () => (await session.info()).status === status, 5_000, status);
+    expect((await session.info()).alert).toBeTruthy();
+    await session.clock.advanceAsync(300_000);
+    expect(session.fake.sockets).toHaveLength(1);
+    expect((await session.store().read(CREDS)) !== undefined).toBe(keptCredentials);
+    const tree = (await (await fetch(`${session.base}/health/tree`)).json()) as { tree: Parameters<typeof nodeAt>[0] };
+    expect(nodeAt(tree.tree, PATHS.gateway)?.detail).toMatchObject({ status, lastCloseCode: code });
+  });
+
+  it('408 while pairing means the QR expired: no reconnect until a new pairing request, then exactly one socket', async () => {
+    const session = await startSession();
+    session.fake.current.showQr('2@first');
+    await waitFor(async () => (await session.info()).status === 'pairing');
+    expect(session.qrs).toEqual(['2@first']);
+    const qr = await post(`${session.base}/sessions/s1/qr`, {});
+    expect(qr.status).toBe(404); // GET only
+    const shown = (await (await fetch(`${session.base}/sessions/s1/qr?format=json`)).json()) as { qr: string };
+    expect(shown.qr).toBe('2@first');
+    session.fake.current.closeWith(DisconnectReason.timedOut);
+    await waitFor(async () => (await session.info()).status === 'awaiting_pairing', 5_000, 'awaiting_pairing');
+    await session.clock.advanceAsync(300_000);
+    expect(session.fake.sockets).toHaveLength(1);
+    expect((await fetch(`${session.base}/sessions/s1/qr`)).status).toBe(404);
+
+    // Two pairing requests at once: single flight, one socket.
+    const [first, second] = await Promise.all([post(`${session.base}/sessions/s1/pair`, {}), post(`${session.base}/sessions/s1/pair`, {})]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(session.fake.sockets).toHaveLength(2);
+    expect(session.fake.maxLive).toBe(1);
+  });
+
+  it(`clears the Signal sessions after ${CLEAR_SESSIONS_AFTER_500S} consecutive 500s, keeping the credentials`, async () => {
+    const session = await startSession();
+    const store = session.store();
+    await store.write(new Map([[CREDS, '{"registered":true}'], [keyName('session', '79161234567.0'), '"s"'], [keyName('pre-key', '7'), '"k"']]));
+    for (let round = 1; round <= CLEAR_SESSIONS_AFTER_500S; round++) {
+      session.fake.current.closeWith(DisconnectReason.badSession);
+      await waitFor(() => session.socketNode()?.status === 'backing_off', 5_000, `backing_off #${round}`);
+      if (round < CLEAR_SESSIONS_AFTER_500S) expect(await store.read(keyName('session', '79161234567.0'))).toBe('"s"');
+      await advanceUntil(session, () => session.fake.sockets.length === round + 1, `socket #${round + 1}`);
+    }
+    expect(await store.read(keyName('session', '79161234567.0'))).toBeUndefined();
+    expect(await store.read(keyName('pre-key', '7'))).toBe('"k"');
+    expect(await store.read(CREDS)).toBe('{"registered":true}');
+  });
+
+  it('never has two sockets: close events arriving while a reconnect is under way open one successor', async () => {
+    const session = await startSession();
+    session.fake.closeDelayMs = 100;
+    const first = session.fake.current;
+    first.closeWith(DisconnectReason.restartRequired);
+    first.closeWith(DisconnectReason.restartRequired);
+    await waitFor(() => session.fake.sockets.length === 2, 5_000, 'the successor');
+    session.fake.current.closeWith(DisconnectReason.restartRequired);
+    void post(`${session.base}/sessions/s1/pair`, {});
+    await waitFor(() => session.fake.sockets.length === 3, 5_000, 'the third socket');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(session.fake.sockets).toHaveLength(3);
+    expect(session.fake.maxLive).toBe(1);
+  });
+
+  it('a pairing code by phone number, and 409 once connected', async () => {
+    const session = await startSession();
+    session.fake.current.showQr();
+    const paired = await post(`${session.base}/sessions/s1/pair`, { phone: '+7 916 123-45-67' });
+    expect(paired).toEqual({ status: 200, body: { status: 'pairing', code: 'ABCD1234' } });
+    expect(session.fake.current.pairingCodeFor).toBe('79161234567');
+    await openSession(session);
+    const again = await post(`${session.base}/sessions/s1/pair`, { phone: '79161234567' });
+    expect(again).toMatchObject({ status: 409, body: { code: 'ERR_WA_ALREADY_PAIRED' } });
+    expect((await post(`${session.base}/sessions/s1/pair`, { phone: 'call me' })).status).toBe(400);
+    expect((await post(`${session.base}/sessions/s1/pair`, {}, null)).status).toBe(401);
+  });
+});
