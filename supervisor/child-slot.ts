@@ -26,11 +26,21 @@ export interface ChildSlot {
 
 /** Lives as long as the supervisor's cell, across its incarnations, so child refs stay valid. */
 export class SupervisorState {
-  /** In start order. */
-  readonly slots: ChildSlot[] = [];
-  /** By id, so a dynamic supervisor with 10,000 children finds one without a scan. */
+  /**
+   * By id, in start order (a Map keeps insertion order): a dynamic supervisor with 10,000
+   * children finds, adds and removes one in O(1), where an array's splice was O(n) per exit.
+   */
   readonly #byId = new Map<string, ChildSlot>();
   readonly retired: MailboxStats & { count: number } = { count: 0, depth: 0, processed: 0, dropped: 0 };
+
+  /** In start order; a fresh array (restarts and tree snapshots, not per message). */
+  get slots(): ChildSlot[] {
+    return [...this.#byId.values()];
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
 
   find(id: string): ChildSlot | undefined {
     return this.#byId.get(id);
@@ -41,21 +51,16 @@ export class SupervisorState {
   }
 
   add(slot: ChildSlot): void {
-    this.slots.push(slot);
     this.#byId.set(slot.id, slot);
   }
 
   remove(slot: ChildSlot): void {
-    if (this.#byId.get(slot.id) !== slot) return;
-    this.#byId.delete(slot.id);
-    // Dynamic children end one by one, usually recently started ones: search from the end.
-    const index = this.slots.lastIndexOf(slot);
-    if (index >= 0) this.slots.splice(index, 1);
+    if (this.#byId.get(slot.id) === slot) this.#byId.delete(slot.id);
   }
 
   clear(): ChildSlot[] {
+    const slots = this.slots;
     this.#byId.clear();
-    return this.slots.splice(0);
+    return slots;
   }
 }
-
