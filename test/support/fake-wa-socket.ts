@@ -37,6 +37,8 @@ export class FakeWhatsApp {
   live = 0;
   maxLive = 0;
   readonly sent: SentText[] = [];
+  /** Every send tried, failed ones included. */
+  readonly attempts: SentText[] = [];
   /** Errors the next sends fail with, in order. */
   readonly sendFailures: Error[] = [];
   closeDelayMs = 20;
@@ -100,6 +102,7 @@ export class FakeSocket implements SessionSocket {
   }
 
   async sendText(jid: string, text: string, messageId: string): Promise<string> {
+    this.#owner.attempts.push({ jid, text, messageId, socket: this.number });
     const failure = this.#owner.sendFailures.shift();
     if (failure) throw failure;
     this.#owner.sent.push({ jid, text, messageId, socket: this.number });

@@ -1,91 +1,44 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DisconnectReason } from '@whiskeysockets/baileys';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import { CREDS, keyName } from '../../actors/whatsapp/auth-store.js';
 import { CLEAR_SESSIONS_AFTER_500S } from '../../actors/whatsapp/close-codes.js';
-import { FileAuthStore } from '../../actors/whatsapp/file-auth-store.js';
-import type { GatewayMessage, SessionInfo } from '../../actors/whatsapp/session-protocol.js';
-import { sessionPaths } from '../../actors/whatsapp/session-paths.js';
 import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config/config.js';
-import { Runtime } from '../../src/runtime.js';
-import { FakeWhatsApp } from '../support/fake-wa-socket.js';
-import { silentLogger } from '../support/logger.js';
-import { seededRandom } from '../support/random.js';
+import { post, S1, startFakeSession, type FakeSession } from '../support/fake-session-runtime.js';
 import { nodeAt } from '../support/system.js';
 import { waitFor } from '../support/wait.js';
 
-const ADMIN_TOKEN = 'test-admin-token-0123456789';
-const PATHS = sessionPaths('s1');
-
-let runtime: Runtime | undefined;
-let authDir: string | undefined;
+let session: FakeSession | undefined;
 afterEach(async () => {
-  await runtime?.shutdown();
-  runtime = undefined;
-  if (authDir) rmSync(authDir, { recursive: true, force: true });
-  authDir = undefined;
+  await session?.close();
+  session = undefined;
 });
 
-/** A runtime with session s1 whose socket is local and fake, on a manual clock (backoff 3 s doubling). */
-async function startSession(env: Record<string, string> = {}) {
-  const fake = new FakeWhatsApp();
+async function startSession() {
   const clock = new ManualClock(Date.parse('2026-11-23T12:00:00Z'));
-  const qrs: string[] = [];
-  authDir = mkdtempSync(join(tmpdir(), 'wa-auth-'));
-  const dir = authDir;
-  runtime = new Runtime({
-    loaded: loadConfig({ PORT: '0', WA_SESSIONS: 's1', WA_AUTH_DIR: dir, ADMIN_TOKEN, METRICS_PROCESS: 'false', ...env }),
-    logger: silentLogger(),
-    clock,
-    random: seededRandom(11),
-    handlerRunner: () => new InlineRunner(() => undefined),
-    whatsappPlacement: { kind: 'local', overrides: () => ({ factory: fake.factory }) },
-    showQr: (_id, qr) => qrs.push(qr),
-  });
-  await runtime.start();
-  const system = runtime.system;
-  const address = await runtime.httpAddress();
-  const base = `http://127.0.0.1:${address?.port}`;
-  await waitFor(() => fake.sockets.length === 1, 5_000, 'the first socket');
-  const info = async () => (await system.lookup<GatewayMessage, SessionInfo>(PATHS.gateway)?.ask({ type: 'info' })) as SessionInfo;
-  const socketNode = () => nodeAt(system.snapshot(), PATHS.socket);
-  const store = () => new FileAuthStore(join(dir, 's1'));
-  const settle = () => clock.advanceAsync(0);
-  return { fake, clock, qrs, base, info, socketNode, store, settle, system };
+  session = await startFakeSession({ clock });
+  return { ...session, clock, system: session.runtime.system };
 }
 
 type Session = Awaited<ReturnType<typeof startSession>>;
+
+const PATHS = S1;
+
+async function openSession(s: Session): Promise<void> {
+  await s.open();
+}
 
 /**
  * Moves the manual clock in 500 ms steps, letting real I/O (the auth files) settle between
  * steps, until `done`: one big jump would also run past the start timeout of a socket
  * whose start is still reading its files.
  */
-async function advanceUntil(session: Session, done: () => boolean, what: string, maxMs = 300_000): Promise<void> {
+async function advanceUntil(s: Session, done: () => boolean, what: string, maxMs = 300_000): Promise<void> {
   for (let elapsed = 0; !done(); elapsed += 500) {
     if (elapsed > maxMs) throw new Error(`${what} did not happen within ${maxMs} ms of clock`);
-    await session.clock.advanceAsync(500);
+    await s.clock.advanceAsync(500);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
-
-async function openSession(session: Session): Promise<void> {
-  session.fake.current.open();
-  await waitFor(async () => (await session.info()).status === 'open', 5_000, 'status open');
-}
-
-const post = async (url: string, body: unknown, token: string | null = ADMIN_TOKEN) => {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-};
 
 describe('the close-code rule, applied by the session actor', () => {
   it.each([
