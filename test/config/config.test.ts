@@ -37,8 +37,21 @@ describe('config', () => {
     ['BACKOFF_MAX_ATTEMPTS', '0', /BACKOFF_MAX_ATTEMPTS must be between 1 and/],
     ['MEMORY_HEAP_WARN_RATIO', '2', /MEMORY_HEAP_WARN_RATIO must be a number in \(0, 1\]/],
     ['METRICS_PROCESS', 'maybe', /METRICS_PROCESS must be true or false/],
+    ['WA_SESSIONS', 's1,bad/id', /WA_SESSIONS must be a comma-separated list of ids .*; not one: "bad\/id"/],
+    ['WA_SESSIONS', 's1,s2,s1', /WA_SESSIONS names "s1" more than once/],
+    ['WA_SESSIONS', 's1,,s2', /WA_SESSIONS must be a comma-separated list .*not one: ""/],
+    ['WA_WEBSOCKET_URL', 'http://127.0.0.1:1', /WA_WEBSOCKET_URL must use ws: or wss:, got http:/],
+    ['WA_CONNECT_TIMEOUT_MS', '5', /WA_CONNECT_TIMEOUT_MS must be between 100 and/],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     expect(problemsOf({ [name]: value })).toMatch(message);
+  });
+
+  it('reads the WhatsApp sessions and their settings', () => {
+    const { config, effective } = loadConfig({ WA_SESSIONS: ' salon-1, salon_2 ', WA_WEBSOCKET_URL: 'ws://127.0.0.1:9/ws?token=secret-token' });
+    expect(config.whatsapp).toMatchObject({ sessions: ['salon-1', 'salon_2'], authDir: './data/wa-auth', connectTimeoutMs: 20_000, sendQueueMax: 1_000 });
+    expect(effective.WA_SESSIONS).toBe('salon-1,salon_2');
+    expect(JSON.stringify(effective)).not.toContain('secret-token');
+    expect(loadConfig({}).config.whatsapp.sessions).toEqual([]);
   });
 
   it('reports every problem at once', () => {
