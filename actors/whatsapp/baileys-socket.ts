@@ -17,8 +17,6 @@ export const createBaileysSocket: SocketFactory = (input) => {
     keepAliveIntervalMs: options.keepAliveIntervalMs,
     qrTimeout: options.qrTimeoutMs,
     markOnlineOnConnect: false,
-    syncFullHistory: false,
-    shouldSyncHistoryMessage: () => false,
     // Groups are never conversations here: skip decrypting them at all.
     shouldIgnoreJid: (jid) => jid.endsWith('@g.us') || jid.endsWith('@broadcast') || jid.endsWith('@newsletter'),
   });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 
 /** What Baileys and libsignal print when a message cannot be decrypted. */
-const DECRYPT_ERROR = /bad mac|failed to decrypt|decrypt|no matching sessions|no session|invalid prekey|session error/i;
+const DECRYPT_ERROR = /bad mac|failed to decrypt|decryption failed|no matching sessions found|no session record|invalid prekey id/i;
 
 export interface DecryptErrorCounts {
   badMac: number;

@@ -96,6 +96,9 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
   const connect = (ctx: ActorContext<Message>): void => {
     if (socket || !auth || !factory) return;
     const mine = ++generation;
+    const baileysLog = ctx.log.child({ component: 'baileys' });
+    // Baileys narrates every connection at info; an operator at info wants our lines, not its.
+    if (baileysLog.level === 'info') baileysLog.level = 'warn';
     qrShown = false;
     qr = qrWaiter();
     const waiter = qr;
@@ -105,7 +108,7 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
       options: args.socket,
       auth: auth.state,
       saveCreds: auth.saveCreds,
-      logger: baileysLogger(ctx.log.child({ component: 'baileys' }), decryptErrors as DecryptErrorLog),
+      logger: baileysLogger(baileysLog, decryptErrors as DecryptErrorLog),
       handlers: {
         connection(update) {
           if (mine !== generation) return;
