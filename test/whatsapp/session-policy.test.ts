@@ -141,6 +141,17 @@ describe('the close-code rule, applied by the session actor', () => {
     expect(qr.status).toBe(404); // GET only
     const shown = (await (await fetch(`${session.base}/sessions/s1/qr?format=json`)).json()) as { qr: string };
     expect(shown.qr).toBe('2@first');
+    expect(session.gatewayNode()?.detail).toMatchObject({ status: 'pairing' });
+    const svg = await fetch(`${session.base}/sessions/s1/qr?format=svg`);
+    expect(svg.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await svg.text()).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    const png = await fetch(`${session.base}/sessions/s1/qr`, { headers: { accept: 'image/png' } });
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await png.arrayBuffer()).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const text = await fetch(`${session.base}/sessions/s1/qr?format=text`);
+    expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await text.text()).toMatch(/[█▀▄]/);
+    expect((await fetch(`${session.base}/sessions/s1/qr?format=gif`)).status).toBe(400);
     session.fake.current.closeWith(DisconnectReason.timedOut);
     await waitFor(async () => (await session.info()).status === 'awaiting_pairing', 5_000, 'awaiting_pairing');
     await session.clock.advanceAsync(300_000);
