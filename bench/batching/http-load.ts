@@ -62,13 +62,24 @@ interface AutocannonResult {
   latency: { p50: number; p99: number };
 }
 
-type Autocannon = (options: AutocannonOptions) => Promise<AutocannonResult>;
+interface AutocannonInstance {
+  on(event: 'response', listener: () => void): void;
+}
+
+type Autocannon = (options: AutocannonOptions, done: (error: Error | null, result: AutocannonResult) => void) => AutocannonInstance;
 
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
+/**
+ * The run's time is taken to its last response. autocannon reports a run only at its next
+ * 1 s sampling tick after the last response, so its own end time (and anything timed
+ * around the call) is rounded up to whole seconds: 15,000 requests done in 1.3 s or in
+ * 1.9 s both read as ~7,450 req/s.
+ */
 async function load(config: LoadConfig, amount: number, nextMessage: () => string): Promise<LoadRun> {
   const started = performance.now();
-  const result = await autocannon({
+  let lastResponseAt = started;
+  const options: AutocannonOptions = {
     url: config.baseUrl,
     connections: Math.min(config.connections, amount),
     pipelining: 1,
@@ -82,8 +93,14 @@ async function load(config: LoadConfig, amount: number, nextMessage: () => strin
         setupRequest: (request) => ({ ...request, body: nextMessage() }),
       },
     ],
+  };
+  const result = await new Promise<AutocannonResult>((resolve, reject) => {
+    const instance = autocannon(options, (error, done) => (error ? reject(error) : resolve(done)));
+    instance.on('response', () => {
+      lastResponseAt = performance.now();
+    });
   });
-  const elapsedMs = performance.now() - started;
+  const elapsedMs = lastResponseAt - started;
   return {
     ok: result['2xx'],
     non2xx: result.non2xx,
