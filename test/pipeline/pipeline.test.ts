@@ -30,8 +30,20 @@ async function setUp(createRunner: () => HandlerRunner, overrides: { maxAttempts
     {
       strategy: 'one_for_one',
       children: [
-        // Stands in for the WhatsApp session the reply action is addressed to.
-        { kind: 'supervisor', id: 'whatsapp', strategy: 'one_for_one', children: [{ kind: 'actor', id: 's1', behaviour: local<unknown, void>(() => ({ receive: (m) => void sent.push(m) })) }] },
+        // Stands in for the gateway (send queue) of the WhatsApp session the reply action is addressed to.
+        {
+          kind: 'supervisor',
+          id: 'whatsapp',
+          strategy: 'one_for_one',
+          children: [
+            {
+              kind: 'supervisor',
+              id: 's1',
+              strategy: 'one_for_one',
+              children: [{ kind: 'actor', id: 'gateway', behaviour: local<unknown, void>(() => ({ receive: (m) => void sent.push(m) })) }],
+            },
+          ],
+        },
         {
           kind: 'actor',
           id: 'pipeline',
@@ -89,7 +101,7 @@ describe('pipeline', () => {
     });
     expect(Object.keys(received?.batch ?? {}).sort()).toEqual(['batchId', 'firstAt', 'flushedAt', 'lastAt', 'messages', 'phone', 'reason', 'sessionId', 'text']);
     await waitFor(() => sent.length === 1);
-    expect(sent[0]).toEqual({ type: 'send', to: '79161234567', text: 'Записала вас на завтра в 18:00', batchId: batch.batchId });
+    expect(sent[0]).toEqual({ type: 'send', to: '79161234567', text: 'Записала вас на завтра в 18:00', source: `batch ${batch.batchId}` });
     await waitFor(async () => (await store.stats(1)).inFlight === 0);
     expect(await ref.ask({ type: 'status' })).toMatchObject({ delivered: 1, retried: 0, deadLettered: 0 });
   });
