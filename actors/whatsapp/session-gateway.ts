@@ -240,7 +240,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
     async receive(message, ctx) {
       switch (message.type) {
         case 'socket_started': {
-          const hints: SocketHints = { previous500s };
+          const hints: SocketHints = { previous500s, down: isDown(status) ? status : undefined };
           return hints;
         }
         case 'status':
@@ -311,6 +311,10 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       if (queue.length > 0) ctx.log.warn({ unsent: queue.length }, 'stopping with messages still in the send queue; they are not sent');
     },
   };
+}
+
+function isDown(status: SessionStatus): status is Exclude<NonNullable<SocketHints['down']>, undefined> {
+  return status === 'logged_out' || status === 'forbidden' || status === 'multidevice_mismatch' || status === 'replaced' || status === 'awaiting_pairing';
 }
 
 function isSocketDown(code: string | undefined): boolean {

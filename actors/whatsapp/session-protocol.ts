@@ -60,6 +60,11 @@ export type SocketReport =
 /** What the socket learns from the gateway when an incarnation starts: history across restarts. */
 export interface SocketHints {
   readonly previous500s: number;
+  /**
+   * The session was halted (or waits for pairing) when its socket restarted (its thread died,
+   * or an operator restarted it): the new socket stays down too, until a pairing request.
+   */
+  readonly down: HaltedStatus | 'awaiting_pairing' | undefined;
 }
 
 /** An outbound text as the HTTP API and the pipeline submit it. */

@@ -79,7 +79,7 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
   let qr = qrWaiter();
   let after515 = false;
   let spent401Retry = false;
-  let hints: SocketHints = { previous500s: 0 };
+  let hints: SocketHints = { previous500s: 0, down: undefined };
   let decryptErrors: DecryptErrorLog | undefined;
   let reportedErrors = '';
   let restoreConsole: (() => void) | undefined;
@@ -238,6 +238,12 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
       const gateway = ctx.lookup<SocketReport, SocketHints>(args.gatewayPath);
       hints = (await gateway?.ask({ type: 'socket_started' }, { timeoutMs: args.gatewayAskTimeoutMs })) ?? hints;
       ctx.timers.every('report_errors', args.reportIntervalMs, { type: 'report_errors' });
+      if (hints.down) {
+        // Never reconnect blindly out of a halt: only a pairing request brings the socket back.
+        setStatus(ctx, hints.down);
+        ctx.log.warn({ status: hints.down }, 'session restarted while down; waiting for a pairing request');
+        return;
+      }
       connect(ctx);
     },
     async receive(message, ctx) {

@@ -135,6 +135,22 @@ describe('the close-code rule, applied by the session actor', () => {
     expect(nodeAt(tree.tree, PATHS.gateway)?.detail).toMatchObject({ status, lastCloseCode: code });
   });
 
+  it('a halted session whose socket is restarted (a thread death, an operator) stays down until a pairing request', async () => {
+    const session = await startSession();
+    await openSession(session);
+    session.fake.current.closeWith(DisconnectReason.connectionReplaced);
+    await waitFor(async () => (await session.info()).status === 'replaced', 5_000, 'replaced');
+    const restart = await post(`${session.base}/admin/restart`, { path: PATHS.socket });
+    expect(restart.status).toBe(200);
+    await advanceUntil(session, () => (session.socketNode()?.uptimeMs ?? 0) >= 10_000, 'ten seconds of the new incarnation');
+    expect(session.fake.sockets).toHaveLength(1);
+    expect((await session.info()).status).toBe('replaced');
+    expect((await post(`${session.base}/sessions/s1/pair`, {})).status).toBe(200);
+    await waitFor(() => session.fake.sockets.length === 2, 5_000, 'the socket after the pairing request');
+    await openSession(session);
+    expect((await session.info()).alert).toBeNull();
+  });
+
   it('408 while pairing means the QR expired: no reconnect until a new pairing request, then exactly one socket', async () => {
     const session = await startSession();
     session.fake.current.showQr('2@first');
