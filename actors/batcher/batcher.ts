@@ -37,6 +37,9 @@ export interface BatcherDeps {
   readonly storeRetryMs: number;
 }
 
+/** The timer's message; one shared object, since it carries nothing. */
+const DUE: BatcherMessage = Object.freeze({ type: 'due' });
+
 /**
  * `/batchers/<sessionId>:<phone>`: one conversation's flush timer. The store holds the
  * messages and decides (atomically) whether a flush is due; this actor only makes sure
@@ -44,26 +47,75 @@ export interface BatcherDeps {
  * once nothing is pending. A crash loses nothing: the next incarnation reads the store.
  */
 export function batcher(start: BatcherStart, deps: BatcherDeps): Behaviour<BatcherMessage, void> {
-  const conversation: Conversation = { sessionId: start.sessionId, phone: start.phone };
+  return new Batcher(start, deps);
+}
+
+/**
+ * A class rather than closures: one of these lives per pending conversation (10,000 at
+ * once is ordinary), so its methods sit on the prototype instead of in every instance.
+ * `receive` is synchronous unless it flushes, so arming a timer costs no promise.
+ */
+class Batcher implements Behaviour<BatcherMessage, void> {
+  /** Doubles as the conversation (the stores read only sessionId and phone). */
+  readonly #start: BatcherStart;
+  readonly #deps: BatcherDeps;
   /**
    * This incarnation did not see its messages arrive (the recovery sweep started it, or it
    * replaces one that crashed) and found them already due: its flush is `recovered`.
    * Never set for a batcher ingress started: that one's flush follows the rule, however late.
    */
-  let recovering = false;
+  #recovering = false;
 
-  const arm = (pending: PendingSummary, ctx: ActorContext<BatcherMessage>): boolean => {
+  constructor(start: BatcherStart, deps: BatcherDeps) {
+    this.#start = start;
+    this.#deps = deps;
+  }
+
+  start(ctx: ActorContext<BatcherMessage>): void | Promise<void> {
+    const known = this.#start.known;
+    if (known) {
+      // Handed over once: a later incarnation of this child must read the store.
+      this.#start.known = undefined;
+      if (this.#arm(known, ctx)) ctx.self.tell(DUE);
+      return;
+    }
+    return this.#guarded(ctx, () => this.#startFromStore(ctx));
+  }
+
+  receive(message: BatcherMessage, ctx: ActorContext<BatcherMessage>): void | Promise<void> {
+    if (message.type === 'appended' && !this.#arm(message.pending, ctx)) return;
+    return this.#guarded(ctx, () => this.#flush(ctx));
+  }
+
+  async #startFromStore(ctx: ActorContext<BatcherMessage>): Promise<void> {
+    const deps = this.#deps;
+    const pending = await deps.store.pending(this.#start);
+    if (!pending) {
+      ctx.stop();
+      return;
+    }
+    if (this.#arm(pending, ctx)) {
+      // Already due when this incarnation starts: it was not flushed on time (a crash or a
+      // restart of the runtime) unless it is simply full.
+      this.#recovering = decideFlush(pending, ctx.clock.now(), deps.rules).due && pending.count < deps.rules.maxMessages;
+      ctx.self.tell(DUE);
+    }
+  }
+
+  /** Arms the flush timer for `pending`; true if it is due now instead. */
+  #arm(pending: PendingSummary, ctx: ActorContext<BatcherMessage>): boolean {
     const now = ctx.clock.now();
-    const decision = decideFlush(pending, now, deps.rules);
+    const decision = decideFlush(pending, now, this.#deps.rules);
     if (decision.due) return true;
-    ctx.timers.once('due', decision.dueAt - now, { type: 'due' });
+    ctx.timers.once('due', decision.dueAt - now, DUE);
     return false;
-  };
+  }
 
-  const flush = async (ctx: ActorContext<BatcherMessage>): Promise<void> => {
+  async #flush(ctx: ActorContext<BatcherMessage>): Promise<void> {
+    const deps = this.#deps;
     const now = ctx.clock.now();
-    const force = recovering ? 'recovered' : undefined;
-    const result = await deps.store.flush(conversation, {
+    const force = this.#recovering ? 'recovered' : undefined;
+    const result = await deps.store.flush(this.#start, {
       now,
       rules: deps.rules,
       ...(force ? { force } : {}),
@@ -71,7 +123,7 @@ export function batcher(start: BatcherStart, deps: BatcherDeps): Behaviour<Batch
       owner: deps.owner,
       leaseUntil: now + deps.leaseMs,
     });
-    recovering = false;
+    this.#recovering = false;
     switch (result.status) {
       case 'flushed': {
         const pipeline = ctx.lookup<BatchHandoff, unknown>(deps.pipelinePath);
@@ -81,63 +133,28 @@ export function batcher(start: BatcherStart, deps: BatcherDeps): Behaviour<Batch
           ctx.log.warn({ batchId: result.batch.batchId }, 'pipeline did not take the batch; it stays in flight for the recovery sweep');
         }
         if (result.remaining) {
-          if (arm(result.remaining, ctx)) ctx.self.tell({ type: 'due' });
+          if (this.#arm(result.remaining, ctx)) ctx.self.tell(DUE);
         } else ctx.stop();
         return;
       }
       case 'not_due':
-        if (arm(result.pending, ctx)) ctx.self.tell({ type: 'due' });
+        if (this.#arm(result.pending, ctx)) ctx.self.tell(DUE);
         return;
       case 'empty':
         ctx.stop();
         return;
     }
-  };
+  }
 
   /** The store is away (Redis reconnecting): try again shortly instead of failing. */
-  const guarded = async (ctx: ActorContext<BatcherMessage>, work: () => Promise<void>): Promise<void> => {
+  async #guarded(ctx: ActorContext<BatcherMessage>, work: () => Promise<void>): Promise<void> {
     try {
       await work();
       ctx.setDetail(undefined);
     } catch (error) {
       if (errorCode(error) !== 'ERR_STORE_UNAVAILABLE') throw error;
       ctx.setDetail({ waitingForStore: true });
-      ctx.timers.once('due', deps.storeRetryMs, { type: 'due' });
+      ctx.timers.once('due', this.#deps.storeRetryMs, DUE);
     }
-  };
-
-  return {
-    async start(ctx) {
-      const known = start.known;
-      if (known) {
-        // Handed over once: a later incarnation of this child must read the store.
-        start.known = undefined;
-        if (arm(known, ctx)) ctx.self.tell({ type: 'due' });
-        return;
-      }
-      await guarded(ctx, async () => {
-        const pending = await deps.store.pending(conversation);
-        if (!pending) {
-          ctx.stop();
-          return;
-        }
-        if (arm(pending, ctx)) {
-          // Already due when this incarnation starts: it was not flushed on time (a crash or a
-          // restart of the runtime) unless it is simply full.
-          recovering = decideFlush(pending, ctx.clock.now(), deps.rules).due && pending.count < deps.rules.maxMessages;
-          ctx.self.tell({ type: 'due' });
-        }
-      });
-    },
-    async receive(message, ctx) {
-      switch (message.type) {
-        case 'appended':
-          if (arm(message.pending, ctx)) await guarded(ctx, () => flush(ctx));
-          return;
-        case 'due':
-          await guarded(ctx, () => flush(ctx));
-          return;
-      }
-    },
-  };
+  }
 }
