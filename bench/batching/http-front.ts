@@ -7,27 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { normalizePhone } from '../../actors/batcher/conversation.js';
+import { batchedBody, type BatchedBody } from '../../src/http/routes/webhook.js';
 import type { Contender } from './contender.js';
-
-const BODY_LIMIT = 64 * 1024;
-
-const batchedBody = {
-  type: 'object',
-  required: ['phone', 'message'],
-  properties: {
-    phone: { type: ['string', 'number'] },
-    message: { type: 'string', minLength: 1, maxLength: BODY_LIMIT },
-    id: { type: 'string', minLength: 1, maxLength: 256 },
-    timestamp: { type: ['number', 'string'] },
-    sessionId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
-  },
-} as const;
-
-interface BatchedBody {
-  phone: string | number;
-  message: string;
-  id?: string;
-}
 
 export interface HttpFront {
   readonly baseUrl: string;
@@ -37,7 +18,7 @@ export interface HttpFront {
 export async function startHttpFront(contender: Contender | undefined): Promise<HttpFront> {
   const app = Fastify({
     logger: false,
-    bodyLimit: BODY_LIMIT,
+    bodyLimit: 64 * 1024,
     // allowUnionTypes: the same schema without Ajv's strict-mode warning on stderr.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });

@@ -8,7 +8,8 @@ import type { BatchingAccess, HttpDeps } from '../http-deps.js';
 const BODY_LIMIT = 64 * 1024;
 const STATS_LIMIT = 100;
 
-const batchedBody = {
+/** The body schema of POST /webhook/whatsapp/batched (the benchmark's baselines reuse it). */
+export const batchedBody = {
   type: 'object',
   required: ['phone', 'message'],
   properties: {
@@ -20,7 +21,7 @@ const batchedBody = {
   },
 } as const;
 
-interface BatchedBody {
+export interface BatchedBody {
   phone: string | number;
   message: string;
   id?: string;
