@@ -10,7 +10,7 @@ import { isValidTimeout, settleWithin, within } from './deadline.js';
 import type { Dispatcher, Runnable } from './dispatcher.js';
 import { Mailbox, Offer, type MailboxOptions, type MailboxStats } from './mailbox.js';
 import { PendingAsk } from './pending-ask.js';
-import { ActorTimers, TimerEnvelope } from './timers.js';
+import { ActorTimers, TimerEnvelope, type TimerSink } from './timers.js';
 
 /** What a cell needs from the runtime it lives in (the main thread's system or a worker host). */
 export interface CellEnvironment {
@@ -56,7 +56,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * ends: by itself (failure, normal exit, reported to the owner), by an ordered `stop`
  * (not reported: the owner asked), even when the stop comes while it is still starting.
  */
-export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, ManagedChild {
+export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, ManagedChild, TimerSink<M> {
   readonly path: string;
   readonly kind = 'actor';
   readonly placement = 'local';
@@ -175,11 +175,12 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     });
   }
 
-  readonly #deliverTimer = (envelope: TimerEnvelope<M>): void => {
+  /** @internal where this cell's timers put their ticks (a method, not a closure per cell). */
+  deliverTimer(envelope: TimerEnvelope<M>): void {
     if (this.#phase === 'disposed') return;
     this.#mailbox.force(envelope);
     this.#wake();
-  };
+  }
 
   #rejectEvicted(): void {
     const evicted = this.#mailbox.takeEvicted();
@@ -293,7 +294,9 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
    */
   start(): Promise<number> {
     const call = this.#start();
-    this.#startCall = call.then(ignore, ignore);
+    // Kept only while a start is still under way (an ordered stop waits for it); a start
+    // that completed synchronously leaves nothing behind.
+    this.#startCall = this.#phase === 'starting' ? call.then(ignore, ignore) : undefined;
     return call;
   }
 
@@ -306,7 +309,7 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     this.#abortStart = false;
     this.#receiveSettled();
     this.#detail = undefined;
-    const timers = new ActorTimers<M>(this.#env.clock, this.#deliverTimer);
+    const timers = new ActorTimers<M>(this.#env.clock, this);
     const context = new Context<M>(this, incarnation, timers, this.#env.clock, this.#env.lookup);
     try {
       const behaviour = this.#factory();

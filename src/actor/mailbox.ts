@@ -41,7 +41,8 @@ export class Mailbox<T> {
   constructor(options: MailboxOptions) {
     this.capacity = options.capacity;
     this.overflow = options.overflow;
-    this.#queue = new RingQueue<T>(Math.min(16, options.capacity));
+    // Small to start (most actors hold a message or two at a time); it doubles as needed.
+    this.#queue = new RingQueue<T>(Math.min(4, options.capacity));
   }
 
   get depth(): number {

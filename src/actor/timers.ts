@@ -1,13 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.js';
 
-interface TimerEntry {
-  handle: TimerHandle;
-  generation: number;
-  periodic: boolean;
-  /** A tick of this timer waits in the mailbox: a periodic timer adds no second one. */
-  queued: boolean;
-}
-
 /** A timer's message on its way through the mailbox; discarded if the timer was cancelled or replaced meanwhile. */
 export class TimerEnvelope<M> {
   constructor(
@@ -27,21 +19,47 @@ export interface Timers<M> {
   isActive(key: string): boolean;
 }
 
+/** Where an actor's timer ticks go: its cell, which puts them in the mailbox. */
+export interface TimerSink<M> {
+  deliverTimer(envelope: TimerEnvelope<M>): void;
+}
+
+/**
+ * One key's timer. Re-arming a key reuses its entry (and the entry's one callback), so an
+ * actor that re-arms a timer per message, as a batcher does, allocates only the clock's
+ * timer each time.
+ */
+class TimerEntry<M> {
+  handle: TimerHandle | undefined;
+  generation = 0;
+  periodic = false;
+  delayMs = 0;
+  /** A tick of this timer waits in the mailbox: a periodic timer adds no second one. */
+  queued = false;
+  readonly fire = (): void => this.owner.fire(this);
+
+  constructor(
+    readonly owner: ActorTimers<M>,
+    readonly key: string,
+    public message: M,
+  ) {}
+}
+
 /**
  * Keyed timers that deliver a message to the actor itself (like Akka's TimerScheduler),
  * so timer work is serialised with every other message. Owned by one incarnation:
  * `cancelAll` runs when it ends, and a tick already queued is dropped by its generation.
  */
 export class ActorTimers<M> implements Timers<M> {
-  readonly #entries = new Map<string, TimerEntry>();
+  readonly #entries = new Map<string, TimerEntry<M>>();
   readonly #clock: Clock;
-  readonly #deliver: (envelope: TimerEnvelope<M>) => void;
+  readonly #sink: TimerSink<M>;
   #generation = 0;
   #closed = false;
 
-  constructor(clock: Clock, deliver: (envelope: TimerEnvelope<M>) => void) {
+  constructor(clock: Clock, sink: TimerSink<M>) {
     this.#clock = clock;
-    this.#deliver = deliver;
+    this.#sink = sink;
   }
 
   /** Delivers `message` once after `delayMs`; replaces a timer with the same key. */
@@ -57,7 +75,7 @@ export class ActorTimers<M> implements Timers<M> {
   cancel(key: string): void {
     const entry = this.#entries.get(key);
     if (!entry) return;
-    this.#clock.clearTimeout(entry.handle);
+    if (entry.handle) this.#clock.clearTimeout(entry.handle);
     this.#entries.delete(key);
   }
 
@@ -70,7 +88,7 @@ export class ActorTimers<M> implements Timers<M> {
   }
 
   cancelAll(): void {
-    for (const entry of this.#entries.values()) this.#clock.clearTimeout(entry.handle);
+    for (const entry of this.#entries.values()) if (entry.handle) this.#clock.clearTimeout(entry.handle);
     this.#entries.clear();
     this.#closed = true;
   }
@@ -85,19 +103,32 @@ export class ActorTimers<M> implements Timers<M> {
     return true;
   }
 
+  /** @internal the clock's callback for `entry`'s current timer. */
+  fire(entry: TimerEntry<M>): void {
+    if (this.#entries.get(entry.key) !== entry) return;
+    if (entry.periodic) entry.handle = this.#clock.setTimeout(entry.fire, entry.delayMs);
+    else entry.handle = undefined;
+    // A busy actor gets one tick per timer, not a backlog of them: ticks stay bounded by the number of keys.
+    if (entry.queued) return;
+    entry.queued = true;
+    this.#sink.deliverTimer(new TimerEnvelope(this, entry.key, entry.generation, entry.message));
+  }
+
   #arm(key: string, delayMs: number, message: M, periodic: boolean): void {
     if (this.#closed) return;
-    this.cancel(key);
-    const generation = ++this.#generation;
-    const fire = (): void => {
-      const entry = this.#entries.get(key);
-      if (!entry || entry.generation !== generation) return;
-      if (periodic) entry.handle = this.#clock.setTimeout(fire, delayMs);
-      // A busy actor gets one tick per timer, not a backlog of them: ticks stay bounded by the number of keys.
-      if (entry.queued) return;
-      entry.queued = true;
-      this.#deliver(new TimerEnvelope(this, key, generation, message));
-    };
-    this.#entries.set(key, { handle: this.#clock.setTimeout(fire, delayMs), generation, periodic, queued: false });
+    let entry = this.#entries.get(key);
+    if (entry) {
+      if (entry.handle) this.#clock.clearTimeout(entry.handle);
+      entry.message = message;
+    } else {
+      entry = new TimerEntry(this, key, message);
+      this.#entries.set(key, entry);
+    }
+    // A new generation: a tick of the replaced timer still in the mailbox is dropped.
+    entry.generation = ++this.#generation;
+    entry.periodic = periodic;
+    entry.delayMs = delayMs;
+    entry.queued = false;
+    entry.handle = this.#clock.setTimeout(entry.fire, delayMs);
   }
 }
