@@ -51,7 +51,9 @@ class TimerEntry<M> {
  * `cancelAll` runs when it ends, and a tick already queued is dropped by its generation.
  */
 export class ActorTimers<M> implements Timers<M> {
-  readonly #entries = new Map<string, TimerEntry<M>>();
+  /** Most actors use one key: it lives here, and a map is made only for a second key. */
+  #one: TimerEntry<M> | undefined;
+  #more: Map<string, TimerEntry<M>> | undefined;
   readonly #clock: Clock;
   readonly #sink: TimerSink<M>;
   #generation = 0;
@@ -73,39 +75,41 @@ export class ActorTimers<M> implements Timers<M> {
   }
 
   cancel(key: string): void {
-    const entry = this.#entries.get(key);
+    const entry = this.#get(key);
     if (!entry) return;
     if (entry.handle) this.#clock.clearTimeout(entry.handle);
-    this.#entries.delete(key);
+    this.#delete(key);
   }
 
   isActive(key: string): boolean {
-    return this.#entries.has(key);
+    return this.#get(key) !== undefined;
   }
 
   get size(): number {
-    return this.#entries.size;
+    return (this.#one ? 1 : 0) + (this.#more?.size ?? 0);
   }
 
   cancelAll(): void {
-    for (const entry of this.#entries.values()) if (entry.handle) this.#clock.clearTimeout(entry.handle);
-    this.#entries.clear();
+    if (this.#one?.handle) this.#clock.clearTimeout(this.#one.handle);
+    if (this.#more) for (const entry of this.#more.values()) if (entry.handle) this.#clock.clearTimeout(entry.handle);
+    this.#one = undefined;
+    this.#more = undefined;
     this.#closed = true;
   }
 
   /** Called by the cell when a tick reaches the front of the mailbox: is it still wanted? */
   accept(envelope: TimerEnvelope<M>): boolean {
     if (this.#closed) return false;
-    const entry = this.#entries.get(envelope.key);
+    const entry = this.#get(envelope.key);
     if (!entry || entry.generation !== envelope.generation) return false;
     entry.queued = false;
-    if (!entry.periodic) this.#entries.delete(envelope.key);
+    if (!entry.periodic) this.#delete(envelope.key);
     return true;
   }
 
   /** @internal the clock's callback for `entry`'s current timer. */
   fire(entry: TimerEntry<M>): void {
-    if (this.#entries.get(entry.key) !== entry) return;
+    if (this.#get(entry.key) !== entry) return;
     if (entry.periodic) entry.handle = this.#clock.setTimeout(entry.fire, entry.delayMs);
     else entry.handle = undefined;
     // A busy actor gets one tick per timer, not a backlog of them: ticks stay bounded by the number of keys.
@@ -116,13 +120,14 @@ export class ActorTimers<M> implements Timers<M> {
 
   #arm(key: string, delayMs: number, message: M, periodic: boolean): void {
     if (this.#closed) return;
-    let entry = this.#entries.get(key);
+    let entry = this.#get(key);
     if (entry) {
       if (entry.handle) this.#clock.clearTimeout(entry.handle);
       entry.message = message;
     } else {
       entry = new TimerEntry(this, key, message);
-      this.#entries.set(key, entry);
+      if (!this.#one) this.#one = entry;
+      else (this.#more ??= new Map()).set(key, entry);
     }
     // A new generation: a tick of the replaced timer still in the mailbox is dropped.
     entry.generation = ++this.#generation;
@@ -130,5 +135,14 @@ export class ActorTimers<M> implements Timers<M> {
     entry.delayMs = delayMs;
     entry.queued = false;
     entry.handle = this.#clock.setTimeout(entry.fire, delayMs);
+  }
+
+  #get(key: string): TimerEntry<M> | undefined {
+    return this.#one?.key === key ? this.#one : this.#more?.get(key);
+  }
+
+  #delete(key: string): void {
+    if (this.#one?.key === key) this.#one = undefined;
+    else this.#more?.delete(key);
   }
 }
