@@ -20,8 +20,10 @@ end
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 local n = redis.call('RPUSH', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-local s = summary(n)
-return {1, s[1], s[2], s[3]}
+-- The entry just pushed is the last one, and with n == 1 the first: no need to read it back.
+local first = ARGV[3]
+if n > 1 then first = tostring(cjson.decode(redis.call('LINDEX', KEYS[1], 0))[3]) end
+return {1, n, first, ARGV[3]}
 `;
 
 /** KEYS: pending. -> {count, firstAt, lastAt} */
