@@ -4,8 +4,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { BatchIngest } from '../actors/batcher/batch-ingest.js';
 import type { BatchStore } from '../actors/batcher/batch-store.js';
-import { batcher, type BatchHandoff, type BatcherDeps } from '../actors/batcher/batcher.js';
-import type { Conversation } from '../actors/batcher/conversation.js';
+import { batcherSpec, type BatchHandoff, type BatcherDeps, type BatcherStart } from '../actors/batcher/batcher.js';
 import type { FlushRules } from '../actors/batcher/flush-rule.js';
 import { MemoryStore } from '../actors/batcher/memory-store.js';
 import { recovery } from '../actors/batcher/recovery.js';
@@ -214,16 +213,7 @@ export class Runtime {
         strategy: 'one_for_one',
         // Leaves are generous: one conversation's trouble must not take the others down.
         intensity: { maxRestarts: 1_000, withinMs: 60_000 },
-        template: (id: string, conversation: unknown) => ({
-          kind: 'actor',
-          id,
-          restart: 'transient',
-          backoff: { initialMs: 100, maxMs: 5_000, maxAttempts: 20 },
-          onGiveUp: 'stay_down',
-          // Only the latest 'appended' summary matters; a flood of them keeps the newest.
-          mailbox: { capacity: 64, overflow: 'drop_oldest' },
-          behaviour: local(() => batcher(conversation as Conversation, batcherDeps)),
-        }),
+        template: (id: string, start: unknown) => batcherSpec(id, start as BatcherStart, batcherDeps),
       },
       {
         kind: 'actor',

@@ -1,4 +1,5 @@
 import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
+import { local, type ActorSpec } from '../../supervisor/child-spec.js';
 import { errorCode } from '../../src/errors.js';
 import type { Batch, PendingSummary } from './batch.js';
 import type { BatchStore } from './batch-store.js';
@@ -35,6 +36,29 @@ export interface BatcherDeps {
   readonly newBatchId: () => string;
   /** Wait before asking the store again while it is unavailable. */
   readonly storeRetryMs: number;
+}
+
+/** Leaves are generous: one conversation's trouble must not take the others down. */
+const BATCHER_BACKOFF = Object.freeze({ initialMs: 100, maxMs: 5_000, maxAttempts: 20 });
+/** Only the latest 'appended' summary matters; a flood of them keeps the newest. */
+const BATCHER_MAILBOX = Object.freeze({ capacity: 64, overflow: 'drop_oldest' as const });
+
+/**
+ * The `/batchers` template: one conversation's batcher as a dynamic child. Transient (a
+ * passivated batcher stays down), backing off and left down after repeated failures (the
+ * recovery sweep starts a fresh one for whatever is still pending). The shared parts of the
+ * spec are constants, so a pending conversation costs only its own parts.
+ */
+export function batcherSpec(id: string, start: BatcherStart, deps: BatcherDeps): ActorSpec<BatcherMessage, void> {
+  return {
+    kind: 'actor',
+    id,
+    restart: 'transient',
+    backoff: BATCHER_BACKOFF,
+    onGiveUp: 'stay_down',
+    mailbox: BATCHER_MAILBOX,
+    behaviour: local(() => batcher(start, deps)),
+  };
 }
 
 /** The timer's message; one shared object, since it carries nothing. */
