@@ -43,9 +43,13 @@ export function isSessionId(value: string): boolean {
   return SESSION_ID.test(value);
 }
 
-/** `<sessionId>:<phone>`: the batcher's id under /batchers and the store's key. */
+/**
+ * `<sessionId>:<phone>`: the batcher's id under /batchers and the store's key. Joined into
+ * one flat string: a template literal's cons string kept as a map key also keeps its
+ * flattened copy (32 bytes more per pending conversation, per map).
+ */
 export function conversationKey(conversation: Conversation): string {
-  return `${conversation.sessionId}:${conversation.phone}`;
+  return [conversation.sessionId, conversation.phone].join(':');
 }
 
 export function parseConversationKey(key: string): Conversation | undefined {

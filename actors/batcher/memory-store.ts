@@ -13,9 +13,9 @@ import { decideFlush } from './flush-rule.js';
 
 const PRUNE_EVERY = 50_000;
 
-interface PendingEntry {
-  conversation: Conversation;
-  messages: StoredMessage[];
+/** A conversation's pending messages; the entry is its own Conversation (one object, not two). */
+interface PendingEntry extends Conversation {
+  readonly messages: StoredMessage[];
 }
 
 interface InFlightEntry {
@@ -59,7 +59,7 @@ export class MemoryStore implements BatchStore {
 
   async append(conversation: Conversation, message: StoredMessage): Promise<AppendResult> {
     const key = conversationKey(conversation);
-    const seenKey = `${key} ${message.id}`;
+    const seenKey = [key, message.id].join(' ');
     const forgetAt = this.#seen.get(seenKey);
     if (forgetAt !== undefined && forgetAt * 1000 > message.at) {
       const entry = this.#pending.get(key);
@@ -71,7 +71,7 @@ export class MemoryStore implements BatchStore {
     if (entry) entry.messages.push(message);
     else {
       // An array literal is sized for its one element; an empty one grows to 17 slots on its first push.
-      this.#pending.set(key, { conversation: { sessionId: conversation.sessionId, phone: conversation.phone }, messages: [message] });
+      this.#pending.set(key, { sessionId: conversation.sessionId, phone: conversation.phone, messages: [message] });
       return { status: 'accepted', pending: { sessionId: conversation.sessionId, phone: conversation.phone, count: 1, firstAt: message.at, lastAt: message.at } };
     }
     return { status: 'accepted', pending: summary(entry) };
@@ -96,8 +96,8 @@ export class MemoryStore implements BatchStore {
     const taken = entry.messages.splice(0, request.rules.maxMessages);
     const batch: Batch = {
       batchId: request.batchId,
-      sessionId: entry.conversation.sessionId,
-      phone: entry.conversation.phone,
+      sessionId: entry.sessionId,
+      phone: entry.phone,
       messages: taken,
       reason,
       firstAt: (taken[0] as StoredMessage).at,
@@ -153,7 +153,7 @@ export class MemoryStore implements BatchStore {
   }
 
   async *pendingConversations(): AsyncIterable<Conversation> {
-    for (const entry of [...this.#pending.values()]) yield entry.conversation;
+    for (const entry of [...this.#pending.values()]) yield { sessionId: entry.sessionId, phone: entry.phone };
   }
 
   async stats(limit: number): Promise<StoreStats> {
@@ -178,5 +178,5 @@ export class MemoryStore implements BatchStore {
 function summary(entry: PendingEntry): PendingSummary {
   const first = entry.messages[0] as StoredMessage;
   const last = entry.messages.at(-1) as StoredMessage;
-  return { sessionId: entry.conversation.sessionId, phone: entry.conversation.phone, count: entry.messages.length, firstAt: first.at, lastAt: last.at };
+  return { sessionId: entry.sessionId, phone: entry.phone, count: entry.messages.length, firstAt: first.at, lastAt: last.at };
 }
