@@ -10,6 +10,8 @@ export interface TimerHandle {
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
+  /** `fn(arg)` after `delayMs`: one shared callback can serve many timers, with no closure per timer. */
+  setTimeout<A>(fn: (arg: A) => void, delayMs: number, arg: A): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
 
@@ -19,7 +21,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function systemClock(): Clock {
   return {
     now: Date.now,
-    setTimeout: (fn, delayMs) => setTimeout(fn, Math.min(Math.max(0, delayMs), MAX_TIMER_MS)) as unknown as TimerHandle,
+    setTimeout<A>(fn: (arg: A) => void, delayMs: number, arg?: A): TimerHandle {
+      const ms = Math.min(Math.max(0, delayMs), MAX_TIMER_MS);
+      // Node keeps an argument array only when given an argument.
+      return (arg === undefined ? setTimeout(fn as () => void, ms) : setTimeout(fn, ms, arg)) as unknown as TimerHandle;
+    },
     clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
   };
 }
@@ -27,7 +33,8 @@ export function systemClock(): Clock {
 interface ManualTimer extends TimerHandle {
   dueAt: number;
   seq: number;
-  fn: () => void;
+  fn: (arg: unknown) => void;
+  arg: unknown;
   cancelled: boolean;
 }
 
@@ -48,12 +55,15 @@ export class ManualClock implements Clock {
     return this.#now;
   }
 
-  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+  setTimeout(fn: () => void, delayMs: number): TimerHandle;
+  setTimeout<A>(fn: (arg: A) => void, delayMs: number, arg: A): TimerHandle;
+  setTimeout<A>(fn: (arg: A) => void, delayMs: number, arg?: A): TimerHandle {
     const timer: ManualTimer = {
       __timer: true,
       dueAt: this.#now + Math.max(0, delayMs),
       seq: this.#seq++,
-      fn,
+      fn: fn as (arg: unknown) => void,
+      arg,
       cancelled: false,
     };
     this.#timers.push(timer);
@@ -110,7 +120,7 @@ export class ManualClock implements Clock {
   #fire(timer: ManualTimer): void {
     this.#timers.splice(this.#timers.indexOf(timer), 1);
     this.#now = Math.max(this.#now, timer.dueAt);
-    timer.fn();
+    timer.fn(timer.arg);
   }
 }
 

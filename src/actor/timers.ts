@@ -25,9 +25,8 @@ export interface TimerSink<M> {
 }
 
 /**
- * One key's timer. Re-arming a key reuses its entry (and the entry's one callback), so an
- * actor that re-arms a timer per message, as a batcher does, allocates only the clock's
- * timer each time.
+ * One key's timer. Re-arming a key reuses its entry, so an actor that re-arms a timer per
+ * message, as a batcher does, allocates only the clock's timer each time.
  */
 class TimerEntry<M> {
   handle: TimerHandle | undefined;
@@ -36,13 +35,17 @@ class TimerEntry<M> {
   delayMs = 0;
   /** A tick of this timer waits in the mailbox: a periodic timer adds no second one. */
   queued = false;
-  readonly fire = (): void => this.owner.fire(this);
 
   constructor(
     readonly owner: ActorTimers<M>,
     readonly key: string,
     public message: M,
   ) {}
+}
+
+/** The clock's callback for every actor timer: the entry rides along as the timer's argument, so no closure per timer. */
+function fireEntry<M>(entry: TimerEntry<M>): void {
+  entry.owner.fire(entry);
 }
 
 /**
@@ -110,7 +113,7 @@ export class ActorTimers<M> implements Timers<M> {
   /** @internal the clock's callback for `entry`'s current timer. */
   fire(entry: TimerEntry<M>): void {
     if (this.#get(entry.key) !== entry) return;
-    if (entry.periodic) entry.handle = this.#clock.setTimeout(entry.fire, entry.delayMs);
+    if (entry.periodic) entry.handle = this.#clock.setTimeout(fireEntry, entry.delayMs, entry);
     else entry.handle = undefined;
     // A busy actor gets one tick per timer, not a backlog of them: ticks stay bounded by the number of keys.
     if (entry.queued) return;
@@ -134,7 +137,7 @@ export class ActorTimers<M> implements Timers<M> {
     entry.periodic = periodic;
     entry.delayMs = delayMs;
     entry.queued = false;
-    entry.handle = this.#clock.setTimeout(entry.fire, delayMs);
+    entry.handle = this.#clock.setTimeout(fireEntry, delayMs, entry);
   }
 
   #get(key: string): TimerEntry<M> | undefined {
