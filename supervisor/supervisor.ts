@@ -1,4 +1,4 @@
-import { ActorCell } from '../src/actor/actor-cell.js';
+import { ActorCell, type ExitListener } from '../src/actor/actor-cell.js';
 import type { ActorRef, AskOptions } from '../src/actor/actor-ref.js';
 import type { MailboxStats } from '../src/actor/mailbox.js';
 import { RuntimeError } from '../src/errors.js';
@@ -66,9 +66,7 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
       incarnation: 0,
       pendingLeader: undefined,
     };
-    child.onExit((reason, incarnation) => {
-      this.#cell.tell({ type: 'child_exit', id: spec.id, slot: slot.seq, incarnation, reason });
-    });
+    child.onExit(this.#childExited);
     this.#state.add(slot);
     return slot;
   }
@@ -100,9 +98,18 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
     for (const slot of this.#state.clear()) this.#env.release(slot.child);
   }
 
-  onExit(listener: Parameters<ManagedChild['onExit']>[0]): void {
-    this.#cell.onExit(listener);
+  onExit(listener: ExitListener): void {
+    this.#cell.onExit((reason, incarnation) => listener(reason, incarnation, this));
   }
+
+  /** One listener for every child (not a closure per child: a dynamic supervisor may hold 10,000). */
+  readonly #childExited: ExitListener = (reason, incarnation, child) => {
+    const id = child.path.slice(child.path.lastIndexOf('/') + 1);
+    const slot = this.#state.find(id);
+    // A child no longer in its slot (retired, replaced) is ignored, as the supervisor would.
+    if (slot?.child !== child) return;
+    this.#cell.tell({ type: 'child_exit', id, slot: slot.seq, incarnation, reason });
+  };
 
   mailboxStats(): MailboxStats {
     return this.#cell.mailboxStats();

@@ -30,8 +30,12 @@ export interface CellOptions<M, R> {
   stopTimeoutMs: number;
 }
 
-/** Reported to the owner when an incarnation ends on its own (normal exit or failure), never for an ordered stop. */
-export type ExitListener = (reason: ExitReason, incarnation: number) => void;
+/**
+ * Reported to the owner when an incarnation ends on its own (normal exit or failure), never
+ * for an ordered stop. `child` is the one that exited, so an owner can use one listener for
+ * all its children.
+ */
+export type ExitListener = (reason: ExitReason, incarnation: number, child: ManagedChild) => void;
 
 /** An ask in the mailbox; any other envelope kind is a told message or a timer tick. */
 /** An ask in the mailbox; any other envelope kind is a told message or a timer tick. */
@@ -283,7 +287,7 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     this.#suppressExit = false;
     await this.#teardown(reason, this.#stopTimeoutMs);
     if ((this.#phase as Phase) === 'disposed' || this.#suppressExit) return;
-    this.#exitListener?.(reason, incarnation);
+    this.#exitListener?.(reason, incarnation, this);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------

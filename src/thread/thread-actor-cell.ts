@@ -261,7 +261,7 @@ export class ThreadActorCell implements ManagedChild, ActorRef<unknown, unknown>
     if (this.#phase !== 'running' || incarnation !== this.#incarnation) return;
     this.#phase = 'idle';
     const reason: ExitReason = exit.kind === 'failure' ? { kind: 'failure', error: new RemoteError(exit.error) } : { kind: 'normal' };
-    this.#exitListener?.(reason, incarnation);
+    this.#exitListener?.(reason, incarnation, this);
   }
 
   hostDied(error: WorkerDiedError): void {
@@ -273,7 +273,7 @@ export class ThreadActorCell implements ManagedChild, ActorRef<unknown, unknown>
     if (this.#phase === 'running') {
       this.#phase = 'idle';
       this.#env.logger.warn({ actor: this.path, err: error }, 'thread actor lost its worker');
-      this.#exitListener?.({ kind: 'failure', error }, this.#incarnation);
+      this.#exitListener?.({ kind: 'failure', error }, this.#incarnation, this);
     }
   }
 }
