@@ -42,6 +42,7 @@ export class BatchIngest {
   readonly #deps: BatchIngestDeps;
   /** Batcher starts under way, by conversation key: concurrent wakes of one conversation share one start. */
   readonly #starting = new Map<string, Promise<ActorRef<BatcherMessage, unknown>>>();
+  #batchersPath: string | undefined;
 
   constructor(deps: BatchIngestDeps) {
     this.#deps = deps;
@@ -52,11 +53,18 @@ export class BatchIngest {
     const conversation: Conversation = { sessionId: incoming.sessionId, phone: incoming.phone };
     const id = incoming.id ?? randomUUID();
     const result = await this.#deps.store.append(conversation, { id, text: incoming.text, at: this.#deps.clock.now() });
-    if (result.status === 'accepted') {
-      this.counts.accepted++;
-      await this.wake(conversation, { type: 'appended', pending: result.pending }, result.pending);
-    } else this.counts.duplicates++;
-    return { ...result, id };
+    if (result.status === 'duplicate') {
+      this.counts.duplicates++;
+      return { status: 'duplicate', pending: result.pending, id };
+    }
+    this.counts.accepted++;
+    const { pending } = result;
+    const message: BatcherMessage = { type: 'appended', pending };
+    // Every message of a conversation but its first finds the batcher running: tell it
+    // here, without the wake's async start path.
+    const key = conversationKey(conversation);
+    if (!this.#deps.lookup(this.#pathOf(key))?.tell(message)) await this.#wake(key, conversation, message, pending);
+    return { status: 'accepted', pending, id };
   }
 
   /**
@@ -64,9 +72,18 @@ export class BatchIngest {
    * just said is pending (ingress, right after an append), so a batcher started now needs
    * no store read to arm its timer.
    */
-  async wake(conversation: Conversation, message: BatcherMessage, known?: PendingSummary): Promise<boolean> {
-    const key = conversationKey(conversation);
-    const path = `${this.#deps.batchers().path}/${key}`;
+  wake(conversation: Conversation, message: BatcherMessage, known?: PendingSummary): Promise<boolean> {
+    return this.#wake(conversationKey(conversation), conversation, message, known);
+  }
+
+  /** `/batchers/<key>`, as one flat string (it is looked up per message). */
+  #pathOf(key: string): string {
+    this.#batchersPath ??= this.#deps.batchers().path;
+    return [this.#batchersPath, key].join('/');
+  }
+
+  async #wake(key: string, conversation: Conversation, message: BatcherMessage, known: PendingSummary | undefined): Promise<boolean> {
+    const path = this.#pathOf(key);
     for (let attempt = 0; attempt < WAKE_ATTEMPTS; attempt++) {
       let ref = this.#deps.lookup(path);
       if (!ref) {
