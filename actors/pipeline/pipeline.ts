@@ -1,7 +1,7 @@
 import type { ActorContext, Behaviour, ExitReason } from '../../src/actor/behaviour.js';
 import { RingQueue } from '../../src/actor/ring-queue.js';
 import { describe, errorCode } from '../../src/errors.js';
-import type { Batch } from '../batcher/batch.js';
+import { batchText, type Batch } from '../batcher/batch.js';
 import type { BatchStore } from '../batcher/batch-store.js';
 import type { BatchHandoff } from '../batcher/batcher.js';
 import { toFlushedBatch, type HandlerAction } from './handler.js';
@@ -131,10 +131,13 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     for (const action of actions) apply(batch, action, ctx);
     move(entry, 'acking');
     status.running--;
-    ctx.log.info(
-      { batchId: batch.batchId, sessionId: batch.sessionId, phone: batch.phone, messages: batch.messages.length, reason: batch.reason, text: toFlushedBatch(batch).text, actions: actions.length },
-      'batch delivered',
-    );
+    // The fields (the merged text) are built only when the line is written.
+    if (ctx.log.isLevelEnabled('info')) {
+      ctx.log.info(
+        { batchId: batch.batchId, sessionId: batch.sessionId, phone: batch.phone, messages: batch.messages.length, reason: batch.reason, text: batchText(batch.messages), actions: actions.length },
+        'batch delivered',
+      );
+    }
     // The handler's slot is free now: the next batch need not wait for this one's ack (a
     // store round trip). The entry stays (state 'acking') until the ack lands.
     pump(ctx);
