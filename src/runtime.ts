@@ -145,7 +145,8 @@ export class Runtime {
         queueMax: wa.sendQueueMax,
         sendAttempts: wa.sendAttempts,
         sendRetryMs: 1_000,
-        sendTimeoutMs: 30_000,
+        // Longer than Baileys' own query timeout (60 s), so a slow send is not retried while it still runs.
+        sendTimeoutMs: 90_000,
         inboundRetryMs: STORE_RETRY_MS,
         inboundBufferMax: 10_000,
       }),
@@ -277,6 +278,14 @@ export class Runtime {
         .supervisor('/')
         .stopChild('http')
         .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop http first'));
+      // WhatsApp is the other way messages come in: its sockets close (and hand over what they
+      // received) before pending batches are flushed, so nothing is accepted after the flush.
+      if (this.system.snapshot().children.some((child) => child.path === PATHS.whatsapp)) {
+        await this.system
+          .supervisor('/')
+          .stopChild('whatsapp')
+          .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop whatsapp before the flush'));
+      }
       if (this.store.kind === 'memory') {
         const pipelineRef = this.system.lookup<BatchHandoff, unknown>(PATHS.pipeline);
         if (pipelineRef) await flushPendingForShutdown({ store: this.store, pipeline: pipelineRef, owner: this.owner, leaseMs: this.#leaseMs, logger: this.#logger, rules: this.#rules, clock: this.#clock });

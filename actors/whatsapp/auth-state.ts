@@ -1,5 +1,13 @@
 import { BufferJSON, initAuthCreds, proto, type AuthenticationCreds, type AuthenticationState, type SignalDataSet, type SignalDataTypeMap } from '@whiskeysockets/baileys';
-import { CREDS, keyName, type AuthStore } from './auth-store.js';
+import type { HaltedStatus } from './close-codes.js';
+import { CREDS, HALT, keyName, type AuthStore } from './auth-store.js';
+
+export interface HaltMarker {
+  readonly status: HaltedStatus;
+  readonly code: number | undefined;
+  readonly alert: string;
+  readonly at: number;
+}
 
 export interface SessionAuth {
   readonly state: AuthenticationState;
@@ -8,8 +16,11 @@ export interface SessionAuth {
   saveCreds(): Promise<void>;
   /** Deletes the Signal sessions (the cure for repeated bad sessions); the credentials stay. */
   clearSignalSessions(): Promise<number>;
-  /** Deletes everything: the number must be paired again. */
+  /** Deletes the credentials and keys: the number must be paired again. The halt marker stays. */
   dropCredentials(): Promise<void>;
+  readHalt(): Promise<HaltMarker | undefined>;
+  writeHalt(marker: HaltMarker): Promise<void>;
+  clearHalt(): Promise<void>;
 }
 
 /**
@@ -51,6 +62,16 @@ export async function loadSessionAuth(store: AuthStore): Promise<SessionAuth> {
     restored: stored !== undefined,
     saveCreds: () => store.write(new Map([[CREDS, JSON.stringify(creds, BufferJSON.replacer)]])),
     clearSignalSessions: () => store.deleteByPrefix(keyName('session', '')),
-    dropCredentials: () => store.clear(),
+    async dropCredentials() {
+      const halt = await store.read(HALT);
+      await store.clear();
+      if (halt !== undefined) await store.write(new Map([[HALT, halt]]));
+    },
+    async readHalt() {
+      const text = await store.read(HALT);
+      return text === undefined ? undefined : (JSON.parse(text) as HaltMarker);
+    },
+    writeHalt: (marker) => store.write(new Map([[HALT, JSON.stringify(marker)]])),
+    clearHalt: () => store.write(new Map([[HALT, null]])),
   };
 }

@@ -16,6 +16,8 @@ export interface AuthStore {
 }
 
 export const CREDS = 'creds';
+/** Set while the session is halted (logged out, banned, replaced): survives every restart, cleared by a pairing request. */
+export const HALT = 'halt';
 
 export function keyName(type: string, id: string): string {
   return `${type}:${id}`;

@@ -57,6 +57,8 @@ export interface CloseSituation {
   readonly pairing: boolean;
   /** The socket being closed was opened because of a 515 and has not reached `open` yet. */
   readonly after515: boolean;
+  /** That 515 came while pairing (the normal end of a pairing). */
+  readonly pairingBefore515: boolean;
   /** The one retry of a 401 right after a 515 was already spent in this pairing. */
   readonly spent401Retry: boolean;
   /** 500s in a row before this close, across restarts, without an `open` between. */
@@ -76,13 +78,16 @@ export function closeCodeName(code: number | undefined): string {
 
 /**
  * The close-code rule. Beyond the table: a 408 while pairing is an expired QR, so the session
- * waits for a new pairing request instead of showing QRs forever; a 401 right after a 515 is
- * retried once, because WhatsApp often sends it while the fresh pairing settles; and an
- * unknown code (or none) is treated like a dropped connection.
+ * waits for a new pairing request instead of showing QRs forever; a 401 right after the 515
+ * that ends a pairing is retried once, because WhatsApp often sends it while the fresh pairing
+ * settles; a second 515 before the connection opened backs off; and an unknown code (or
+ * none) is treated like a dropped connection.
  */
 export function decideClose(code: number | undefined, situation: CloseSituation): CloseDecision {
   if (code === 408 && situation.pairing) return { action: 'await_pairing' };
-  if (code === 401 && situation.after515 && !situation.spent401Retry) return { action: 'reconnect_now', spends401Retry: true };
+  if (code === 401 && situation.after515 && situation.pairingBefore515 && !situation.spent401Retry) return { action: 'reconnect_now', spends401Retry: true };
+  // A server that answers every connection with 515 must not get an immediate-reconnect loop.
+  if (code === 515 && situation.after515) return { action: 'backoff', clearSignalSessions: false };
   const rule: CloseRule = code !== undefined && code in CLOSE_CODES ? CLOSE_CODES[code as KnownCloseCode].rule : { action: 'backoff' };
   switch (rule.action) {
     case 'backoff':

@@ -37,12 +37,7 @@ export class DecryptErrorLog {
     if (/bad mac/i.test(text)) this.counts.badMac++;
     else this.counts.decrypt++;
     const now = this.#now();
-    if (now - this.#windowStart >= this.#windowMs) {
-      if (this.#heldBack > 0) this.#logger.warn({ suppressed: this.#heldBack, counts: { ...this.counts } }, 'decrypt errors held back in the last window');
-      this.#windowStart = now;
-      this.#loggedInWindow = 0;
-      this.#heldBack = 0;
-    }
+    if (now - this.#windowStart >= this.#windowMs) this.#nextWindow(now);
     if (this.#loggedInWindow < this.#perWindow) {
       this.#loggedInWindow++;
       this.#logger.warn({ ...fields, detail: text.slice(0, 200), counts: { ...this.counts } }, 'decrypt error');
@@ -51,6 +46,19 @@ export class DecryptErrorLog {
       this.counts.suppressed++;
     }
     return true;
+  }
+
+  /** Writes the held-back line of a window that has ended, even if no error came after it (called on a timer). */
+  flushSummary(): void {
+    const now = this.#now();
+    if (this.#heldBack > 0 && now - this.#windowStart >= this.#windowMs) this.#nextWindow(now);
+  }
+
+  #nextWindow(now: number): void {
+    if (this.#heldBack > 0) this.#logger.warn({ suppressed: this.#heldBack, counts: { ...this.counts } }, 'decrypt errors held back in the last window');
+    this.#windowStart = now;
+    this.#loggedInWindow = 0;
+    this.#heldBack = 0;
   }
 }
 

@@ -2,7 +2,7 @@ import type { WAMessage, proto } from '@whiskeysockets/baileys';
 import { normalizePhone } from '../batcher/conversation.js';
 
 /** Why an upserted message does not go to a batcher; each is counted per session. */
-export type IgnoredReason = 'own' | 'group' | 'broadcast' | 'status' | 'newsletter' | 'history' | 'not_text' | 'no_id' | 'bad_sender' | 'lid_unresolved';
+export type IgnoredReason = 'own' | 'group' | 'broadcast' | 'status' | 'newsletter' | 'not_text' | 'no_id' | 'bad_sender' | 'lid_unresolved';
 
 export type InboundResult =
   | { readonly kind: 'text'; readonly id: string; readonly phone: string; readonly text: string; readonly at: number }
@@ -18,8 +18,13 @@ const LID = '@lid';
  * chat (plain, extended, or a media caption), with WhatsApp's message id so a redelivery is
  * a duplicate, and the sender's phone normalised. v7 may address a person by LID; the phone
  * number then comes from `remoteJidAlt`, or from `phoneJid` once the caller resolved it.
+ *
+ * Both upsert kinds count: Baileys upserts what WhatsApp held while the session was offline
+ * as `append` (already acknowledged, never sent again), so ignoring `append` would lose every
+ * message written during a reconnect. Real history arrives as `messaging-history.set`, and the
+ * other `append`s (own sends, stubs, channels) fall to the rules below.
  */
-export function mapInbound(message: WAMessage, type: 'notify' | 'append', phoneJid?: string): InboundResult {
+export function mapInbound(message: WAMessage, phoneJid?: string): InboundResult {
   const key = message.key;
   if (key.fromMe) return ignored('own');
   const remote = key.remoteJid ?? '';
@@ -27,8 +32,6 @@ export function mapInbound(message: WAMessage, type: 'notify' | 'append', phoneJ
   if (remote.endsWith('@broadcast') || message.broadcast) return ignored('broadcast');
   if (remote.endsWith('@g.us')) return ignored('group');
   if (remote.endsWith('@newsletter')) return ignored('newsletter');
-  // 'append' is history and messages sent from the phone itself: never a fresh client message.
-  if (type !== 'notify') return ignored('history');
   if (!key.id) return ignored('no_id');
   const text = textOf(message.message);
   if (text === undefined) return ignored('not_text');

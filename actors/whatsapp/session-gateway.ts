@@ -148,9 +148,13 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       queue.shift();
       counters.record('sent', now);
       ctx.log.debug({ id: head.id, source: head.source }, 'message sent');
-    } else if (isSocketDown(message.error.code)) {
-      // Not the message's fault: it waits at the head for the socket to be open again.
+    } else if (isSocketDown(message.error.code) || (message.error.code === 'ERR_ASK_TIMEOUT' && status !== 'open')) {
+      // Not the message's fault: it waits at the head for the socket to be open again (a
+      // status change pumps; the timer covers a close the gateway has not heard of yet).
       head.attempts--;
+      ctx.timers.once('send_retry', deps.sendRetryMs, { type: 'pump' });
+      publish(ctx);
+      return;
     } else if (head.attempts >= deps.sendAttempts) {
       queue.shift();
       failed++;
@@ -236,6 +240,8 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
         if (event.path === deps.socketPath) ctx.self.tell({ type: 'lifecycle', event });
       });
       publish(ctx);
+      // A gateway restarted on its own starts blank: the running socket tells it where it stands.
+      ctx.lookup<SocketMessage, SocketReply>(deps.socketPath)?.tell({ type: 'report' });
     },
     async receive(message, ctx) {
       switch (message.type) {
@@ -286,8 +292,15 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
           }
           decryptErrors = message.counts;
           return undefined;
-        case 'send':
-          return enqueue(message, ctx);
+        case 'send': {
+          const outcome = enqueue(message, ctx);
+          if (!outcome.ok) {
+            counters.record('errors', ctx.clock.now());
+            // A pipeline reply arrives by tell: nobody else hears of its refusal.
+            if (message.source !== 'api') ctx.log.error({ source: message.source, code: outcome.code, reason: outcome.message }, 'a reply could not be queued');
+          }
+          return outcome;
+        }
         case 'send_result':
           sendResult(message, ctx);
           return undefined;
@@ -305,10 +318,20 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
           return undefined;
       }
     },
-    stop(ctx) {
+    async stop(ctx) {
       unsubscribe?.();
       deps.checks.remove(`whatsapp:${deps.sessionId}`);
-      if (queue.length > 0) ctx.log.warn({ unsent: queue.length }, 'stopping with messages still in the send queue; they are not sent');
+      // The socket stopped first (rest_for_one order): take in what it handed over, while the store is still up.
+      if (inbound.length > 0) await drainInbound(ctx);
+      if (inbound.length > 0) {
+        ctx.log.error({ ids: inbound.map((text) => text.id), phones: inbound.map((text) => text.phone) }, 'stopping with inbound messages the store did not take');
+      }
+      if (queue.length > 0) {
+        ctx.log.error(
+          { unsent: queue.map((entry) => ({ id: entry.id, phone: entry.phone, source: entry.source })) },
+          'stopping with messages still in the send queue; they are not sent',
+        );
+      }
     },
   };
 }

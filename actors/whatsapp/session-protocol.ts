@@ -17,7 +17,9 @@ export interface InboundText {
 export type SocketMessage =
   | { readonly type: 'send'; readonly phone: string; readonly text: string; readonly messageId: string }
   /** Start pairing again; with `phone`, answer with a pairing code for it. */
-  | { readonly type: 'pair'; readonly phone?: string };
+  | { readonly type: 'pair'; readonly phone?: string }
+  /** Report the current status (and QR) to the gateway again: a restarted gateway starts blank. */
+  | { readonly type: 'report' };
 
 export type SocketReply = Outcome<{ readonly messageId: string }> | Outcome<PairReply> | undefined;
 

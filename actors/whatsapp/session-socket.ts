@@ -3,7 +3,7 @@ import type { ActorContext, Behaviour, ThreadBehaviourFactory } from '../../src/
 import { RuntimeError } from '../../src/errors.js';
 import type { AuthStore, AuthStoreSpec } from './auth-store.js';
 import { loadSessionAuth, type SessionAuth } from './auth-state.js';
-import { closeCodeName, closeCodeOf, decideClose } from './close-codes.js';
+import { closeCodeName, closeCodeOf, decideClose, type HaltedStatus } from './close-codes.js';
 import { baileysLogger, DecryptErrorLog, routeConsole } from './decrypt-error-log.js';
 import { mapInbound, type IgnoredReason } from './inbound.js';
 import { openAuthStore } from './open-auth-store.js';
@@ -33,12 +33,21 @@ export interface SessionSocketOverrides {
   readonly authStore?: AuthStore;
 }
 
+/** One Baileys socket's identity: events carry it, so an old socket's late events are ignored even across incarnations. */
+interface Connection {
+  socket: SessionSocket | undefined;
+}
+
 type Internal =
-  | { readonly type: 'connection'; readonly generation: number; readonly update: ConnectionUpdate }
-  | { readonly type: 'upsert'; readonly generation: number; readonly messages: readonly WAMessage[]; readonly kind: 'notify' | 'append' }
+  | { readonly type: 'connection'; readonly connection: Connection; readonly update: ConnectionUpdate }
   | { readonly type: 'report_errors' };
 
 type Message = SocketMessage | Internal;
+
+/** Ids of messages already handed to WhatsApp: a retry of one (after an ask timeout) is answered, not sent again. */
+const SENT_MEMORY = 1_000;
+/** How long a stopping socket waits for inbound texts already on their way to the gateway. */
+const INBOUND_DRAIN_MS = 5_000;
 
 export class SessionClosedError extends RuntimeError {
   constructor(readonly closeCode: number | undefined, cause: unknown) {
@@ -66,23 +75,31 @@ function qrWaiter(): QrWaiter {
  * (close-codes.ts): `backoff` fails this incarnation so the supervisor restarts it after its
  * delay; `reconnect_now` opens a new socket in place; `halt` and `await_pairing` close and
  * stay up without a socket. Never two sockets: `connect` is single-flight and a successor
- * opens only after its predecessor's WebSocket has closed.
+ * opens only after its predecessor's WebSocket has closed. A halt is written to the auth
+ * store, so no restart of anything reconnects out of it; only a pairing request does.
  */
 export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketOverrides = {}): Behaviour<Message, SocketReply> {
   let store: AuthStore | undefined;
   let auth: SessionAuth | undefined;
   let factory: SocketFactory | undefined;
-  let socket: SessionSocket | undefined;
-  let generation = 0;
+  let current: Connection | undefined;
+  let stopped = false;
   let status: SessionStatus = 'connecting';
+  let halt: { status: HaltedStatus; code: number | undefined; alert: string } | undefined;
+  let lastQr: string | undefined;
   let qrShown = false;
   let qr = qrWaiter();
   let after515 = false;
+  let pairingBefore515 = false;
   let spent401Retry = false;
   let hints: SocketHints = { previous500s: 0, down: undefined };
   let decryptErrors: DecryptErrorLog | undefined;
   let reportedErrors = '';
   let restoreConsole: (() => void) | undefined;
+  const sent = new Set<string>();
+  // Inbound texts go to the gateway straight from Baileys' callback, in order, not through
+  // this mailbox: a stop then never strands a message Baileys has already acknowledged.
+  let inbound: Promise<void> = Promise.resolve();
 
   const report = (ctx: ActorContext<Message>, message: SocketReport): void => {
     if (!ctx.lookup<SocketReport>(args.gatewayPath)?.tell(message)) ctx.log.warn({ report: message.type }, 'the session gateway is not there');
@@ -93,64 +110,120 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     ctx.setDetail({ status });
   };
 
+  const reportStatus = (ctx: ActorContext<Message>): void => {
+    if (halt) report(ctx, { type: 'halted', status: halt.status, code: halt.code, alert: halt.alert });
+    else if (status === 'pairing' && lastQr) report(ctx, { type: 'qr', qr: lastQr });
+    else if (status === 'connecting' || status === 'open' || status === 'awaiting_pairing') report(ctx, { type: 'status', status });
+  };
+
+  const deliverInbound = async (messages: readonly WAMessage[], connection: Connection, ctx: ActorContext<Message>): Promise<void> => {
+    const texts: InboundText[] = [];
+    const ignored: Partial<Record<IgnoredReason, number>> = {};
+    for (const message of messages) {
+      let mapped = mapInbound(message);
+      if (mapped.kind === 'needs_phone') {
+        const phoneJid = await connection.socket?.phoneForLid(mapped.lid).catch(() => undefined);
+        mapped = mapInbound(message, phoneJid ?? '');
+      }
+      if (mapped.kind === 'text') texts.push({ id: mapped.id, phone: mapped.phone, text: mapped.text, at: mapped.at });
+      else if (mapped.kind === 'ignored') ignored[mapped.reason] = (ignored[mapped.reason] ?? 0) + 1;
+    }
+    if (Object.keys(ignored).length > 0) report(ctx, { type: 'ignored', reasons: ignored });
+    if (texts.length === 0) return;
+    try {
+      const gateway = ctx.lookup<SocketReport, unknown>(args.gatewayPath);
+      if (!gateway) throw new Error('the session gateway is not there');
+      await gateway.ask({ type: 'inbound', messages: texts }, { timeoutMs: args.gatewayAskTimeoutMs });
+    } catch (error) {
+      ctx.log.error({ err: error, ids: texts.map((text) => text.id) }, 'inbound messages could not be handed to the gateway');
+    }
+  };
+
   const connect = (ctx: ActorContext<Message>): void => {
-    if (socket || !auth || !factory) return;
-    const mine = ++generation;
+    if (current || stopped || !auth || !factory) return;
+    const connection: Connection = { socket: undefined };
+    current = connection;
     const baileysLog = ctx.log.child({ component: 'baileys' });
     // Baileys narrates every connection at info; an operator at info wants our lines, not its.
     if (baileysLog.level === 'info') baileysLog.level = 'warn';
     qrShown = false;
+    lastQr = undefined;
     qr = qrWaiter();
     const waiter = qr;
     setStatus(ctx, 'connecting');
     report(ctx, { type: 'status', status: 'connecting' });
-    socket = factory({
+    connection.socket = factory({
       options: args.socket,
       auth: auth.state,
       saveCreds: auth.saveCreds,
       logger: baileysLogger(baileysLog, decryptErrors as DecryptErrorLog),
       handlers: {
         connection(update) {
-          if (mine !== generation) return;
+          if (connection !== current) return;
           if (update.qr) waiter.settle();
           if (update.connection === 'close') waiter.settle(new Error(`the connection closed before pairing could start (${closeCodeOf(update.closeError) ?? 'no code'})`));
-          ctx.self.tell({ type: 'connection', generation: mine, update });
+          if (!ctx.self.tell({ type: 'connection', connection, update })) ctx.log.error({ update: update.connection }, 'a connection update was refused by the mailbox');
         },
-        messages(messages, kind) {
-          if (mine === generation) ctx.self.tell({ type: 'upsert', generation: mine, messages, kind });
+        messages(messages) {
+          if (connection !== current) return;
+          inbound = inbound.then(() => deliverInbound(messages, connection, ctx));
         },
       },
     });
   };
 
   const closeSocket = async (): Promise<void> => {
-    const closing = socket;
-    socket = undefined;
-    generation++;
-    await closing?.close();
+    const closing = current;
+    current = undefined;
+    await closing?.socket?.close();
+  };
+
+  const onHalt = async (decision: { status: HaltedStatus; dropCredentials: boolean; alert: string }, code: number | undefined, ctx: ActorContext<Message>): Promise<void> => {
+    // The halt is told and recorded before anything that can fail: whatever breaks after it,
+    // no restart reconnects out of it.
+    halt = { status: decision.status, code, alert: decision.alert };
+    setStatus(ctx, decision.status);
+    report(ctx, { type: 'closed', code, action: 'halt', clearedSignalSessions: false });
+    report(ctx, { type: 'halted', status: decision.status, code, alert: decision.alert });
+    ctx.log.error({ code, status: decision.status, alert: true }, `WhatsApp session ${args.sessionId}: ${decision.alert}`);
+    try {
+      await auth?.writeHalt({ ...halt, at: ctx.clock.now() });
+    } catch (error) {
+      ctx.log.error({ err: error }, 'could not record the halt in the auth store; it holds until this process restarts');
+    }
+    if (!decision.dropCredentials || !store) return;
+    try {
+      await auth?.dropCredentials();
+      auth = await loadSessionAuth(store);
+    } catch (error) {
+      ctx.log.error({ err: error }, 'could not drop the credentials; pairing again will replace them');
+    }
   };
 
   const onConnection = async (update: ConnectionUpdate, ctx: ActorContext<Message>): Promise<void> => {
     if (update.qr) {
       qrShown = true;
+      lastQr = update.qr;
       setStatus(ctx, 'pairing');
       report(ctx, { type: 'qr', qr: update.qr });
     }
     if (update.connection === 'open') {
       after515 = false;
+      pairingBefore515 = false;
       spent401Retry = false;
       setStatus(ctx, 'open');
       report(ctx, { type: 'status', status: 'open' });
     }
     if (update.connection !== 'close') return;
     const code = closeCodeOf(update.closeError);
-    const decision = decideClose(code, { pairing: qrShown && update.registered !== true, after515, spent401Retry, previous500s: hints.previous500s });
+    const pairing = qrShown && update.registered !== true;
+    const decision = decideClose(code, { pairing, after515, pairingBefore515, spent401Retry, previous500s: hints.previous500s });
     ctx.log.info({ code, reason: closeCodeName(code), action: decision.action }, 'WhatsApp connection closed');
     await closeSocket();
     switch (decision.action) {
       case 'backoff': {
         if (decision.clearSignalSessions) {
-          const cleared = await auth?.clearSignalSessions();
+          const cleared = await auth?.clearSignalSessions().catch((error: unknown) => ctx.log.error({ err: error }, 'could not clear the Signal sessions'));
           ctx.log.warn({ cleared }, 'repeated bad sessions: Signal sessions cleared, credentials kept');
         }
         report(ctx, { type: 'closed', code, action: 'backoff', clearedSignalSessions: decision.clearSignalSessions });
@@ -160,7 +233,10 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
       case 'reconnect_now':
         report(ctx, { type: 'closed', code, action: 'reconnect_now', clearedSignalSessions: false });
         if (decision.spends401Retry) spent401Retry = true;
-        after515 = code === 515;
+        else {
+          after515 = code === 515;
+          pairingBefore515 = qrShown;
+        }
         connect(ctx);
         return;
       case 'await_pairing':
@@ -169,49 +245,24 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
         report(ctx, { type: 'status', status: 'awaiting_pairing' });
         return;
       case 'halt':
-        if (decision.dropCredentials && store) {
-          await auth?.dropCredentials();
-          auth = await loadSessionAuth(store);
-        }
-        report(ctx, { type: 'closed', code, action: 'halt', clearedSignalSessions: false });
-        setStatus(ctx, decision.status);
-        ctx.log.error({ code, status: decision.status, alert: true }, `WhatsApp session ${args.sessionId}: ${decision.alert}`);
-        report(ctx, { type: 'halted', status: decision.status, code, alert: decision.alert });
+        await onHalt(decision, code, ctx);
         return;
-    }
-  };
-
-  const onUpsert = async (messages: readonly WAMessage[], kind: 'notify' | 'append', ctx: ActorContext<Message>): Promise<void> => {
-    const texts: InboundText[] = [];
-    const ignored: Partial<Record<IgnoredReason, number>> = {};
-    for (const message of messages) {
-      let mapped = mapInbound(message, kind);
-      if (mapped.kind === 'needs_phone') {
-        const phoneJid = await socket?.phoneForLid(mapped.lid).catch(() => undefined);
-        mapped = mapInbound(message, kind, phoneJid ?? '');
-      }
-      if (mapped.kind === 'text') texts.push({ id: mapped.id, phone: mapped.phone, text: mapped.text, at: mapped.at });
-      else if (mapped.kind === 'ignored') ignored[mapped.reason] = (ignored[mapped.reason] ?? 0) + 1;
-    }
-    if (Object.keys(ignored).length > 0) report(ctx, { type: 'ignored', reasons: ignored });
-    if (texts.length === 0) return;
-    const gateway = ctx.lookup<SocketReport, unknown>(args.gatewayPath);
-    try {
-      if (!gateway) throw new Error('the session gateway is not there');
-      await gateway.ask({ type: 'inbound', messages: texts }, { timeoutMs: args.gatewayAskTimeoutMs });
-    } catch (error) {
-      ctx.log.error({ err: error, ids: texts.map((text) => text.id) }, 'inbound messages could not be handed to the gateway');
     }
   };
 
   const pair = async (phone: string | undefined, ctx: ActorContext<Message>): Promise<Outcome<PairReply>> => {
     if (status === 'open') return refused('ERR_WA_ALREADY_PAIRED', `session ${args.sessionId} is connected; log it out before pairing again`);
-    if (!socket) {
+    if (!current) {
+      if (halt) {
+        ctx.log.warn({ status: halt.status }, 'pairing requested: leaving the halt');
+        halt = undefined;
+        await auth?.clearHalt();
+      }
       spent401Retry = false;
       connect(ctx);
     }
     if (phone === undefined) return { ok: true, value: { status } };
-    const current = socket;
+    const connection = current;
     try {
       if (!qrShown) {
         let timer: NodeJS.Timeout | undefined;
@@ -220,28 +271,61 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
         });
         await Promise.race([qr.promise, timeout]).finally(() => clearTimeout(timer));
       }
-      if (!current || current !== socket) return refused('ERR_WA_PAIRING_FAILED', 'the connection closed before pairing could start');
-      const code = await current.requestPairingCode(phone);
+      if (!connection?.socket || connection !== current) return refused('ERR_WA_PAIRING_FAILED', 'the connection closed before pairing could start');
+      const code = await connection.socket.requestPairingCode(phone);
       return { ok: true, value: { status: 'pairing', code } };
     } catch (error) {
       return refused('ERR_WA_PAIRING_FAILED', error instanceof Error ? error.message : String(error));
     }
   };
 
+  const send = async (message: Extract<SocketMessage, { type: 'send' }>): Promise<Outcome<{ messageId: string }>> => {
+    if (sent.has(message.messageId)) return { ok: true, value: { messageId: message.messageId } };
+    const socket = current?.socket;
+    if (status !== 'open' || !socket) return refused('ERR_WA_NOT_OPEN', `session ${args.sessionId} is ${status}`);
+    try {
+      const messageId = await socket.sendText(`${message.phone}@s.whatsapp.net`, message.text, message.messageId);
+      sent.add(message.messageId);
+      if (sent.size > SENT_MEMORY) sent.delete(sent.values().next().value as string);
+      return { ok: true, value: { messageId } };
+    } catch (error) {
+      // Baileys throws its close Boom (428 "Connection Closed") when the socket died under the
+      // send: that is the socket's state, not the message's fault.
+      if (closeCodeOf(error) !== undefined || socket !== current?.socket) return refused('ERR_WA_NOT_OPEN', `the connection closed during the send`);
+      return refused('ERR_WA_SEND_FAILED', error instanceof Error ? error.message : String(error));
+    }
+  };
+
+  const cleanUp = async (): Promise<void> => {
+    restoreConsole?.();
+    restoreConsole = undefined;
+    if (!overrides.authStore) await store?.close();
+  };
+
   return {
     async start(ctx) {
       decryptErrors = new DecryptErrorLog(ctx.log.child({ component: 'decrypt' }), () => ctx.clock.now(), args.decryptLog);
       if (args.routeConsole) restoreConsole = routeConsole(globalThis, ctx.log.child({ component: 'console' }), decryptErrors);
-      factory = overrides.factory ?? (args.factory ? await loadFactory(args.factory) : (await import('./baileys-socket.js')).createBaileysSocket);
-      store = overrides.authStore ?? openAuthStore(args.auth);
-      auth = await loadSessionAuth(store);
-      const gateway = ctx.lookup<SocketReport, SocketHints>(args.gatewayPath);
-      hints = (await gateway?.ask({ type: 'socket_started' }, { timeoutMs: args.gatewayAskTimeoutMs })) ?? hints;
+      try {
+        factory = overrides.factory ?? (args.factory ? await loadFactory(args.factory) : (await import('./baileys-socket.js')).createBaileysSocket);
+        store = overrides.authStore ?? openAuthStore(args.auth);
+        auth = await loadSessionAuth(store);
+        const gateway = ctx.lookup<SocketReport, SocketHints>(args.gatewayPath);
+        hints = (await gateway?.ask({ type: 'socket_started' }, { timeoutMs: args.gatewayAskTimeoutMs })) ?? hints;
+        const recorded = await auth.readHalt();
+        if (recorded) halt = { status: recorded.status, code: recorded.code, alert: recorded.alert };
+      } catch (error) {
+        // start failing runs no stop: undo here what stop would have.
+        await cleanUp();
+        throw error;
+      }
       ctx.timers.every('report_errors', args.reportIntervalMs, { type: 'report_errors' });
-      if (hints.down) {
+      const down = halt?.status ?? hints.down;
+      if (down) {
         // Never reconnect blindly out of a halt: only a pairing request brings the socket back.
-        setStatus(ctx, hints.down);
-        ctx.log.warn({ status: hints.down }, 'session restarted while down; waiting for a pairing request');
+        setStatus(ctx, down);
+        reportStatus(ctx);
+        ctx.log.warn({ status: down }, 'session started while halted; waiting for a pairing request');
         return;
       }
       connect(ctx);
@@ -249,12 +333,10 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     async receive(message, ctx) {
       switch (message.type) {
         case 'connection':
-          if (message.generation === generation) await onConnection(message.update, ctx);
-          return undefined;
-        case 'upsert':
-          await onUpsert(message.messages, message.kind, ctx);
+          if (message.connection === current) await onConnection(message.update, ctx);
           return undefined;
         case 'report_errors': {
+          decryptErrors?.flushSummary();
           const counts = decryptErrors?.counts;
           const serialised = JSON.stringify(counts);
           if (counts && serialised !== reportedErrors) {
@@ -263,25 +345,28 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
           }
           return undefined;
         }
-        case 'send': {
-          if (status !== 'open' || !socket) return refused('ERR_WA_NOT_OPEN', `session ${args.sessionId} is ${status}`);
-          // A send that throws (a timeout, a socket dying under it) is the caller's to retry, not this actor's failure.
-          try {
-            const messageId = await socket.sendText(`${message.phone}@s.whatsapp.net`, message.text, message.messageId);
-            return { ok: true, value: { messageId } };
-          } catch (error) {
-            return refused('ERR_WA_SEND_FAILED', error instanceof Error ? error.message : String(error));
-          }
-        }
+        case 'report':
+          reportStatus(ctx);
+          return undefined;
+        case 'send':
+          return send(message);
         case 'pair':
           return pair(message.phone, ctx);
       }
     },
-    async stop() {
+    async stop(ctx) {
+      stopped = true;
       qr.settle(new Error('the session stopped'));
       await closeSocket();
-      restoreConsole?.();
-      if (!overrides.authStore) await store?.close();
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        inbound.then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), INBOUND_DRAIN_MS);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (!drained) ctx.log.error('inbound messages were still on their way to the gateway when the socket stopped');
+      await cleanUp();
     },
   };
 }

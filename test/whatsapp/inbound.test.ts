@@ -12,7 +12,7 @@ describe('inbound mapping (messages.upsert to the batcher)', () => {
     ['a disappearing message', { ephemeralMessage: { message: { extendedTextMessage: { text: 'К Бари' } } } }, 'К Бари'],
     ['a view-once caption', { viewOnceMessageV2: { message: { imageMessage: { caption: 'раз' } } } }, 'раз'],
   ])('takes %s', (_kind, message, text) => {
-    const mapped = mapInbound(waMessage({ id: 'WA-ID-1', message }), 'notify');
+    const mapped = mapInbound(waMessage({ id: 'WA-ID-1', message }));
     expect(mapped).toEqual({ kind: 'text', id: 'WA-ID-1', phone: '79161234567', text, at: 1_763_900_000_000 });
   });
 
@@ -30,23 +30,19 @@ describe('inbound mapping (messages.upsert to the batcher)', () => {
     ['a message without an id', waMessage({ id: null }), 'no_id'],
     ['a sender that is no phone number', waMessage({ remoteJid: '12@s.whatsapp.net' }), 'bad_sender'],
   ])('ignores %s', (_kind, message, reason) => {
-    expect(mapInbound(message, 'notify')).toEqual({ kind: 'ignored', reason });
-  });
-
-  it("ignores 'append' upserts (history, and what the phone itself sent)", () => {
-    expect(mapInbound(waMessage(), 'append')).toEqual({ kind: 'ignored', reason: 'history' });
+    expect(mapInbound(message)).toEqual({ kind: 'ignored', reason });
   });
 
   it('normalises the sender: a device suffix and a LID with its phone-number alternate', () => {
-    expect(mapInbound(waMessage({ remoteJid: '79161234567:12@s.whatsapp.net' }), 'notify')).toMatchObject({ kind: 'text', phone: '79161234567' });
+    expect(mapInbound(waMessage({ remoteJid: '79161234567:12@s.whatsapp.net' }))).toMatchObject({ kind: 'text', phone: '79161234567' });
     const lid = waMessage({ remoteJid: '111222333444555@lid', remoteJidAlt: '4915112345678@s.whatsapp.net' });
-    expect(mapInbound(lid, 'notify')).toMatchObject({ kind: 'text', phone: '4915112345678' });
+    expect(mapInbound(lid)).toMatchObject({ kind: 'text', phone: '4915112345678' });
   });
 
   it('a LID without an alternate needs the phone resolved; unresolved it is ignored and counted', () => {
     const lid = waMessage({ remoteJid: '111222333444555@lid' });
-    expect(mapInbound(lid, 'notify')).toEqual({ kind: 'needs_phone', lid: '111222333444555@lid' });
-    expect(mapInbound(lid, 'notify', '79161234567@s.whatsapp.net')).toMatchObject({ kind: 'text', phone: '79161234567' });
-    expect(mapInbound(lid, 'notify', '')).toEqual({ kind: 'ignored', reason: 'lid_unresolved' });
+    expect(mapInbound(lid)).toEqual({ kind: 'needs_phone', lid: '111222333444555@lid' });
+    expect(mapInbound(lid, '79161234567@s.whatsapp.net')).toMatchObject({ kind: 'text', phone: '79161234567' });
+    expect(mapInbound(lid, '')).toEqual({ kind: 'ignored', reason: 'lid_unresolved' });
   });
 });

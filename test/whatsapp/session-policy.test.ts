@@ -1,6 +1,6 @@
 import { DisconnectReason } from '@whiskeysockets/baileys';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CREDS, keyName } from '../../actors/whatsapp/auth-store.js';
+import { CREDS, HALT, keyName } from '../../actors/whatsapp/auth-store.js';
 import { CLEAR_SESSIONS_AFTER_500S } from '../../actors/whatsapp/close-codes.js';
 import { ManualClock } from '../../src/clock.js';
 import { post, S1, startFakeSession, type FakeSession } from '../support/fake-session-runtime.js';
@@ -99,7 +99,7 @@ describe('the close-code rule, applied by the session actor', () => {
     await waitFor(async () => (await session.info()).status === 'logged_out', 5_000, 'logged_out');
     const info = await session.info();
     expect(info.alert).toMatch(/paired again/);
-    expect(await store.read(keyName('pre-key', '1'))).toBeUndefined();
+    await waitFor(async () => (await store.read(keyName('pre-key', '1'))) === undefined, 5_000, 'the credentials dropped');
     await session.clock.advanceAsync(120_000);
     expect(session.fake.sockets).toHaveLength(3);
     const health = (await (await fetch(`${session.base}/health`)).json()) as { checks: Record<string, { status: string }> };
@@ -123,14 +123,16 @@ describe('the close-code rule, applied by the session actor', () => {
   ])('%i halts as %s, alerted, and never reconnects by itself (credentials kept: %s)', async (code, status, keptCredentials) => {
     const session = await startSession();
     await openSession(session);
-    await waitFor(async () => (await session.store().read(CREDS)) !== undefined || true);
     await session.store().write(new Map([[CREDS, '{"registered":true}']]));
     session.fake.current.closeWith(code);
     await waitFor(async () => (await session.info()).status === status, 5_000, status);
     expect((await session.info()).alert).toBeTruthy();
     await session.clock.advanceAsync(300_000);
     expect(session.fake.sockets).toHaveLength(1);
-    expect((await session.store().read(CREDS)) !== undefined).toBe(keptCredentials);
+    await waitFor(async () => ((await session.store().read(CREDS)) !== undefined) === keptCredentials, 5_000, 'the credentials kept or dropped');
+    // The halt is recorded with the auth state: it outlives any restart.
+    const marker = await waitFor(() => session.store().read(HALT), 5_000, 'the halt marker');
+    expect(JSON.parse(marker)).toMatchObject({ status, code });
     const tree = (await (await fetch(`${session.base}/health/tree`)).json()) as { tree: Parameters<typeof nodeAt>[0] };
     expect(nodeAt(tree.tree, PATHS.gateway)?.detail).toMatchObject({ status, lastCloseCode: code });
   });
@@ -151,6 +153,21 @@ describe('the close-code rule, applied by the session actor', () => {
     expect((await session.info()).alert).toBeNull();
   });
 
+  it.each([['the whole session subtree', '/whatsapp/s1'], ['the gateway alone', '/whatsapp/s1/gateway'], ['all of whatsapp', '/whatsapp']])(
+    'a halted session stays halted when %s is restarted',
+    async (_what, path) => {
+      const session = await startSession();
+      await openSession(session);
+      session.fake.current.closeWith(DisconnectReason.forbidden);
+      await waitFor(async () => (await session.store().read(HALT)) !== undefined, 5_000, 'the halt recorded');
+      expect((await post(`${session.base}/admin/restart`, { path })).status).toBe(200);
+      await waitFor(async () => (await session.info().catch(() => undefined))?.status === 'forbidden', 5_000, 'forbidden again');
+      await advanceUntil(session, () => (nodeAt(session.system.snapshot(), PATHS.socket)?.uptimeMs ?? 0) >= 10_000, 'ten seconds of the restarted socket');
+      expect(session.fake.sockets).toHaveLength(1);
+      expect((await session.info()).alert).toMatch(/banned or restricted/);
+    },
+  );
+
   it('408 while pairing means the QR expired: no reconnect until a new pairing request, then exactly one socket', async () => {
     const session = await startSession();
     session.fake.current.showQr('2@first');
@@ -158,24 +175,26 @@ describe('the close-code rule, applied by the session actor', () => {
     expect(session.qrs).toEqual(['2@first']);
     const qr = await post(`${session.base}/sessions/s1/qr`, {});
     expect(qr.status).toBe(404); // GET only
-    const shown = (await (await fetch(`${session.base}/sessions/s1/qr?format=json`)).json()) as { qr: string };
+    const shown = (await (await fetch(`${session.base}/sessions/s1/qr?format=json`, { headers: { authorization: 'Bearer test-admin-token-0123456789' } })).json()) as { qr: string };
     expect(shown.qr).toBe('2@first');
     expect(session.gatewayNode()?.detail).toMatchObject({ status: 'pairing' });
-    const svg = await fetch(`${session.base}/sessions/s1/qr?format=svg`);
+    const auth = { authorization: 'Bearer test-admin-token-0123456789' };
+    expect((await fetch(`${session.base}/sessions/s1/qr?format=json`)).status).toBe(401);
+    const svg = await fetch(`${session.base}/sessions/s1/qr?format=svg`, { headers: auth });
     expect(svg.headers.get('content-type')).toBe('image/svg+xml');
     expect(await svg.text()).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    const png = await fetch(`${session.base}/sessions/s1/qr`, { headers: { accept: 'image/png' } });
+    const png = await fetch(`${session.base}/sessions/s1/qr`, { headers: { ...auth, accept: 'image/png' } });
     expect(png.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await png.arrayBuffer()).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    const text = await fetch(`${session.base}/sessions/s1/qr?format=text`);
+    const text = await fetch(`${session.base}/sessions/s1/qr?format=text`, { headers: auth });
     expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(await text.text()).toMatch(/[█▀▄]/);
-    expect((await fetch(`${session.base}/sessions/s1/qr?format=gif`)).status).toBe(400);
+    expect((await fetch(`${session.base}/sessions/s1/qr?format=gif`, { headers: auth })).status).toBe(400);
     session.fake.current.closeWith(DisconnectReason.timedOut);
     await waitFor(async () => (await session.info()).status === 'awaiting_pairing', 5_000, 'awaiting_pairing');
     await session.clock.advanceAsync(300_000);
     expect(session.fake.sockets).toHaveLength(1);
-    expect((await fetch(`${session.base}/sessions/s1/qr`)).status).toBe(404);
+    expect((await fetch(`${session.base}/sessions/s1/qr`, { headers: { authorization: 'Bearer test-admin-token-0123456789' } })).status).toBe(404);
 
     // Two pairing requests at once: single flight, one socket.
     const [first, second] = await Promise.all([post(`${session.base}/sessions/s1/pair`, {}), post(`${session.base}/sessions/s1/pair`, {})]);
@@ -206,12 +225,25 @@ describe('the close-code rule, applied by the session actor', () => {
     first.closeWith(DisconnectReason.restartRequired);
     first.closeWith(DisconnectReason.restartRequired);
     await waitFor(() => session.fake.sockets.length === 2, 5_000, 'the successor');
+    await openSession(session);
+    // A 515 on an open socket, and a pairing request racing the reconnect it causes.
     session.fake.current.closeWith(DisconnectReason.restartRequired);
-    void post(`${session.base}/sessions/s1/pair`, {});
+    const pairing = post(`${session.base}/sessions/s1/pair`, {});
     await waitFor(() => session.fake.sockets.length === 3, 5_000, 'the third socket');
+    expect((await pairing).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(session.fake.sockets).toHaveLength(3);
     expect(session.fake.maxLive).toBe(1);
+  });
+
+  it('a second 515 before the connection opened backs off instead of reconnecting in a loop', async () => {
+    const session = await startSession();
+    session.fake.current.closeWith(DisconnectReason.restartRequired);
+    await waitFor(() => session.fake.sockets.length === 2, 5_000, 'the immediate reconnect');
+    session.fake.current.closeWith(DisconnectReason.restartRequired);
+    await waitFor(() => session.socketNode()?.status === 'backing_off', 5_000, 'backing_off');
+    expect(session.fake.sockets).toHaveLength(2);
+    await advanceUntil(session, () => session.fake.sockets.length === 3, 'the socket after the backoff');
   });
 
   it('a pairing code by phone number, and 409 once connected', async () => {
@@ -225,5 +257,10 @@ describe('the close-code rule, applied by the session actor', () => {
     expect(again).toMatchObject({ status: 409, body: { code: 'ERR_WA_ALREADY_PAIRED' } });
     expect((await post(`${session.base}/sessions/s1/pair`, { phone: 'call me' })).status).toBe(400);
     expect((await post(`${session.base}/sessions/s1/pair`, {}, null)).status).toBe(401);
+    // No body at all, with or without a JSON content type, is a pairing request without a phone.
+    const auth = { authorization: 'Bearer test-admin-token-0123456789' };
+    const bare = await fetch(`${session.base}/sessions/s1/pair`, { method: 'POST', headers: auth });
+    const emptyJson = await fetch(`${session.base}/sessions/s1/pair`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' } });
+    expect([bare.status, emptyJson.status]).toEqual([409, 409]);
   });
 });

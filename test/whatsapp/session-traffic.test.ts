@@ -1,4 +1,5 @@
 import { DisconnectReason } from '@whiskeysockets/baileys';
+import { baileysCloseError } from '../support/fake-wa-socket.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { post, startFakeSession, type FakeSession } from '../support/fake-session-runtime.js';
 import { waitFor } from '../support/wait.js';
@@ -22,8 +23,9 @@ describe('inbound: messages.upsert through the session into the batchers', () =>
       waMessage({ remoteJid: 'status@broadcast' }),
     ]);
     session.fake.current.deliver([first, waMessage({ message: { extendedTextMessage: { text: 'На завтра' } } })]);
-    // A client known only by LID: the session resolves the phone number through the socket.
-    session.fake.current.deliver([waMessage({ remoteJid: '111222333444555@lid', message: { conversation: 'В 18:00' } })]);
+    // A client known only by LID, written while the session was offline: WhatsApp hands it
+    // over on reconnect as an 'append' upsert, and the phone number is resolved through the socket.
+    session.fake.current.deliver([waMessage({ remoteJid: '111222333444555@lid', message: { conversation: 'В 18:00' } })], 'append');
     await waitFor(() => session?.delivered.length === 1 && session.delivered[0], 10_000, 'the batch');
     const batch = session.delivered[0];
     expect(batch).toMatchObject({ sessionId: 's1', phone: '79161234567', text: 'Запишите на стрижку меня На завтра В 18:00' });
@@ -33,6 +35,20 @@ describe('inbound: messages.upsert through the session into the batchers', () =>
     expect(info.inbound).toMatchObject({ accepted: 3, duplicates: 1, waiting: 0, ignored: { group: 1, own: 1, status: 1 } });
     expect(info.messages_received_24h).toBe(3);
     expect(info.last_activity).not.toBeNull();
+  });
+});
+
+describe('shutdown with the memory store', () => {
+  it('takes in what the socket received before it closed, then flushes it with reason shutdown', async () => {
+    session = await startFakeSession({ env: { BATCH_WINDOW_MS: '60000' } });
+    await session.open();
+    session.fake.current.deliver([waMessage({ message: { conversation: 'Запишите на стрижку меня' } })]);
+    session.fake.current.deliver([waMessage({ message: { conversation: 'На завтра' } })]);
+    const delivered = session.delivered;
+    await session.close();
+    session = undefined;
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]).toMatchObject({ reason: 'shutdown', text: 'Запишите на стрижку меня На завтра' });
   });
 });
 
@@ -69,6 +85,30 @@ describe('outbound: the per-session send queue', () => {
     const info = await session.info();
     expect(info).toMatchObject({ messages_sent_24h: 6, queue: { depth: 0, failed: 0 } });
     expect(info.errors_24h).toBe(1);
+  });
+
+  it('a send that dies with the connection (Baileys\' 428 Boom) waits for the next socket without using up an attempt', async () => {
+    session = await startFakeSession({ env: { WA_SEND_ATTEMPTS: '1', BACKOFF_INITIAL_MS: '200' } });
+    await session.open();
+    session.fake.sendFailures.push(baileysCloseError(DisconnectReason.connectionClosed));
+    await post(`${session.base}/sessions/s1/send`, { to: '79161234567', text: 'survives' });
+    await waitFor(() => session?.fake.attempts.length === 1, 5_000, 'the failed attempt');
+    session.fake.current.closeWith(DisconnectReason.connectionClosed);
+    await waitFor(() => session?.fake.sockets.length === 2, 5_000, 'the next socket');
+    await session.open();
+    await waitFor(() => session?.fake.sent.length === 1, 5_000, 'sent on the next socket');
+    expect(session.fake.sent[0]).toMatchObject({ text: 'survives', socket: 2 });
+    expect((await session.info()).queue).toMatchObject({ depth: 0, failed: 0 });
+  });
+
+  it('a gateway restarted on its own learns the socket is open and keeps sending', async () => {
+    session = await startFakeSession();
+    await session.open();
+    expect((await post(`${session.base}/admin/restart`, { path: '/whatsapp/s1/gateway' })).status).toBe(200);
+    await waitFor(async () => (await session?.info())?.status === 'open', 5_000, 'open again in the new gateway');
+    await post(`${session.base}/sessions/s1/send`, { to: '79161234567', text: 'after the restart' });
+    await waitFor(() => session?.fake.sent.length === 1, 5_000, 'sent');
+    expect(session.fake.sockets).toHaveLength(1);
   });
 
   it('gives up on a message only after WA_SEND_ATTEMPTS failures, and goes on with the next', async () => {

@@ -44,12 +44,14 @@ const STATUS_BY_CODE: Record<string, number> = {
   ERR_ASK_TIMEOUT: 504,
   ERR_ACTOR_STOPPED: 503,
   ERR_ACTOR_FAILED: 503,
+  ERR_WORKER_DIED: 503,
+  ERR_MAILBOX_FULL: 503,
 };
 
 /**
- * GET /sessions, GET /sessions/:id, GET /sessions/:id/qr (json, text, svg or png),
- * and, behind the admin token because they act as the salon's number, POST /sessions/:id/pair
- * and POST /sessions/:id/send.
+ * GET /sessions and GET /sessions/:id; behind the admin token, GET /sessions/:id/qr (json,
+ * text, svg or png: whoever scans it links a phone to this runtime), POST /sessions/:id/pair
+ * and POST /sessions/:id/send (they act as the salon's number).
  */
 export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const directory = deps.sessions;
@@ -61,7 +63,13 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return reply.code(status).send(errorBody(status, code, error instanceof Error ? error.message : String(error)));
   };
 
-  app.get('/sessions', async () => ({ sessions: directory ? await directory.all() : [] }));
+  app.get('/sessions', async (_request, reply) => {
+    try {
+      return { sessions: directory ? await directory.all() : [] };
+    } catch (error) {
+      return fail(reply, error);
+    }
+  });
 
   app.get<{ Params: { id: string } }>('/sessions/:id', { schema: { params: idParams } }, async (request, reply) => {
     if (!directory) return fail(reply, unknown(request.params.id));
@@ -72,33 +80,44 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
     }
   });
 
-  app.get<{ Params: { id: string }; Querystring: { format?: QrFormat | 'json' } }>(
-    '/sessions/:id/qr',
-    { schema: { params: idParams, querystring: qrQuery } },
-    async (request, reply) => {
-      if (!directory) return fail(reply, unknown(request.params.id));
-      try {
-        const qr = await directory.qr(request.params.id);
-        const format = request.query.format ?? preferredFormat(request.headers.accept);
-        if (qr.qr === null) {
-          return reply
-            .code(404)
-            .send({ ...errorBody(404, 'ERR_NO_QR', `no QR on offer: session ${request.params.id} is ${qr.status}`), status: qr.status });
-        }
-        if (format === 'json') return qr;
-        return reply.header('cache-control', 'no-store').type(QR_CONTENT_TYPES[format]).send(await renderQr(qr.qr, format));
-      } catch (error) {
-        return fail(reply, error);
-      }
-    },
-  );
-
   app.register(async (admin) => {
     admin.addHook('onRequest', adminAuth(deps.config.adminToken));
+    // Fastify rejects an empty body with a JSON content type; a pairing request may have none.
+    admin.addHook('preParsing', async (request, _reply, payload) => {
+      if (request.headers['content-length'] === '0') delete request.headers['content-type'];
+      return payload;
+    });
+
+    admin.get<{ Params: { id: string }; Querystring: { format?: QrFormat | 'json' } }>(
+      '/sessions/:id/qr',
+      { schema: { params: idParams, querystring: qrQuery } },
+      async (request, reply) => {
+        if (!directory) return fail(reply, unknown(request.params.id));
+        try {
+          const qr = await directory.qr(request.params.id);
+          const format = request.query.format ?? preferredFormat(request.headers.accept);
+          if (qr.qr === null) {
+            return reply
+              .code(404)
+              .send({ ...errorBody(404, 'ERR_NO_QR', `no QR on offer: session ${request.params.id} is ${qr.status}`), status: qr.status });
+          }
+          if (format === 'json') return qr;
+          return reply.header('cache-control', 'no-store').type(QR_CONTENT_TYPES[format]).send(await renderQr(qr.qr, format));
+        } catch (error) {
+          return fail(reply, error);
+        }
+      },
+    );
 
     admin.post<{ Params: { id: string }; Body: { phone?: string } | undefined }>(
       '/sessions/:id/pair',
-      { schema: { params: idParams, body: pairBody }, bodyLimit: 4096 },
+      {
+        schema: { params: idParams, body: pairBody },
+        bodyLimit: 4096,
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+      },
       async (request, reply) => {
         if (!directory) return fail(reply, unknown(request.params.id));
         try {
