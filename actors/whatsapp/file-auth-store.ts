@@ -76,14 +76,20 @@ export class FileAuthStore implements AuthStore {
   async #replace(name: string, value: string): Promise<void> {
     const target = this.#file(name);
     const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await open(temporary, 'w', 0o600);
     try {
-      await handle.writeFile(value, 'utf8');
-      await handle.datasync();
-    } finally {
-      await handle.close();
+      const handle = await open(temporary, 'w', 0o600);
+      try {
+        await handle.writeFile(value, 'utf8');
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
     }
-    await rename(temporary, target);
+    await this.#syncDir();
   }
 
   async #remove(name: string): Promise<void> {
@@ -91,6 +97,18 @@ export class FileAuthStore implements AuthStore {
       await unlink(this.#file(name));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return;
+    }
+    await this.#syncDir();
+  }
+
+  /** A rename or unlink is durable only once the directory itself is synced. */
+  async #syncDir(): Promise<void> {
+    const handle = await open(this.#dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
   }
 }
