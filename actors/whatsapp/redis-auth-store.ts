@@ -14,11 +14,22 @@ export class RedisAuthStore implements AuthStore {
   readonly #key: string;
   readonly #owned: boolean;
 
-  /** `redis`: a URL (this store owns the connection) or a connection someone else closes. */
-  constructor(redis: string | Redis, key: string) {
+  /**
+   * `redis`: a URL (this store owns the connection) or a connection someone else closes.
+   * Commands wait while Redis is away (a key Baileys is told is saved must be saved); the
+   * connection's errors go to `onError`, at most one every 30 s.
+   */
+  constructor(redis: string | Redis, key: string, onError?: (error: Error) => void) {
     this.#owned = typeof redis === 'string';
     this.#redis = typeof redis === 'string' ? new Redis(redis, { lazyConnect: false, maxRetriesPerRequest: null }) : redis;
-    if (this.#owned) this.#redis.on('error', () => undefined);
+    if (this.#owned) {
+      let lastReport = Number.NEGATIVE_INFINITY;
+      this.#redis.on('error', (error: Error) => {
+        if (!onError || Date.now() - lastReport < 30_000) return;
+        lastReport = Date.now();
+        onError(error);
+      });
+    }
     this.#key = key;
   }
 

@@ -308,7 +308,7 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
       if (args.routeConsole) restoreConsole = routeConsole(globalThis, ctx.log.child({ component: 'console' }), decryptErrors);
       try {
         factory = overrides.factory ?? (args.factory ? await loadFactory(args.factory) : (await import('./baileys-socket.js')).createBaileysSocket);
-        store = overrides.authStore ?? openAuthStore(args.auth);
+        store = overrides.authStore ?? openAuthStore(args.auth, (error) => ctx.log.error({ err: error }, 'the auth-state store cannot reach Redis; auth writes wait'));
         auth = await loadSessionAuth(store);
         const gateway = ctx.lookup<SocketReport, SocketHints>(args.gatewayPath);
         hints = (await gateway?.ask({ type: 'socket_started' }, { timeoutMs: args.gatewayAskTimeoutMs })) ?? hints;
