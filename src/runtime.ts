@@ -258,6 +258,25 @@ export class Runtime {
       healthScore: () => assessHealth(system.snapshot(), checks.all()).score,
       processMetrics: config.metricsProcess,
       ingest: () => this.ingest.counts,
+      ...(wa.sessions.length > 0
+        ? {
+            sessions: async () =>
+              // A session whose gateway does not answer is left out of this scrape, not the others.
+              (await Promise.allSettled(sessions.ids.map((id) => sessions.info(id))))
+                .flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+                .map((info) => ({
+                id: info.id,
+                status: info.status,
+                sendQueue: info.queue.depth,
+                sent24h: info.messages_sent_24h,
+                received24h: info.messages_received_24h,
+                errors24h: info.errors_24h,
+                badMac: info.decryptErrors.badMac,
+                otherDecryptErrors: info.decryptErrors.decrypt,
+                lastCloseCode: info.lastCloseCode,
+              })),
+          }
+        : {}),
     });
   }
 

@@ -8,8 +8,23 @@ export interface MetricsSource {
   isDynamicSupervisor(path: string): boolean;
 }
 
+/** One WhatsApp session as the metrics see it; the label `session` is bounded by WA_SESSIONS. */
+export interface SessionSample {
+  readonly id: string;
+  readonly status: string;
+  readonly sendQueue: number;
+  readonly sent24h: number;
+  readonly received24h: number;
+  readonly errors24h: number;
+  readonly badMac: number;
+  readonly otherDecryptErrors: number;
+  readonly lastCloseCode: number | null;
+}
+
 export interface RuntimeMetricsOptions {
   source: MetricsSource;
+  /** The WhatsApp sessions, sampled at scrape time. */
+  sessions?: () => Promise<readonly SessionSample[]>;
   /** Messages accepted and duplicates ignored at ingress, since start. */
   ingest?: () => { accepted: number; duplicates: number };
   healthScore: () => number;
@@ -104,6 +119,8 @@ export function createRuntimeMetrics(options: RuntimeMetricsOptions): RuntimeMet
       },
     });
   }
+  const sessions = options.sessions;
+  if (sessions) sessionMetrics(registry, sessions);
   new Gauge({
     name: 'runtime_health_score',
     help: 'Health score 0-100, as GET /health reports it.',
@@ -165,4 +182,42 @@ function sumTree(tree: TreeNode, label: (path: string) => string): TreeTotals {
     if (retired) add(`${node.path === '/' ? '' : node.path}/*`, 0, retired.processed, retired.dropped);
   }
   return { byPath, byStatus };
+}
+
+/** Per-session gauges; one sample of all sessions serves every metric of a scrape. */
+function sessionMetrics(registry: Registry, sample: () => Promise<readonly SessionSample[]>): void {
+  let pending: Promise<readonly SessionSample[]> | undefined;
+  const samples = (): Promise<readonly SessionSample[]> => {
+    if (!pending) {
+      pending = sample().catch(() => []);
+      void pending.then(() => setImmediate(() => (pending = undefined)));
+    }
+    return pending;
+  };
+  const gauge = (name: string, help: string, labelNames: string[], fill: (gauge: Gauge, session: SessionSample) => void): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        const all = await samples();
+        this.reset();
+        for (const session of all) fill(this, session);
+      },
+    });
+  };
+  gauge('runtime_whatsapp_session_status', 'Each session\'s status: 1 for the one it is in.', ['session', 'status'], (g, s) => g.set({ session: s.id, status: s.status }, 1));
+  gauge('runtime_whatsapp_session_open', '1 while the session is connected.', ['session'], (g, s) => g.set({ session: s.id }, s.status === 'open' ? 1 : 0));
+  gauge('runtime_whatsapp_send_queue_depth', 'Messages waiting in the session\'s send queue.', ['session'], (g, s) => g.set({ session: s.id }, s.sendQueue));
+  gauge('runtime_whatsapp_messages_24h', 'Messages sent and received in the last 24 hours.', ['session', 'direction'], (g, s) => {
+    g.set({ session: s.id, direction: 'sent' }, s.sent24h);
+    g.set({ session: s.id, direction: 'received' }, s.received24h);
+  });
+  gauge('runtime_whatsapp_errors_24h', 'Send failures, halts and decrypt errors in the last 24 hours.', ['session'], (g, s) => g.set({ session: s.id }, s.errors24h));
+  gauge('runtime_whatsapp_decrypt_errors', 'Decrypt errors since the session\'s socket started.', ['session', 'kind'], (g, s) => {
+    g.set({ session: s.id, kind: 'bad_mac' }, s.badMac);
+    g.set({ session: s.id, kind: 'other' }, s.otherDecryptErrors);
+  });
+  gauge('runtime_whatsapp_last_close_code', 'The code the session\'s connection last closed with (0: none yet).', ['session'], (g, s) => g.set({ session: s.id }, s.lastCloseCode ?? 0));
 }

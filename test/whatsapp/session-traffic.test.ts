@@ -85,6 +85,12 @@ describe('outbound: the per-session send queue', () => {
     const info = await session.info();
     expect(info).toMatchObject({ messages_sent_24h: 6, queue: { depth: 0, failed: 0 } });
     expect(info.errors_24h).toBe(1);
+    const metrics = await (await fetch(`${session.base}/metrics`)).text();
+    expect(metrics).toMatch(/^runtime_whatsapp_messages_24h\{session="s1",direction="sent"\} 6$/m);
+    expect(metrics).toMatch(/^runtime_whatsapp_session_open\{session="s1"\} 1$/m);
+    expect(metrics).toMatch(/^runtime_whatsapp_session_status\{session="s1",status="open"\} 1$/m);
+    expect(metrics).toMatch(/^runtime_whatsapp_last_close_code\{session="s1"\} 428$/m);
+    expect(metrics).toMatch(/^runtime_whatsapp_send_queue_depth\{session="s1"\} 0$/m);
   });
 
   it('a send that dies with the connection (Baileys\' 428 Boom) waits for the next socket without using up an attempt', async () => {
