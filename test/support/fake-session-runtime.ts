@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
@@ -21,6 +22,9 @@ export const S1 = sessionPaths('s1');
 
 export interface FakeSessionOptions {
   env?: Record<string, string>;
+  logger?: Logger;
+  /** Runs on the session's auth store before the runtime starts (to seed credentials). */
+  seedAuth?: (store: FileAuthStore) => Promise<void>;
   /** A manual clock for backoff timing; real time when absent. */
   clock?: ManualClock;
   /** What the handler answers for each flushed batch (for example a reply). */
@@ -36,9 +40,10 @@ export async function startFakeSession(options: FakeSessionOptions = {}) {
   const qrs: string[] = [];
   const delivered: FlushedBatch[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'wa-auth-'));
+  await options.seedAuth?.(new FileAuthStore(join(dir, 's1')));
   const runtime = new Runtime({
     loaded: loadConfig({ PORT: '0', WA_SESSIONS: 's1', WA_AUTH_DIR: dir, ADMIN_TOKEN, METRICS_PROCESS: 'false', ...options.env }),
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     ...(options.clock ? { clock: options.clock } : {}),
     random: seededRandom(11),
     handlerRunner: () =>
