@@ -1,7 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BufferJSON, initAuthCreds } from '@whiskeysockets/baileys';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CREDS } from '../../actors/whatsapp/auth-store.js';
+import { RedisAuthStore } from '../../actors/whatsapp/redis-auth-store.js';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import type { FlushedBatch } from '../../actors/pipeline/handler.js';
 import { sessionPaths } from '../../actors/whatsapp/session-paths.js';
@@ -10,6 +13,7 @@ import { Runtime } from '../../src/runtime.js';
 import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import type { TreeNode } from '../../supervisor/tree-node.js';
 import { silentLogger } from '../support/logger.js';
+import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
 import { nodeAt } from '../support/system.js';
 import { waitFor } from '../support/wait.js';
 import { WaServer } from '../support/wa-server.js';
@@ -95,6 +99,29 @@ describe('real Baileys v7 against a local WebSocket server', () => {
     expect(delivered[0]?.text).toBe('still here');
     const extended = (await (await fetch(`${base}/health/extended`)).json()) as { sessions: Record<string, { status: string; last_close_code: number }> };
     expect(extended.sessions.s1).toMatchObject({ last_close_code: 428 });
+  });
+
+  it('with REDIS_URL the session thread keeps its auth state in Redis: seeded credentials are loaded and kept', async () => {
+    const prefix = testPrefix('wa-real');
+    const creds = initAuthCreds();
+    const key = `${prefix}wa-auth:s1`;
+    const seed = new RedisAuthStore(redisUrl(), key);
+    await seed.write(new Map([[CREDS, JSON.stringify(creds, BufferJSON.replacer)]]));
+    await seed.close();
+    try {
+      server = await WaServer.start('drop');
+      const { tree } = await start(server, { REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: prefix, BACKOFF_INITIAL_MS: '100' });
+      await waitFor(async () => nodeAt(await tree(), PATHS.gateway)?.detail?.['lastCloseCode'] === 428, 20_000, 'a 428 with the Redis auth state');
+      expect((server as WaServer).connections.length).toBeGreaterThanOrEqual(1);
+      const check = new RedisAuthStore(redisUrl(), key);
+      const stored = JSON.parse((await check.read(CREDS)) ?? 'null', BufferJSON.reviver) as typeof creds;
+      await check.close();
+      expect(Buffer.from(stored.noiseKey.private)).toEqual(Buffer.from(creds.noiseKey.private));
+      // The file store was not touched: it would have created the session's directory on its first read.
+      expect(existsSync(join(authDir as string, 's1'))).toBe(false);
+    } finally {
+      await deletePrefix(prefix);
+    }
   });
 
   it('a server that accepts and goes silent: the handshake times out (408) and the session reconnects', async () => {
