@@ -8,12 +8,12 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { BenchMessage, Contender, ContenderOptions } from './contender.js';
 import { connect } from './redis-env.js';
+import { listEntry, recordDrainedList } from './list-batch.js';
 
 const TTL_SECONDS = 600;
 const QUEUE = 'flush';
 export const WORKER_CONCURRENCY = 64;
 
-type Entry = [id: string, text: string, at: number];
 
 interface FlushJob {
   phone: string;
@@ -40,12 +40,7 @@ export async function startBullmqDebounce(options: BullmqOptions): Promise<Conte
     const { phone } = job.data;
     const results = await redis.multi().lrange(listKey(phone), 0, -1).del(listKey(phone)).exec();
     const deliveredAt = Date.now();
-    const raw = results?.[0]?.[1];
-    if (!Array.isArray(raw) || raw.length === 0) return;
-    const entries = (raw as string[]).map((item) => JSON.parse(item) as Entry);
-    let lastAt = 0;
-    for (const entry of entries) lastAt = Math.max(lastAt, entry[2]);
-    ledger.record({ deliveredAt, conversation: phone, ids: entries.map((entry) => entry[0]), lastAt, reason: 'quiet' });
+    recordDrainedList(ledger, phone, results?.[0]?.[1], deliveredAt);
   };
 
   const worker =
@@ -66,8 +61,7 @@ export async function startBullmqDebounce(options: BullmqOptions): Promise<Conte
     async accept(message: BenchMessage): Promise<void> {
       if (workerError) throw workerError;
       const at = Date.now();
-      const entry: Entry = [message.id, message.text, at];
-      const results = await redis.multi().rpush(listKey(message.phone), JSON.stringify(entry)).expire(listKey(message.phone), TTL_SECONDS).exec();
+      const results = await redis.multi().rpush(listKey(message.phone), listEntry(message, at)).expire(listKey(message.phone), TTL_SECONDS).exec();
       const failed = results?.find(([error]) => error !== null);
       if (!results || failed) throw new Error(`BullMQ baseline ingest failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
       await queue.add(

@@ -8,12 +8,12 @@
 import type { Redis } from 'ioredis';
 import type { BenchMessage, Contender, ContenderOptions } from './contender.js';
 import { connect } from './redis-env.js';
+import { listEntry, recordDrainedList } from './list-batch.js';
 
 export const POLL_INTERVAL_MS = 1_000;
 const TTL_SECONDS = 600;
 const SCAN_COUNT = 1_000;
 
-type Entry = [id: string, text: string, at: number];
 
 export interface PollLoopContender extends Contender {
   /** Ticks run so far, and the slowest one (ms). */
@@ -39,12 +39,7 @@ export async function startPollLoop(options: ContenderOptions): Promise<PollLoop
   const take = async (redis: Redis, phone: string): Promise<void> => {
     const results = await redis.multi().lrange(listKey(phone), 0, -1).del(listKey(phone)).del(lastKey(phone)).exec();
     const deliveredAt = Date.now();
-    const raw = results?.[0]?.[1];
-    if (!Array.isArray(raw) || raw.length === 0) return;
-    const entries = (raw as string[]).map((item) => JSON.parse(item) as Entry);
-    let lastAt = 0;
-    for (const entry of entries) lastAt = Math.max(lastAt, entry[2]);
-    ledger.record({ deliveredAt, conversation: phone, ids: entries.map((entry) => entry[0]), lastAt, reason: 'quiet' });
+    recordDrainedList(ledger, phone, results?.[0]?.[1], deliveredAt);
   };
 
   const tick = async (): Promise<void> => {
@@ -91,10 +86,9 @@ export async function startPollLoop(options: ContenderOptions): Promise<PollLoop
     async accept(message: BenchMessage): Promise<void> {
       if (tickError) throw tickError;
       const at = Date.now();
-      const entry: Entry = [message.id, message.text, at];
       const results = await ingestRedis
         .multi()
-        .rpush(listKey(message.phone), JSON.stringify(entry))
+        .rpush(listKey(message.phone), listEntry(message, at))
         .expire(listKey(message.phone), TTL_SECONDS)
         .set(lastKey(message.phone), String(at), 'EX', TTL_SECONDS)
         .exec();
