@@ -111,7 +111,6 @@ export class Runtime {
       clock,
       logger,
       batchers: () => this.system.supervisor(PATHS.batchers),
-      lookup: (path) => this.system.lookup(path),
     });
     const batching: BatchingAccess = {
       ingest: this.ingest,

@@ -13,8 +13,11 @@ export interface ManagedChild {
   /** The number of the incarnation now running; exits report the incarnation that ended. */
   readonly incarnation: number;
   readonly detail: Readonly<Record<string, unknown>> | undefined;
-  /** Starts a new incarnation and resolves with its number (which its exit reports); rejects if it could not start. */
-  start(): Promise<number>;
+  /**
+   * Starts a new incarnation: its number (which its exit reports), at once when it started
+   * synchronously, else a promise of it; rejects if it could not start.
+   */
+  start(): number | Promise<number>;
   /** Ordered stop within `timeoutMs` (Infinity for supervisors). Does not report an exit. */
   stop(timeoutMs: number): Promise<void>;
   /** No incarnation will follow. */

@@ -62,44 +62,60 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
     }
   }
 
-  async receive(message: SupervisorMessage): Promise<SupervisorReply> {
+  /**
+   * Synchronous where it can be: starting a dynamic child whose start is synchronous
+   * answers at once (see SupervisorHandle.startFromTemplateNow); everything else is async.
+   */
+  receive(message: SupervisorMessage): SupervisorReply | Promise<SupervisorReply> {
     switch (message.type) {
-      case 'child_exit': {
-        const slot = this.#state.find(message.id);
-        if (slot && slot.seq === message.slot && slot.incarnation === message.incarnation) await this.#handleExit(slot, message.reason);
-        return OK;
-      }
+      case 'child_exit':
+        return this.#childExit(message.id, message.slot, message.incarnation, message.reason);
       case 'restart_due':
-        await this.#restartGroup(message.leaderId);
-        return OK;
-      default:
+        return this.#restartGroup(message.leaderId).then(() => OK);
+      default: {
+        let reply: SupervisorReply | Promise<SupervisorReply>;
         try {
-          return await this.#request(message);
+          reply = this.#request(message);
         } catch (error) {
-          if (errorCode(error) === 'ERR_SUPERVISOR_ESCALATED') throw error;
-          return { ok: false, error: toError(error) };
+          return this.#refused(error);
         }
+        return reply instanceof Promise ? reply.then(undefined, this.#refused) : reply;
+      }
     }
   }
 
-  async #request(
+  async #childExit(id: string, seq: number, incarnation: number, reason: ExitReason): Promise<SupervisorReply> {
+    const slot = this.#state.find(id);
+    if (slot && slot.seq === seq && slot.incarnation === incarnation) await this.#handleExit(slot, reason);
+    return OK;
+  }
+
+  /** A request that failed is answered with its error; an escalation fails the supervisor. */
+  readonly #refused = (error: unknown): SupervisorReply => {
+    if (errorCode(error) === 'ERR_SUPERVISOR_ESCALATED') throw error;
+    return { ok: false, error: toError(error) };
+  };
+
+  #request(
     message: Exclude<SupervisorMessage, { type: 'child_exit' } | { type: 'restart_due' }>,
-  ): Promise<SupervisorReply> {
+  ): SupervisorReply | Promise<SupervisorReply> {
     switch (message.type) {
       case 'start_child':
-        return { ok: true, child: await this.#startDynamic(message.spec) };
+        return this.#startedReply(this.#startDynamic(message.spec));
       case 'start_from_template': {
         const template = this.#spec.template;
         if (!template) throw new RuntimeError('ERR_BAD_SPEC', `${this.#ctx.path} has no child template`);
-        return { ok: true, child: await this.#startDynamic(template.call(this.#spec, message.id, message.args)) };
+        return this.#startedReply(this.#startDynamic(template.call(this.#spec, message.id, message.args)));
       }
       case 'stop_child':
-        await this.#stopChild(this.#require(message.id));
-        return OK;
+        return this.#stopChild(this.#require(message.id)).then(() => OK);
       case 'restart_child':
-        await this.#manualRestart(this.#require(message.id));
-        return OK;
+        return this.#manualRestart(this.#require(message.id)).then(() => OK);
     }
+  }
+
+  #startedReply(child: ManagedChild | Promise<ManagedChild>): SupervisorReply | Promise<SupervisorReply> {
+    return child instanceof Promise ? child.then((started) => ({ ok: true, child: started })) : { ok: true, child };
   }
 
   async stop(): Promise<void> {
@@ -139,12 +155,14 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
           return;
         }
         slot.status = reason.kind === 'failure' ? 'failed' : 'stopped';
-        this.#env.events.publish({
-          type: 'stopped',
-          path: slot.child.path,
-          at: now,
-          reason: reason.kind === 'failure' ? 'failure' : 'normal',
-        });
+        if (this.#env.events.wants('stopped')) {
+          this.#env.events.publish({
+            type: 'stopped',
+            path: slot.child.path,
+            at: now,
+            reason: reason.kind === 'failure' ? 'failure' : 'normal',
+          });
+        }
         if (slot.dynamic) this.#retire(slot);
         return;
       case 'escalate':
@@ -222,23 +240,30 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
     }
   }
 
-  async #startSlot(slot: ChildSlot, isRestart: boolean): Promise<Error | undefined> {
+  /** The start's error, or undefined once it runs: at once when the child started synchronously. */
+  #startSlot(slot: ChildSlot, isRestart: boolean): Error | undefined | Promise<Error | undefined> {
     slot.status = 'starting';
     slot.nextRestartAt = null;
     if (isRestart) slot.restarts++;
-    let incarnation: number;
+    let started: number | Promise<number>;
     try {
-      // The incarnation is what start() resolved with: the child may already have ended
-      // (and reported that very incarnation) before this continuation runs.
-      incarnation = await slot.child.start();
+      started = slot.child.start();
     } catch (error) {
       return toError(error);
     }
+    // The incarnation is what start() returned: the child may already have ended (and
+    // reported that very incarnation) before an async start's continuation runs.
+    if (typeof started === 'number') return this.#slotRunning(slot, started);
+    return started.then((incarnation) => this.#slotRunning(slot, incarnation), toError);
+  }
+
+  #slotRunning(slot: ChildSlot, incarnation: number): undefined {
     const now = this.#env.clock.now();
     slot.status = 'running';
     slot.startedAt = now;
     slot.incarnation = incarnation;
-    this.#env.events.publish({ type: 'started', path: slot.child.path, at: now, restarts: slot.restarts });
+    const events = this.#env.events;
+    if (events.wants('started')) events.publish({ type: 'started', path: slot.child.path, at: now, restarts: slot.restarts });
     return undefined;
   }
 
@@ -264,14 +289,18 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
 
   // ---- dynamic children and admin requests -------------------------------------------
 
-  async #startDynamic(spec: ChildSpec): Promise<ManagedChild> {
+  #startDynamic(spec: ChildSpec): ManagedChild | Promise<ManagedChild> {
     const existing = this.#state.find(spec.id);
     if (existing) {
       if (existing.status !== 'stopped' && existing.status !== 'failed') return existing.child;
       this.#retire(existing);
     }
     const slot = this.#handle.addSlot(spec, true);
-    const error = await this.#startSlot(slot, false);
+    const started = this.#startSlot(slot, false);
+    return started instanceof Promise ? started.then((error) => this.#dynamicStarted(slot, error)) : this.#dynamicStarted(slot, started);
+  }
+
+  #dynamicStarted(slot: ChildSlot, error: Error | undefined): ManagedChild {
     if (error) {
       this.#retire(slot);
       throw error;

@@ -85,7 +85,7 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
     return { retired: { count, processed, dropped } };
   }
 
-  start(): Promise<number> {
+  start(): number | Promise<number> {
     return this.#cell.start();
   }
 
@@ -153,6 +153,24 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
     return this.#childOf(await this.#request({ type: 'start_from_template', id, args }, options)) as ActorRef<M, R>;
   }
 
+  /**
+   * As startFromTemplate, but without the round trip when it can be had: an idle supervisor
+   * handles the request on the caller's stack (the order its mailbox would give it), and a
+   * child whose start is synchronous is running when this returns. The ref at once then;
+   * else a promise of it (the supervisor was busy, or the child starts asynchronously).
+   */
+  startFromTemplateNow<M = unknown, R = unknown>(id: string, args: unknown): ActorRef<M, R> | Promise<ActorRef<M, R>> {
+    if (!this.#cell.isRunning) return Promise.reject(notRunning(this.path));
+    const reply = this.#cell.askNow({ type: 'start_from_template', id, args }, { timeoutMs: ADMIN_ASK_TIMEOUT_MS });
+    if (reply instanceof Promise) return reply.then((settled) => this.#childOf(settled) as ActorRef<M, R>);
+    return this.#childOf(reply) as ActorRef<M, R>;
+  }
+
+  /** The child running under `id` (a dynamic child, by its id), or undefined. */
+  child<M = unknown, R = unknown>(id: string): ActorRef<M, R> | undefined {
+    return this.#state.find(id)?.child.ref as ActorRef<M, R> | undefined;
+  }
+
   async stopChild(id: string, options?: AskOptions): Promise<void> {
     await this.#request({ type: 'stop_child', id }, options);
   }
@@ -163,16 +181,21 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
 
   async #request(message: SupervisorMessage, options: AskOptions | undefined): Promise<SupervisorReply> {
     // A supervisor backing off or stopped would hold the request until it times out: say so now.
-    if (!this.#cell.isRunning) throw new RuntimeError('ERR_ACTOR_STOPPED', `supervisor ${this.path} is not running; try again once it is`);
+    if (!this.#cell.isRunning) throw notRunning(this.path);
     const reply = await this.#cell.ask(message, options ?? { timeoutMs: ADMIN_ASK_TIMEOUT_MS });
     if (!reply.ok) throw reply.error;
     return reply;
   }
 
   #childOf(reply: SupervisorReply): ActorRef<unknown, unknown> {
-    if (!reply.ok || !reply.child) throw new RuntimeError('ERR_CHILD_NOT_FOUND', `${this.path} returned no child`);
+    if (!reply.ok) throw reply.error;
+    if (!reply.child) throw new RuntimeError('ERR_CHILD_NOT_FOUND', `${this.path} returned no child`);
     return reply.child.ref;
   }
+}
+
+function notRunning(path: string): RuntimeError {
+  return new RuntimeError('ERR_ACTOR_STOPPED', `supervisor ${path} is not running; try again once it is`);
 }
 
 function validateChildId(id: string, parent: string): void {

@@ -20,7 +20,6 @@ export interface BatchIngestDeps {
   readonly logger: Logger;
   /** The dynamic supervisor of the batchers (`/batchers`). */
   readonly batchers: () => SupervisorHandle;
-  readonly lookup: (path: string) => ActorRef<BatcherMessage, unknown> | undefined;
 }
 
 /** A batcher that is ending can refuse a tell; the next try finds or starts a fresh one. */
@@ -42,7 +41,7 @@ export class BatchIngest {
   readonly #deps: BatchIngestDeps;
   /** Batcher starts under way, by conversation key: concurrent wakes of one conversation share one start. */
   readonly #starting = new Map<string, Promise<ActorRef<BatcherMessage, unknown>>>();
-  #batchersPath: string | undefined;
+  #batchersHandle: SupervisorHandle | undefined;
 
   constructor(deps: BatchIngestDeps) {
     this.#deps = deps;
@@ -50,9 +49,9 @@ export class BatchIngest {
 
   /** Resolves once the message is stored (or known as a duplicate); rejects with ERR_STORE_UNAVAILABLE while the store is away. */
   async accept(incoming: IncomingMessage): Promise<AppendResult & { readonly id: string }> {
-    const conversation: Conversation = { sessionId: incoming.sessionId, phone: incoming.phone };
     const id = incoming.id ?? randomUUID();
-    const result = await this.#deps.store.append(conversation, { id, text: incoming.text, at: this.#deps.clock.now() });
+    // The incoming message is its own conversation: the store reads only sessionId and phone.
+    const result = await this.#deps.store.append(incoming, { id, text: incoming.text, at: this.#deps.clock.now() });
     if (result.status === 'duplicate') {
       this.counts.duplicates++;
       return { status: 'duplicate', pending: result.pending, id };
@@ -60,10 +59,13 @@ export class BatchIngest {
     this.counts.accepted++;
     const { pending } = result;
     const message: BatcherMessage = { type: 'appended', pending };
-    // Every message of a conversation but its first finds the batcher running: tell it
-    // here, without the wake's async start path.
-    const key = conversationKey(conversation);
-    if (!this.#deps.lookup(this.#pathOf(key))?.tell(message)) await this.#wake(key, conversation, message, pending);
+    // Every message of a conversation but its first finds the batcher running: tell it here.
+    // A first one starts it, at once when the supervisor is idle (no async wake).
+    const key = conversationKey(incoming);
+    if (!this.#batchers().child<BatcherMessage, unknown>(key)?.tell(message)) {
+      const started = this.#starting.has(key) ? undefined : this.#startNow(key, incoming, pending);
+      if (!started?.tell(message)) await this.#wake(key, incoming, message, pending);
+    }
     return { status: 'accepted', pending, id };
   }
 
@@ -76,16 +78,15 @@ export class BatchIngest {
     return this.#wake(conversationKey(conversation), conversation, message, known);
   }
 
-  /** `/batchers/<key>`, as one flat string (it is looked up per message). */
-  #pathOf(key: string): string {
-    this.#batchersPath ??= this.#deps.batchers().path;
-    return [this.#batchersPath, key].join('/');
+  /** `/batchers`: the same handle for the runtime's life (a restart of it keeps its handle). */
+  #batchers(): SupervisorHandle {
+    this.#batchersHandle ??= this.#deps.batchers();
+    return this.#batchersHandle;
   }
 
   async #wake(key: string, conversation: Conversation, message: BatcherMessage, known: PendingSummary | undefined): Promise<boolean> {
-    const path = this.#pathOf(key);
     for (let attempt = 0; attempt < WAKE_ATTEMPTS; attempt++) {
-      let ref = this.#deps.lookup(path);
+      let ref = this.#batchers().child<BatcherMessage, unknown>(key);
       if (!ref) {
         try {
           ref = await this.#start(key, conversation, known);
@@ -101,16 +102,33 @@ export class BatchIngest {
     return false;
   }
 
-  #start(key: string, conversation: Conversation, known: PendingSummary | undefined): Promise<ActorRef<BatcherMessage, unknown>> {
-    let starting = this.#starting.get(key);
-    if (!starting) {
-      const args: BatcherStart = { sessionId: conversation.sessionId, phone: conversation.phone, known };
-      starting = this.#deps
-        .batchers()
-        .startFromTemplate<BatcherMessage, unknown>(key, args)
-        .finally(() => this.#starting.delete(key));
-      this.#starting.set(key, starting);
+  /** A start at once, or undefined when it has to wait (the start then goes on, shared, under #starting). */
+  #startNow(key: string, conversation: Conversation, known: PendingSummary): ActorRef<BatcherMessage, unknown> | undefined {
+    let started: ActorRef<BatcherMessage, unknown> | Promise<ActorRef<BatcherMessage, unknown>>;
+    try {
+      started = this.#batchers().startFromTemplateNow<BatcherMessage, unknown>(key, this.#args(conversation, known));
+    } catch {
+      // The wake that follows tries again, and logs what goes wrong.
+      return undefined;
     }
-    return starting;
+    if (!(started instanceof Promise)) return started;
+    this.#share(key, started);
+    return undefined;
+  }
+
+  #start(key: string, conversation: Conversation, known: PendingSummary | undefined): Promise<ActorRef<BatcherMessage, unknown>> {
+    return this.#starting.get(key) ?? this.#share(key, this.#batchers().startFromTemplate<BatcherMessage, unknown>(key, this.#args(conversation, known)));
+  }
+
+  #share(key: string, starting: Promise<ActorRef<BatcherMessage, unknown>>): Promise<ActorRef<BatcherMessage, unknown>> {
+    const shared = starting.finally(() => this.#starting.delete(key));
+    // Whoever waits on it sees the error; this copy only keeps the map tidy.
+    shared.catch(() => undefined);
+    this.#starting.set(key, shared);
+    return shared;
+  }
+
+  #args(conversation: Conversation, known: PendingSummary | undefined): BatcherStart {
+    return { sessionId: conversation.sessionId, phone: conversation.phone, known };
   }
 }

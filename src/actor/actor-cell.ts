@@ -179,6 +179,47 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     });
   }
 
+  /**
+   * An ask whose reply may come back at once. When the cell could take the message this
+   * moment anyway (running, not waiting on an async receive, nothing queued, not in the
+   * dispatcher's ready queue), `receive` runs on the caller's stack: the order a mailbox
+   * pass would give it, without the hop through the mailbox, the dispatcher and a promise.
+   * A synchronous result is returned as is; an async one is awaited by the cell as for any
+   * message (the next message waits for it) and returned as a promise. Otherwise: `ask`.
+   */
+  askNow(message: M, options?: AskOptions): R | Promise<R> {
+    if (this.#phase !== 'running' || this.#awaiting || this.scheduled || this.#mailbox.depth > 0) return this.ask(message, options);
+    const incarnation = this.#incarnation;
+    this.#mailbox.processed++;
+    // Busy while receive runs: a tell meanwhile is queued, not dispatched (or run) alongside it.
+    this.#awaiting = true;
+    let result: R | Promise<R>;
+    try {
+      result = (this.#behaviour as Behaviour<M, R>).receive(message, this.#context as Context<M>);
+    } catch (error) {
+      const failure = toError(error);
+      if (incarnation === this.#incarnation) {
+        this.#receiveSettled();
+        this.#failIncarnation(failure, undefined);
+      }
+      throw new ActorFailedError(this.path, failure);
+    }
+    if (incarnation !== this.#incarnation) {
+      // Failed by its own context while it ran; the answer is that failure.
+      return Promise.reject(new ActorStoppedError(this.path));
+    }
+    if (isThenable(result)) {
+      return new Promise<R>((resolve, reject) => {
+        const ask = new AskEnvelope<M, R>(message, this.#env.clock, resolve, reject);
+        this.#awaitReceive(result as Promise<R>, ask);
+      });
+    }
+    this.#receiveSettled();
+    if (this.#stopRequested || this.#failRequested) this.#endOnRequest();
+    else if (this.#mailbox.depth > 0) this.#wake();
+    return result;
+  }
+
   /** @internal where this cell's timers put their ticks (a method, not a closure per cell). */
   deliverTimer(envelope: TimerEnvelope<M>): void {
     if (this.#phase === 'disposed') return;
@@ -293,19 +334,12 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
   // ---- lifecycle -----------------------------------------------------------------------
 
   /**
-   * Starts a new incarnation and resolves with its number, which its exit will report.
-   * Rejects (and leaves the cell idle) if `start` throws, times out, or is stopped first.
+   * Starts a new incarnation. Returns its number (which its exit will report) at once when
+   * the behaviour's `start` completed synchronously, else a promise of it. Rejects (and
+   * leaves the cell idle) if `start` throws, times out, or is stopped first.
    */
-  start(): Promise<number> {
-    const call = this.#start();
-    // Kept only while a start is still under way (an ordered stop waits for it); a start
-    // that completed synchronously leaves nothing behind.
-    this.#startCall = this.#phase === 'starting' ? call.then(ignore, ignore) : undefined;
-    return call;
-  }
-
-  async #start(): Promise<number> {
-    if (this.#phase !== 'idle') throw new RuntimeError('ERR_BAD_SPEC', `cannot start ${this.path} while ${this.#phase}`);
+  start(): number | Promise<number> {
+    if (this.#phase !== 'idle') return Promise.reject(new RuntimeError('ERR_BAD_SPEC', `cannot start ${this.path} while ${this.#phase}`));
     const incarnation = ++this.#incarnation;
     this.#phase = 'starting';
     this.#stopRequested = false;
@@ -313,35 +347,57 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     this.#abortStart = false;
     this.#receiveSettled();
     this.#detail = undefined;
+    this.#startCall = undefined;
     const timers = new ActorTimers<M>(this.#env.clock, this);
     const context = new Context<M>(this, incarnation, timers, this.#env.clock, this.#env.lookup);
+    let behaviour: Behaviour<M, R>;
+    let started: void | Promise<void> | undefined;
     try {
-      const behaviour = this.#factory();
+      behaviour = this.#factory();
       this.#behaviour = behaviour;
       this.#context = context;
-      const started = behaviour.start?.(context);
-      if (isThenable(started)) {
-        const outcome = await within(started, this.#startTimeoutMs, this.#env.clock);
-        if (!outcome.settled) {
-          // It may still finish: its stop must run then, once, on its own context.
-          void Promise.resolve(started).then(() => this.#stopAbandoned(behaviour, context), ignore);
-          throw new RuntimeError('ERR_ACTOR_START_TIMEOUT', `${this.path} did not start within ${this.#startTimeoutMs} ms`);
-        }
+      started = behaviour.start?.(context);
+    } catch (error) {
+      return Promise.reject(this.#startFailed(timers, error));
+    }
+    if (isThenable(started)) {
+      const call = this.#finishStart(started, behaviour, context, timers, incarnation);
+      // Kept only while a start is still under way: an ordered stop waits for it.
+      this.#startCall = call.then(ignore, ignore);
+      return call;
+    }
+    if (this.#failRequested) return Promise.reject(this.#startFailed(timers, this.#failRequested));
+    return this.#started(incarnation);
+  }
+
+  async #finishStart(started: PromiseLike<void>, behaviour: Behaviour<M, R>, context: Context<M>, timers: ActorTimers<M>, incarnation: number): Promise<number> {
+    try {
+      const outcome = await within(started, this.#startTimeoutMs, this.#env.clock);
+      if (!outcome.settled) {
+        // It may still finish: its stop must run then, once, on its own context.
+        void Promise.resolve(started).then(() => this.#stopAbandoned(behaviour, context), ignore);
+        throw new RuntimeError('ERR_ACTOR_START_TIMEOUT', `${this.path} did not start within ${this.#startTimeoutMs} ms`);
       }
       if (this.#failRequested) throw this.#failRequested;
     } catch (error) {
-      timers.cancelAll();
-      this.#behaviour = undefined;
-      this.#context = undefined;
-      this.#incarnation++;
-      this.#phase = 'idle';
-      throw toError(error);
+      throw this.#startFailed(timers, error);
     }
+    return this.#started(incarnation);
+  }
+
+  /** The start failed: the cell is idle again, and no callback of that incarnation matches. */
+  #startFailed(timers: ActorTimers<M>, error: unknown): Error {
+    timers.cancelAll();
+    this.#behaviour = undefined;
+    this.#context = undefined;
+    this.#incarnation++;
+    this.#phase = 'idle';
+    return toError(error);
+  }
+
+  #started(incarnation: number): number | Promise<number> {
     this.#phase = 'running';
-    if (this.#abortStart) {
-      await this.#teardown(SHUTDOWN, this.#stopTimeoutMs);
-      throw new ActorStoppedError(this.path);
-    }
+    if (this.#abortStart) return this.#teardown(SHUTDOWN, this.#stopTimeoutMs).then(() => Promise.reject(new ActorStoppedError(this.path)));
     if (this.#stopRequested) void this.#endIncarnation(NORMAL);
     else this.#wake();
     return incarnation;

@@ -147,7 +147,8 @@ export function createRuntimeMetrics(options: RuntimeMetricsOptions): RuntimeMet
       default:
         break;
     }
-  });
+    // Only these: 'started' and 'stopped' come once per dynamic child, and are not built when nobody takes them.
+  }, ['failed', 'restarting', 'gave_up', 'escalated']);
 
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
   return { registry, close: unsubscribe };
