@@ -11,7 +11,7 @@ import type {
 import { conversationKey, type Conversation } from './conversation.js';
 import { decideFlush } from './flush-rule.js';
 
-const PRUNE_EVERY = 50_000;
+const PRUNE_EVERY = 1_000;
 
 /** A conversation's pending messages; the entry is its own Conversation (one object, not two). */
 interface PendingEntry extends Conversation {
@@ -65,6 +65,9 @@ export class MemoryStore implements BatchStore {
       const entry = this.#pending.get(key);
       return { status: 'duplicate', pending: entry && summary(entry) };
     }
+    // Kept in expiry order (a Map iterates in insertion order): an id seen again after it
+    // expired goes to the end, so the prune stops at the first id it must keep.
+    if (forgetAt !== undefined) this.#seen.delete(seenKey);
     this.#seen.set(seenKey, Math.ceil((message.at + this.#seenTtlMs) / 1000));
     if (++this.#appendsSincePrune >= PRUNE_EVERY) this.#prune(message.at);
     const entry = this.#pending.get(key);
@@ -168,10 +171,19 @@ export class MemoryStore implements BatchStore {
     };
   }
 
-  /** Forgets expired message ids; amortised over PRUNE_EVERY appends. */
+  /**
+   * Forgets expired message ids, oldest first, up to the first one still remembered: the
+   * work is the ids that expired, not every id remembered (the map holds a TTL's worth).
+   * A clock stepping back can leave an expired id a little longer; the check in `append`
+   * never trusts an expired entry anyway.
+   */
   #prune(now: number): void {
     this.#appendsSincePrune = 0;
-    for (const [key, forgetAt] of this.#seen) if (forgetAt * 1000 <= now) this.#seen.delete(key);
+    const seen = this.#seen;
+    for (const key of seen.keys()) {
+      if ((seen.get(key) as number) * 1000 > now) return;
+      seen.delete(key);
+    }
   }
 }
 
