@@ -14,7 +14,11 @@ const JID_SUFFIXES = ['@s.whatsapp.net', '@c.us'];
 /** Separators people and systems put in phone numbers. */
 const DECORATION = /[\s\-().]/g;
 
+/** Already normalised (the usual case on a hot path): digits only, 8 to 15, not starting with 0. */
+const E164_DIGITS = /^[1-9]\d{7,14}$/;
+
 export function normalizePhone(input: unknown): PhoneResult {
+  if (typeof input === 'string' && E164_DIGITS.test(input)) return { ok: true, phone: input };
   if (typeof input === 'number' && Number.isSafeInteger(input) && input > 0) return normalizePhone(String(input));
   if (typeof input !== 'string') return { ok: false, problem: `phone must be a string, got ${input === null ? 'null' : typeof input}` };
   let text = input.trim();

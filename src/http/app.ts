@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { installErrorHandlers } from './error-handler.js';
 import type { HttpDeps } from './http-deps.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -13,6 +14,8 @@ export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Health probes and webhooks arrive many times a second: no per-request log lines.
     logController: new LogController({ disableRequestLogging: true }),
+    // A request's child logger is made only if the request logs.
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: 64 * 1024,
     ajv: {
       // Reject what does not fit instead of silently repairing it.

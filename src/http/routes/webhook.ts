@@ -53,7 +53,8 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
       }
       const sessionId = body.sessionId ?? DEFAULT_SESSION;
       try {
-        const result = await batching.ingest.accept({ sessionId, phone: phone.phone, text: body.message, ...(body.id ? { id: body.id } : {}) });
+        // `id` absent (or empty, which the schema refuses anyway) is left to ingest, which makes one.
+        const result = await batching.ingest.accept({ sessionId, phone: phone.phone, text: body.message, id: body.id || undefined });
         return reply.code(202).send({
           success: true,
           status: result.status,
