@@ -84,10 +84,12 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
     }
   }
 
-  async #childExit(id: string, seq: number, incarnation: number, reason: ExitReason): Promise<SupervisorReply> {
+  /** Synchronous unless the exit starts something (a restart, a passivation race): a passivating batcher costs no promise. */
+  #childExit(id: string, seq: number, incarnation: number, reason: ExitReason): SupervisorReply | Promise<SupervisorReply> {
     const slot = this.#state.find(id);
-    if (slot && slot.seq === seq && slot.incarnation === incarnation) await this.#handleExit(slot, reason);
-    return OK;
+    if (!slot || slot.seq !== seq || slot.incarnation !== incarnation) return OK;
+    const handled = this.#handleExit(slot, reason);
+    return handled instanceof Promise ? handled.then(() => OK) : OK;
   }
 
   /** A request that failed is answered with its error; an escalation fails the supervisor. */
@@ -124,7 +126,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
 
   // ---- the restart rule applied -------------------------------------------------------
 
-  async #handleExit(slot: ChildSlot, reason: ExitReason): Promise<void> {
+  #handleExit(slot: ChildSlot, reason: ExitReason): void | Promise<void> {
     if ((slot.status !== 'running' && slot.status !== 'starting') || !this.#state.has(slot)) return;
     const now = this.#env.clock.now();
     const ranForMs = slot.startedAt === null ? 0 : now - slot.startedAt;
@@ -151,8 +153,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
         // again so the mail is handled (as Akka's sharding does); not a failure, no backoff.
         if (slot.dynamic && reason.kind === 'normal' && slot.child.mailboxStats().depth > 0) {
           slot.status = 'stopped';
-          await this.#startMembers([slot], false);
-          return;
+          return this.#startMembers([slot], false);
         }
         slot.status = reason.kind === 'failure' ? 'failed' : 'stopped';
         if (this.#env.events.wants('stopped')) {
@@ -179,8 +180,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
         return;
       case 'restart':
         slot.attempts = decision.attempt;
-        await this.#scheduleRestart(slot, decision.delayMs, decision.attempt, false);
-        return;
+        return this.#scheduleRestart(slot, decision.delayMs, decision.attempt, false);
     }
   }
 

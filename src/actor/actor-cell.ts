@@ -321,12 +321,20 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     void this.#endIncarnation({ kind: 'failure', error });
   }
 
-  /** The incarnation ends by itself: run `stop`, then tell the owner (unless it asked for the stop meanwhile). */
-  async #endIncarnation(reason: ExitReason): Promise<void> {
+  /**
+   * The incarnation ends by itself: run `stop`, then tell the owner (unless it asked for the
+   * stop meanwhile). At once when `stop` is synchronous (or absent), as a passivating batcher's is.
+   */
+  #endIncarnation(reason: ExitReason): void | Promise<void> {
     if (this.#phase !== 'running') return;
     const incarnation = this.#incarnation;
     this.#suppressExit = false;
-    await this.#teardown(reason, this.#stopTimeoutMs);
+    const done = this.#teardown(reason, this.#stopTimeoutMs);
+    if (done) return done.then(() => this.#reportExit(reason, incarnation));
+    this.#reportExit(reason, incarnation);
+  }
+
+  #reportExit(reason: ExitReason, incarnation: number): void {
     if ((this.#phase as Phase) === 'disposed' || this.#suppressExit) return;
     this.#exitListener?.(reason, incarnation, this);
   }
@@ -397,7 +405,7 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
 
   #started(incarnation: number): number | Promise<number> {
     this.#phase = 'running';
-    if (this.#abortStart) return this.#teardown(SHUTDOWN, this.#stopTimeoutMs).then(() => Promise.reject(new ActorStoppedError(this.path)));
+    if (this.#abortStart) return Promise.resolve(this.#teardown(SHUTDOWN, this.#stopTimeoutMs)).then(() => Promise.reject(new ActorStoppedError(this.path)));
     if (this.#stopRequested) void this.#endIncarnation(NORMAL);
     else this.#wake();
     return incarnation;
@@ -448,27 +456,41 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     await this.#runTeardown(SHUTDOWN, Math.max(0, deadline - this.#env.clock.now()));
   }
 
-  #teardown(reason: ExitReason, timeoutMs: number): Promise<void> {
+  /** Ends the incarnation: undefined once done (a synchronous `stop`), else a promise of its end. */
+  #teardown(reason: ExitReason, timeoutMs: number): Promise<void> | undefined {
     this.#phase = 'ending';
     this.#teardownDone = this.#runTeardown(reason, timeoutMs);
     return this.#teardownDone;
   }
 
-  async #runTeardown(reason: ExitReason, timeoutMs: number): Promise<void> {
+  #runTeardown(reason: ExitReason, timeoutMs: number): Promise<void> | undefined {
     const behaviour = this.#behaviour;
     const context = this.#context as Context<M>;
     this.#incarnation++;
     context.timers.cancelAll();
     this.#receiveSettled();
+    let stopped: void | Promise<void> | undefined;
     try {
-      const stopped = behaviour?.stop?.(context, reason);
-      if (isThenable(stopped)) {
-        const done = await settleWithin(stopped, timeoutMs, this.#env.clock);
-        if (!done) this.logger.warn({ timeoutMs }, 'stop() did not finish within the shutdown timeout');
-      }
+      stopped = behaviour?.stop?.(context, reason);
     } catch (error) {
       this.logger.warn({ err: toError(error) }, 'stop() threw');
     }
+    if (isThenable(stopped)) return this.#awaitStop(stopped, timeoutMs);
+    this.#tornDown();
+    return undefined;
+  }
+
+  async #awaitStop(stopped: PromiseLike<void>, timeoutMs: number): Promise<void> {
+    try {
+      const done = await settleWithin(stopped, timeoutMs, this.#env.clock);
+      if (!done) this.logger.warn({ timeoutMs }, 'stop() did not finish within the shutdown timeout');
+    } catch (error) {
+      this.logger.warn({ err: toError(error) }, 'stop() threw');
+    }
+    this.#tornDown();
+  }
+
+  #tornDown(): void {
     this.#behaviour = undefined;
     this.#context = undefined;
     if (this.#phase === 'ending') this.#phase = 'idle';
