@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { RuntimeError } from '../../src/errors.js';
 import { siblingModule, typeScriptWorkerShim } from '../../src/thread/module-url.js';
-import { validateActions, type BatchHandler, type FlushedBatch, type HandlerAction } from './handler.js';
+import { validateActions, type BatchHandler, type FlushedBatch, type HandlerAction, type HandlerContext } from './handler.js';
 
 /** Runs the handler for one batch; rejects on a throw or when `timeoutMs` passes. */
 export interface HandlerRunner {
@@ -82,16 +82,18 @@ export class InlineRunner implements HandlerRunner {
   }
 
   async run(batch: FlushedBatch, attempt: number, timeoutMs: number): Promise<HandlerAction[]> {
-    const controller = new AbortController();
+    const context = new InlineContext(this.#webhookUrl, attempt);
+    const result = this.#handler(batch, context);
+    // A handler that answered synchronously is done: there is nothing to time.
+    if (typeof (result as { then?: unknown } | null | undefined)?.then !== 'function') return validateActions(result);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort();
+        context.abort();
         reject(new HandlerTimeoutError(timeoutMs));
       }, timeoutMs);
     });
     try {
-      const result = this.#handler(batch, { webhookUrl: this.#webhookUrl, attempt, signal: controller.signal });
       return validateActions(await Promise.race([Promise.resolve(result), timeout]));
     } finally {
       clearTimeout(timer);
@@ -99,4 +101,31 @@ export class InlineRunner implements HandlerRunner {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The inline handler's context: its AbortController is made only if the handler asks for the signal. */
+class InlineContext implements HandlerContext {
+  readonly webhookUrl: string | undefined;
+  readonly attempt: number;
+  #controller: AbortController | undefined;
+  #aborted = false;
+
+  constructor(webhookUrl: string | undefined, attempt: number) {
+    this.webhookUrl = webhookUrl;
+    this.attempt = attempt;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  /** The handler's time is up. */
+  abort(): void {
+    this.#aborted = true;
+    this.#controller?.abort();
+  }
 }
