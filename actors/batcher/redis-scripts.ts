@@ -26,6 +26,50 @@ if n > 1 then first = tostring(cjson.decode(redis.call('LINDEX', KEYS[1], 0))[3]
 return {1, n, first, ARGV[3]}
 `;
 
+/**
+ * APPEND for several messages in one call (the appends of one burst: many clients writing
+ * at once), each exactly as APPEND would do it, in the order given. KEYS: pending and seen
+ * of each message in turn. ARGV: ttlSeconds, then id, entry, at of each message in turn.
+ * -> APPEND's four values per message, one flat list.
+ */
+export const APPEND_MANY = `
+local ttl = ARGV[1]
+local out = {}
+for i = 1, #KEYS / 2 do
+  local pending = KEYS[2 * i - 1]
+  local seen = KEYS[2 * i]
+  local id = ARGV[3 * i - 1]
+  local entry = ARGV[3 * i]
+  local at = ARGV[3 * i + 1]
+  if redis.call('SADD', seen, id) == 0 then
+    local n = redis.call('LLEN', pending)
+    if n == 0 then
+      out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = '0'; out[#out + 1] = '0'
+    else
+      out[#out + 1] = 0
+      out[#out + 1] = n
+      out[#out + 1] = tostring(cjson.decode(redis.call('LINDEX', pending, 0))[3])
+      out[#out + 1] = tostring(cjson.decode(redis.call('LINDEX', pending, -1))[3])
+    end
+  else
+    redis.call('EXPIRE', seen, ttl)
+    local n = redis.call('RPUSH', pending, entry)
+    redis.call('EXPIRE', pending, ttl)
+    local first = at
+    if n > 1 then first = tostring(cjson.decode(redis.call('LINDEX', pending, 0))[3]) end
+    out[#out + 1] = 1; out[#out + 1] = n; out[#out + 1] = first; out[#out + 1] = at
+  end
+end
+return out
+`;
+
+/** The acks of one burst in one call. KEYS: in-flight batches. -> per key, 1 if it was deleted. */
+export const ACK_MANY = `
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('DEL', KEYS[i]) end
+return out
+`;
+
 /** KEYS: pending. -> {count, firstAt, lastAt} */
 export const PENDING = `
 local n = redis.call('LLEN', KEYS[1])

@@ -11,7 +11,7 @@ import {
   type StoreStats,
 } from './batch-store.js';
 import { conversationKey, parseConversationKey, type Conversation } from './conversation.js';
-import { APPEND, CLAIM, DEAD_LETTER, DROP, FLUSH, PENDING, RENEW } from './redis-scripts.js';
+import { ACK_MANY, APPEND, APPEND_MANY, CLAIM, DEAD_LETTER, DROP, FLUSH, PENDING, RENEW } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -26,7 +26,11 @@ export interface RedisStoreOptions {
 type Entry = [id: string, text: string, at: number];
 
 interface Scripts {
-  batchAppend(pending: string, seen: string, id: string, entry: string, at: number, ttl: number): Promise<[number, number, string, string]>;
+  batchAppend(pending: string, seen: string, id: string, entry: string, at: number, ttl: number): Promise<AppendReply>;
+  /** numKeys, the keys (pending, seen per message), ttl, then (id, entry, at) per message. */
+  batchAppendMany(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
+  /** numKeys, then the in-flight keys. */
+  batchAckMany(numKeys: number, ...keys: string[]): Promise<number[]>;
   batchPending(pending: string): Promise<[number, string, string]>;
   batchFlush(pending: string, inflight: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
   batchClaim(inflight: string, owner: string, now: number, leaseUntil: number, includeOwn: string): Promise<string[] | null>;
@@ -36,6 +40,30 @@ interface Scripts {
 }
 
 type ScriptedRedis = Redis & Scripts;
+
+/** An ack waiting for its burst to be sent. */
+interface QueuedAck {
+  readonly key: string;
+  readonly resolve: (deleted: boolean) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The most appends one APPEND_MANY call carries (and acks one ACK_MANY). */
+const APPENDS_PER_CALL = 128;
+
+/** accepted (1 | 0), count, firstAt, lastAt. */
+type AppendReply = [number, number, string, string];
+
+/** An append waiting for its burst to be sent. */
+interface QueuedAppend {
+  readonly pending: string;
+  readonly seen: string;
+  readonly id: string;
+  readonly entry: string;
+  readonly at: number;
+  readonly resolve: (reply: AppendReply) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /**
  * The durable store on Redis (ioredis). Connection loss is surfaced, not hidden: the
@@ -47,6 +75,10 @@ export class RedisStore implements BatchStore {
   readonly #options: RedisStoreOptions;
   #redis: ScriptedRedis | undefined;
   #corked = false;
+  /** Appends of the current burst (this tick and its microtasks), sent together at its end. */
+  #appends: QueuedAppend[] = [];
+  /** Acks of the current burst (batches delivered together), sent together at its end. */
+  #acks: QueuedAck[] = [];
 
   constructor(options: RedisStoreOptions) {
     if (!/^[A-Za-z0-9:_-]*$/.test(options.keyPrefix)) {
@@ -69,6 +101,8 @@ export class RedisStore implements BatchStore {
     // Errors surface through the calls; the event only must not crash the process.
     redis.on('error', () => undefined);
     redis.defineCommand('batchAppend', { numberOfKeys: 2, lua: APPEND });
+    redis.defineCommand('batchAppendMany', { lua: APPEND_MANY });
+    redis.defineCommand('batchAckMany', { lua: ACK_MANY });
     redis.defineCommand('batchPending', { numberOfKeys: 1, lua: PENDING });
     redis.defineCommand('batchFlush', { numberOfKeys: 2, lua: FLUSH });
     redis.defineCommand('batchClaim', { numberOfKeys: 1, lua: CLAIM });
@@ -102,9 +136,11 @@ export class RedisStore implements BatchStore {
 
   async append(conversation: Conversation, message: StoredMessage): Promise<AppendResult> {
     const entry: Entry = [message.id, message.text, message.at];
-    const [accepted, count, firstAt, lastAt] = await this.#call((redis) =>
-      redis.batchAppend(this.#pendingKey(conversation), this.#seenKey(conversation), message.id, JSON.stringify(entry), message.at, this.#options.ttlSeconds),
-    );
+    const [accepted, count, firstAt, lastAt] = await new Promise<AppendReply>((resolve, reject) => {
+      const appends = this.#appends;
+      appends.push({ pending: this.#pendingKey(conversation), seen: this.#seenKey(conversation), id: message.id, entry: JSON.stringify(entry), at: message.at, resolve, reject });
+      if (appends.length === 1) process.nextTick(this.#sendAppends);
+    });
     const pending = count > 0 ? summary(conversation, count, firstAt, lastAt) : undefined;
     if (accepted === 1 && pending) return { status: 'accepted', pending };
     return { status: 'duplicate', pending };
@@ -179,8 +215,12 @@ export class RedisStore implements BatchStore {
     return (await this.#call((redis) => redis.batchRenew(this.#inFlightKey(batchId), owner, leaseUntil))) === 1;
   }
 
-  async ack(batchId: string): Promise<boolean> {
-    return (await this.#call((redis) => redis.del(this.#inFlightKey(batchId)))) === 1;
+  ack(batchId: string): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const acks = this.#acks;
+      acks.push({ key: this.#inFlightKey(batchId), resolve, reject });
+      if (acks.length === 1) process.nextTick(this.#sendAcks);
+    });
   }
 
   async deadLetter(batchId: string, error: string, at: number): Promise<boolean> {
@@ -259,6 +299,64 @@ export class RedisStore implements BatchStore {
       stream.uncork();
     });
   }
+
+  /**
+   * Sends the burst's appends: one script call for all of them (APPEND_MANY) instead of one
+   * each, so a burst of clients costs Redis and this process one command, one reply and one
+   * timeout timer. Each append is still applied whole and in order, as APPEND applies it.
+   */
+  readonly #sendAppends = (): void => {
+    const burst = this.#appends;
+    this.#appends = [];
+    // A bounded script each: one call never holds Redis for long.
+    for (let from = 0; from < burst.length; from += APPENDS_PER_CALL) this.#sendAppendsNow(burst.slice(from, from + APPENDS_PER_CALL));
+  };
+
+  #sendAppendsNow(appends: QueuedAppend[]): void {
+    const ttl = this.#options.ttlSeconds;
+    if (appends.length === 1) {
+      const one = appends[0] as QueuedAppend;
+      this.#call((redis) => redis.batchAppend(one.pending, one.seen, one.id, one.entry, one.at, ttl)).then(one.resolve, one.reject);
+      return;
+    }
+    const args: (string | number)[] = [];
+    for (const append of appends) args.push(append.pending, append.seen);
+    args.push(ttl);
+    for (const append of appends) args.push(append.id, append.entry, append.at);
+    this.#call((redis) => redis.batchAppendMany(appends.length * 2, ...args)).then(
+      (reply) => {
+        for (let i = 0; i < appends.length; i++) {
+          const at = 4 * i;
+          (appends[i] as QueuedAppend).resolve([Number(reply[at]), Number(reply[at + 1]), String(reply[at + 2]), String(reply[at + 3])]);
+        }
+      },
+      (error: unknown) => {
+        for (const append of appends) append.reject(error);
+      },
+    );
+  }
+
+  /** Sends the burst's acks: one DEL for one, else one ACK_MANY call (a reply per batch). */
+  readonly #sendAcks = (): void => {
+    const burst = this.#acks;
+    this.#acks = [];
+    for (let from = 0; from < burst.length; from += APPENDS_PER_CALL) {
+      const acks = burst.slice(from, from + APPENDS_PER_CALL);
+      if (acks.length === 1) {
+        const one = acks[0] as QueuedAck;
+        this.#call((redis) => redis.del(one.key)).then((deleted) => one.resolve(deleted === 1), one.reject);
+        continue;
+      }
+      this.#call((redis) => redis.batchAckMany(acks.length, ...acks.map((ack) => ack.key))).then(
+        (deleted) => {
+          for (let i = 0; i < acks.length; i++) (acks[i] as QueuedAck).resolve(Number(deleted[i]) === 1);
+        },
+        (error: unknown) => {
+          for (const ack of acks) ack.reject(error);
+        },
+      );
+    }
+  };
 
   /** SCAN, never KEYS: the walk is incremental and never blocks Redis. */
   async *#scan(match: string): AsyncIterable<string> {

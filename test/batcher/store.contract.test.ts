@@ -89,6 +89,27 @@ for (const [kind, makeHarness] of kinds) {
       expect(await h.store.pending(bob)).toBeUndefined();
     });
 
+    it('appends made together (one burst, as many clients at once) answer each as if made one after another', async () => {
+      const results = await Promise.all([
+        h.store.append(alice, message('a1', T0)),
+        h.store.append(bob, message('b1', T0 + 1)),
+        h.store.append(alice, message('a2', T0 + 2)),
+        h.store.append(alice, message('a1', T0 + 3)),
+        h.store.append(bob, message('b2', T0 + 4)),
+        h.store.append({ sessionId: 's2', phone: alice.phone }, message('a1', T0 + 5)),
+      ]);
+      expect(results).toEqual([
+        { status: 'accepted', pending: { ...alice, count: 1, firstAt: T0, lastAt: T0 } },
+        { status: 'accepted', pending: { ...bob, count: 1, firstAt: T0 + 1, lastAt: T0 + 1 } },
+        { status: 'accepted', pending: { ...alice, count: 2, firstAt: T0, lastAt: T0 + 2 } },
+        { status: 'duplicate', pending: { ...alice, count: 2, firstAt: T0, lastAt: T0 + 2 } },
+        { status: 'accepted', pending: { ...bob, count: 2, firstAt: T0 + 1, lastAt: T0 + 4 } },
+        { status: 'accepted', pending: { sessionId: 's2', phone: alice.phone, count: 1, firstAt: T0 + 5, lastAt: T0 + 5 } },
+      ]);
+      const flushed = await h.store.flush(alice, flushAt(T0 + 20_000));
+      expect(flushed.status === 'flushed' && flushed.batch.messages.map((m) => m.id)).toEqual(['a1', 'a2']);
+    });
+
     it('is not due before the quiet window, and says when it will be', async () => {
       await h.store.append(alice, message('m1', T0));
       await h.store.append(alice, message('m2', T0 + 2_000));
@@ -174,6 +195,13 @@ for (const [kind, makeHarness] of kinds) {
       const letters = await h.store.deadLetters(10);
       expect(letters).toEqual([{ batch: expect.objectContaining({ batchId: 'bad-1', ...bob }), error: 'webhook answered 500', at: T0 + 10_000 }]);
       expect(await h.store.stats(10)).toMatchObject({ inFlight: 0, deadLetters: 1, pendingBatches: 0 });
+    });
+
+    it('acks made together (batches delivered at once) each say whether they forgot a batch', async () => {
+      await Promise.all([h.store.append(alice, message('m1', T0)), h.store.append(bob, message('m2', T0))]);
+      await Promise.all([h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'two-1' })), h.store.flush(bob, flushAt(T0 + 9_000, { batchId: 'two-2' }))]);
+      expect(await Promise.all([h.store.ack('two-1'), h.store.ack('unknown'), h.store.ack('two-2'), h.store.ack('two-1')])).toEqual([true, false, true, false]);
+      expect((await h.store.stats(10)).inFlight).toBe(0);
     });
 
     it('drops a pending batch on request and lists pending conversations (SCAN past one page)', async () => {
