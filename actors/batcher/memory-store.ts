@@ -48,6 +48,14 @@ export class MemoryStore implements BatchStore {
   readonly #seen = new Map<string, number>();
   readonly #seenTtlMs: number;
   #appendsSincePrune = 0;
+  /**
+   * Where the prune goes on: a live iterator over the seen ids (it steps over ids deleted
+   * behind it and sees ids added after it), and the id it stopped at, not expired then.
+   * Starting each prune from the map's beginning would step again over every deleted
+   * slot there, which a map keeps until it rehashes.
+   */
+  #pruneFrom: Iterator<string> | undefined;
+  #pruneHead: string | undefined;
 
   constructor(options: MemoryStoreOptions) {
     this.#seenTtlMs = options.seenTtlMs;
@@ -67,7 +75,10 @@ export class MemoryStore implements BatchStore {
     }
     // Kept in expiry order (a Map iterates in insertion order): an id seen again after it
     // expired goes to the end, so the prune stops at the first id it must keep.
-    if (forgetAt !== undefined) this.#seen.delete(seenKey);
+    if (forgetAt !== undefined) {
+      this.#seen.delete(seenKey);
+      if (seenKey === this.#pruneHead) this.#pruneHead = undefined;
+    }
     this.#seen.set(seenKey, Math.ceil((message.at + this.#seenTtlMs) / 1000));
     if (++this.#appendsSincePrune >= PRUNE_EVERY) this.#prune(message.at);
     const entry = this.#pending.get(key);
@@ -180,9 +191,25 @@ export class MemoryStore implements BatchStore {
   #prune(now: number): void {
     this.#appendsSincePrune = 0;
     const seen = this.#seen;
-    for (const key of seen.keys()) {
-      if ((seen.get(key) as number) * 1000 > now) return;
-      seen.delete(key);
+    for (;;) {
+      let key = this.#pruneHead;
+      if (key === undefined) {
+        this.#pruneFrom ??= seen.keys();
+        const next = this.#pruneFrom.next();
+        if (next.done) {
+          // Every id seen was expired: an exhausted iterator sees nothing new, so start over next time.
+          this.#pruneFrom = undefined;
+          return;
+        }
+        key = next.value;
+      }
+      const forgetAt = seen.get(key);
+      if (forgetAt !== undefined && forgetAt * 1000 > now) {
+        this.#pruneHead = key;
+        return;
+      }
+      this.#pruneHead = undefined;
+      if (forgetAt !== undefined) seen.delete(key);
     }
   }
 }
