@@ -13,6 +13,12 @@ export interface Clock {
   /** `fn(arg)` after `delayMs`: one shared callback can serve many timers, with no closure per timer. */
   setTimeout<A>(fn: (arg: A) => void, delayMs: number, arg: A): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Starts a pending timer over with the delay it was set with, keeping its callback and
+   * argument (Node's `timeout.refresh()`): re-arming costs no new timer. Optional; without
+   * it a timer is cleared and set anew.
+   */
+  refresh?(handle: TimerHandle): void;
 }
 
 /** Node fires a timer longer than this after 1 ms; longer waits are clamped instead. */
@@ -27,11 +33,13 @@ export function systemClock(): Clock {
       return (arg === undefined ? setTimeout(fn as () => void, ms) : setTimeout(fn, ms, arg)) as unknown as TimerHandle;
     },
     clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
+    refresh: (handle) => void (handle as unknown as NodeJS.Timeout).refresh(),
   };
 }
 
 interface ManualTimer extends TimerHandle {
   dueAt: number;
+  delayMs: number;
   seq: number;
   fn: (arg: unknown) => void;
   arg: unknown;
@@ -61,6 +69,7 @@ export class ManualClock implements Clock {
     const timer: ManualTimer = {
       __timer: true,
       dueAt: this.#now + Math.max(0, delayMs),
+      delayMs: Math.max(0, delayMs),
       seq: this.#seq++,
       fn: fn as (arg: unknown) => void,
       arg,
@@ -75,6 +84,14 @@ export class ManualClock implements Clock {
     timer.cancelled = true;
     const index = this.#timers.indexOf(timer);
     if (index >= 0) this.#timers.splice(index, 1);
+  }
+
+  refresh(handle: TimerHandle): void {
+    const timer = handle as ManualTimer;
+    timer.dueAt = this.#now + timer.delayMs;
+    timer.seq = this.#seq++;
+    timer.cancelled = false;
+    if (!this.#timers.includes(timer)) this.#timers.push(timer);
   }
 
   pendingTimers(): number {

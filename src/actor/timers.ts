@@ -125,8 +125,16 @@ export class ActorTimers<M> implements Timers<M> {
     if (this.#closed) return;
     let entry = this.#get(key);
     if (entry) {
-      if (entry.handle) this.#clock.clearTimeout(entry.handle);
       entry.message = message;
+      // The same delay again (a batcher re-arming its quiet window per message): the pending
+      // timer starts over, with no new timer made.
+      if (entry.handle && entry.delayMs === delayMs && entry.periodic === periodic && this.#clock.refresh) {
+        entry.generation = ++this.#generation;
+        entry.queued = false;
+        this.#clock.refresh(entry.handle);
+        return;
+      }
+      if (entry.handle) this.#clock.clearTimeout(entry.handle);
     } else {
       entry = new TimerEntry(this, key, message);
       if (!this.#one) this.#one = entry;
