@@ -11,7 +11,7 @@ import type {
 import { conversationKey, type Conversation } from './conversation.js';
 import { decideFlush } from './flush-rule.js';
 
-const PRUNE_EVERY = 1_000;
+const PRUNE_EVERY = 50_000;
 
 /** A conversation's pending messages; the entry is its own Conversation (one object, not two). */
 interface PendingEntry extends Conversation {
@@ -48,14 +48,6 @@ export class MemoryStore implements BatchStore {
   readonly #seen = new Map<string, number>();
   readonly #seenTtlMs: number;
   #appendsSincePrune = 0;
-  /**
-   * Where the prune goes on: a live iterator over the seen ids (it steps over ids deleted
-   * behind it and sees ids added after it), and the id it stopped at, not expired then.
-   * Starting each prune from the map's beginning would step again over every deleted
-   * slot there, which a map keeps until it rehashes.
-   */
-  #pruneFrom: Iterator<string> | undefined;
-  #pruneHead: string | undefined;
 
   constructor(options: MemoryStoreOptions) {
     this.#seenTtlMs = options.seenTtlMs;
@@ -75,10 +67,7 @@ export class MemoryStore implements BatchStore {
     }
     // Kept in expiry order (a Map iterates in insertion order): an id seen again after it
     // expired goes to the end, so the prune stops at the first id it must keep.
-    if (forgetAt !== undefined) {
-      this.#seen.delete(seenKey);
-      if (seenKey === this.#pruneHead) this.#pruneHead = undefined;
-    }
+    if (forgetAt !== undefined) this.#seen.delete(seenKey);
     this.#seen.set(seenKey, Math.ceil((message.at + this.#seenTtlMs) / 1000));
     if (++this.#appendsSincePrune >= PRUNE_EVERY) this.#prune(message.at);
     const entry = this.#pending.get(key);
@@ -184,32 +173,18 @@ export class MemoryStore implements BatchStore {
 
   /**
    * Forgets expired message ids, oldest first, up to the first one still remembered: the
-   * work is the ids that expired, not every id remembered (the map holds a TTL's worth).
-   * A clock stepping back can leave an expired id a little longer; the check in `append`
-   * never trusts an expired entry anyway.
+   * work is the ids that expired (and the slots of ids deleted before, which a map keeps
+   * until it rehashes), not every id remembered (the map holds a TTL's worth). A clock
+   * stepping back can leave an expired id a little longer; the check in `append` never
+   * trusts an expired entry anyway. (A live iterator kept between prunes would skip the
+   * deleted slots, but it also keeps every table the map outgrows alive.)
    */
   #prune(now: number): void {
     this.#appendsSincePrune = 0;
     const seen = this.#seen;
-    for (;;) {
-      let key = this.#pruneHead;
-      if (key === undefined) {
-        this.#pruneFrom ??= seen.keys();
-        const next = this.#pruneFrom.next();
-        if (next.done) {
-          // Every id seen was expired: an exhausted iterator sees nothing new, so start over next time.
-          this.#pruneFrom = undefined;
-          return;
-        }
-        key = next.value;
-      }
-      const forgetAt = seen.get(key);
-      if (forgetAt !== undefined && forgetAt * 1000 > now) {
-        this.#pruneHead = key;
-        return;
-      }
-      this.#pruneHead = undefined;
-      if (forgetAt !== undefined) seen.delete(key);
+    for (const key of seen.keys()) {
+      if ((seen.get(key) as number) * 1000 > now) return;
+      seen.delete(key);
     }
   }
 }
