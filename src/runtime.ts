@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -18,7 +18,8 @@ import type { AuthStoreSpec } from '../actors/whatsapp/auth-store.js';
 import { SessionDirectory } from '../actors/whatsapp/session-directory.js';
 import { sessionPaths } from '../actors/whatsapp/session-paths.js';
 import { whatsappTree, type WhatsAppTreeOptions } from '../actors/whatsapp/whatsapp-tree.js';
-import { renderQr } from '../actors/whatsapp/qr-render.js';
+import { terminalQr } from '../actors/whatsapp/qr-render.js';
+import { whatsappMessageId } from '../actors/whatsapp/session-gateway.js';
 import { DEFAULT_BACKOFF } from '../supervisor/backoff.js';
 import { local, type ChildSpec } from '../supervisor/child-spec.js';
 import { systemClock, type Clock } from './clock.js';
@@ -88,6 +89,7 @@ export class Runtime {
   readonly #rules: FlushRules;
   readonly #clock: Clock;
   readonly #leaseMs: number;
+  readonly #hasWhatsApp: boolean;
 
   constructor(options: RuntimeOptions) {
     const { config, effective } = options.loaded;
@@ -103,6 +105,7 @@ export class Runtime {
     const rules: FlushRules = { windowMs: config.batching.windowMs, maxMessages: config.batching.maxMessages, maxAgeMs: config.batching.maxAgeMs };
     this.#rules = rules;
     this.#leaseMs = config.batching.leaseMs;
+    this.#hasWhatsApp = config.whatsapp.sessions.length > 0;
     this.#clock = clock;
 
     // Factories run at start, after the system below exists; they only close over it.
@@ -260,20 +263,23 @@ export class Runtime {
       ...(wa.sessions.length > 0
         ? {
             sessions: async () =>
-              // A session whose gateway does not answer is left out of this scrape, not the others.
-              (await Promise.allSettled(sessions.ids.map((id) => sessions.info(id))))
-                .flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
-                .map((info) => ({
-                id: info.id,
-                status: info.status,
-                sendQueue: info.queue.depth,
-                sent24h: info.messages_sent_24h,
-                received24h: info.messages_received_24h,
-                errors24h: info.errors_24h,
-                badMac: info.decryptErrors.badMac,
-                otherDecryptErrors: info.decryptErrors.decrypt,
-                lastCloseCode: info.lastCloseCode,
-              })),
+              (await sessions.sample()).flatMap(({ info }) =>
+                info
+                  ? [
+                      {
+                        id: info.id,
+                        status: info.status,
+                        sendQueue: info.queue.depth,
+                        sent24h: info.messages_sent_24h,
+                        received24h: info.messages_received_24h,
+                        errors24h: info.errors_24h,
+                        badMac: info.decryptErrors.badMac,
+                        otherDecryptErrors: info.decryptErrors.decrypt,
+                        lastCloseCode: info.lastCloseCode,
+                      },
+                    ]
+                  : [],
+              ),
           }
         : {}),
     });
@@ -298,7 +304,7 @@ export class Runtime {
         .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop http first'));
       // WhatsApp is the other way messages come in: its sockets close (and hand over what they
       // received) before pending batches are flushed, so nothing is accepted after the flush.
-      if (this.system.snapshot().children.some((child) => child.path === PATHS.whatsapp)) {
+      if (this.#hasWhatsApp) {
         await this.system
           .supervisor('/')
           .stopChild('whatsapp')
@@ -315,22 +321,6 @@ export class Runtime {
   async httpAddress(): Promise<HttpAddress | undefined> {
     return this.system.lookup<HttpMessage, HttpAddress | undefined>(PATHS.http)?.ask({ type: 'address' });
   }
-}
-
-/** A message id in WhatsApp web's own shape (3EB0 + hex), fixed when queued so a retry reuses it. */
-function whatsappMessageId(): string {
-  return `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
-}
-
-function terminalQr(logger: Logger): (sessionId: string, qr: string) => void {
-  return (sessionId, qr) => {
-    logger.info({ sessionId, qr: `GET /sessions/${sessionId}/qr` }, 'WhatsApp pairing: a new QR is on offer');
-    if (!process.stderr.isTTY) return;
-    renderQr(qr, 'text').then(
-      (art) => process.stderr.write(`\nScan with WhatsApp (Linked devices) to pair session ${sessionId}:\n${String(art)}\n`),
-      (error: unknown) => logger.warn({ err: error }, 'could not draw the QR'),
-    );
-  };
 }
 
 function createStore(config: Config): BatchStore {

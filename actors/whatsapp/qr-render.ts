@@ -1,4 +1,5 @@
 import QRCode from 'qrcode';
+import type { Logger } from 'pino';
 
 export type QrFormat = 'text' | 'svg' | 'png';
 
@@ -18,4 +19,16 @@ export async function renderQr(payload: string, format: QrFormat): Promise<strin
     case 'png':
       return QRCode.toBuffer(payload, { type: 'png', errorCorrectionLevel: 'L', margin: 2, scale: 6 });
   }
+}
+
+/** Shows each fresh QR: a log line naming the route, and the QR drawn on stderr when that is a terminal. */
+export function terminalQr(logger: Logger): (sessionId: string, qr: string) => void {
+  return (sessionId, qr) => {
+    logger.info({ sessionId, qr: `GET /sessions/${sessionId}/qr` }, 'WhatsApp pairing: a new QR is on offer');
+    if (!process.stderr.isTTY) return;
+    renderQr(qr, 'text').then(
+      (art) => process.stderr.write(`\nScan with WhatsApp (Linked devices) to pair session ${sessionId}:\n${String(art)}\n`),
+      (error: unknown) => logger.warn({ err: error }, 'could not draw the QR'),
+    );
+  };
 }

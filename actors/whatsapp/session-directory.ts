@@ -29,6 +29,11 @@ export class SessionDirectory {
     return Promise.all(this.ids.map((id) => this.info(id)));
   }
 
+  /** Every session's info, or undefined for one whose gateway does not answer: one slow session never hides the others. */
+  async sample(): Promise<{ id: string; info: SessionInfo | undefined }[]> {
+    return Promise.all(this.ids.map(async (id) => ({ id, info: await this.info(id).catch(() => undefined) })));
+  }
+
   async qr(id: string): Promise<QrInfo> {
     return (await this.#gateway(id).ask({ type: 'qr_code' }, { timeoutMs: this.#askTimeoutMs })) as QrInfo;
   }

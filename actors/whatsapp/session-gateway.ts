@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from '../batcher/batch-ingest.js';
 import type { AppendResult } from '../batcher/batch-store.js';
 import { normalizePhone } from '../batcher/conversation.js';
@@ -9,7 +10,7 @@ import { closeCodeName } from './close-codes.js';
 import type { DecryptErrorCounts } from './decrypt-error-log.js';
 import type { IgnoredReason } from './inbound.js';
 import { refused, type GatewayMessage, type InboundText, type Outcome, type QrInfo, type SendAccepted, type SessionInfo, type SocketHints, type SocketMessage, type SocketReply } from './session-protocol.js';
-import { isSelfHealing, type SessionStatus } from './session-status.js';
+import { isHalted, isSelfHealing, type SessionStatus } from './session-status.js';
 
 export interface SessionGatewayDeps {
   readonly sessionId: string;
@@ -336,10 +337,15 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
   };
 }
 
-function isDown(status: SessionStatus): status is Exclude<NonNullable<SocketHints['down']>, undefined> {
-  return status === 'logged_out' || status === 'forbidden' || status === 'multidevice_mismatch' || status === 'replaced' || status === 'awaiting_pairing';
+function isDown(status: SessionStatus): status is NonNullable<SocketHints['down']> {
+  return isHalted(status) || status === 'awaiting_pairing';
 }
 
 function isSocketDown(code: string | undefined): boolean {
   return code === 'ERR_WA_NOT_OPEN' || code === 'ERR_ACTOR_STOPPED' || code === 'ERR_ACTOR_FAILED' || code === 'ERR_WORKER_DIED';
+}
+
+/** A message id in WhatsApp web's own shape (3EB0 + hex), fixed when queued so a retry reuses it. */
+export function whatsappMessageId(): string {
+  return `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
 }

@@ -17,3 +17,10 @@ export type SessionStatus = 'connecting' | 'pairing' | 'open' | 'reconnecting' |
 export function isSelfHealing(status: SessionStatus): boolean {
   return status === 'connecting' || status === 'open' || status === 'reconnecting';
 }
+
+const HALTED: ReadonlySet<SessionStatus> = new Set<SessionStatus>(['logged_out', 'forbidden', 'multidevice_mismatch', 'replaced']);
+
+/** Down on purpose (close-codes.ts `halt`): only a pairing request brings the socket back. */
+export function isHalted(status: SessionStatus): status is HaltedStatus {
+  return HALTED.has(status);
+}

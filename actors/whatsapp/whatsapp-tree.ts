@@ -2,7 +2,6 @@ import type { BackoffOptions } from '../../supervisor/backoff.js';
 import { local, thread, type ChildSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
 import { siblingModule } from '../../src/thread/module-url.js';
 import { sessionGateway, type SessionGatewayDeps } from './session-gateway.js';
-import { sessionPaths } from './session-paths.js';
 import { sessionSocket, type SessionSocketArgs, type SessionSocketOverrides } from './session-socket.js';
 
 export interface WhatsAppTreeOptions {

@@ -24,8 +24,8 @@ export class WaServer {
     });
   }
 
-  static async start(mode: WaServerMode): Promise<WaServer> {
-    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  static async start(mode: WaServerMode, port = 0): Promise<WaServer> {
+    const server = new WebSocketServer({ host: '127.0.0.1', port });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);

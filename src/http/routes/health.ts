@@ -90,28 +90,19 @@ interface SessionSummary {
 
 /** Each session's figures from its gateway; a gateway that does not answer shows as `unknown`. */
 async function sessionSummaries(deps: HttpDeps): Promise<Record<string, SessionSummary>> {
-  const directory = deps.sessions;
-  if (!directory) return {};
-  const entries = await Promise.all(
-    directory.ids.map(async (id): Promise<[string, SessionSummary]> => {
-      try {
-        const info = await directory.info(id);
-        return [
-          id,
-          {
-            status: info.status,
-            messages_sent_24h: info.messages_sent_24h,
-            messages_received_24h: info.messages_received_24h,
-            errors_24h: info.errors_24h,
-            last_activity: info.last_activity,
-            last_close_code: info.lastCloseCode,
-            send_queue: info.queue.depth,
-          },
-        ];
-      } catch {
-        return [id, { status: 'unknown', messages_sent_24h: 0, messages_received_24h: 0, errors_24h: 0, last_activity: null, last_close_code: null, send_queue: 0 }];
-      }
-    }),
+  const sampled = (await deps.sessions?.sample()) ?? [];
+  return Object.fromEntries(
+    sampled.map(({ id, info }): [string, SessionSummary] => [
+      id,
+      {
+        status: info?.status ?? 'unknown',
+        messages_sent_24h: info?.messages_sent_24h ?? 0,
+        messages_received_24h: info?.messages_received_24h ?? 0,
+        errors_24h: info?.errors_24h ?? 0,
+        last_activity: info?.last_activity ?? null,
+        last_close_code: info?.lastCloseCode ?? null,
+        send_queue: info?.queue.depth ?? 0,
+      },
+    ]),
   );
-  return Object.fromEntries(entries);
 }

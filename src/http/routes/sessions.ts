@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { QR_CONTENT_TYPES, renderQr, type QrFormat } from '../../../actors/whatsapp/qr-render.js';
-import { errorCode, RuntimeError } from '../../errors.js';
+import { SessionDirectory } from '../../../actors/whatsapp/session-directory.js';
+import { errorCode } from '../../errors.js';
 import { adminAuth } from '../admin-auth.js';
 import { errorBody } from '../error-handler.js';
 import type { HttpDeps } from '../http-deps.js';
@@ -54,7 +55,8 @@ const STATUS_BY_CODE: Record<string, number> = {
  * and POST /sessions/:id/send (they act as the salon's number).
  */
 export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  const directory = deps.sessions;
+  // Without sessions every id is unknown: the empty directory says so (404).
+  const directory = deps.sessions ?? new SessionDirectory({ ids: [], lookup: () => undefined, askTimeoutMs: 0, pairTimeoutMs: 0 });
   const fail = (reply: FastifyReply, error: unknown): FastifyReply => {
     const code = errorCode(error);
     const status = code ? STATUS_BY_CODE[code] : undefined;
@@ -65,14 +67,13 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/sessions', async (_request, reply) => {
     try {
-      return { sessions: directory ? await directory.all() : [] };
+      return { sessions: await directory.all() };
     } catch (error) {
       return fail(reply, error);
     }
   });
 
   app.get<{ Params: { id: string } }>('/sessions/:id', { schema: { params: idParams } }, async (request, reply) => {
-    if (!directory) return fail(reply, unknown(request.params.id));
     try {
       return await directory.info(request.params.id);
     } catch (error) {
@@ -92,7 +93,6 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       '/sessions/:id/qr',
       { schema: { params: idParams, querystring: qrQuery } },
       async (request, reply) => {
-        if (!directory) return fail(reply, unknown(request.params.id));
         try {
           const qr = await directory.qr(request.params.id);
           const format = request.query.format ?? preferredFormat(request.headers.accept);
@@ -119,7 +119,6 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
         },
       },
       async (request, reply) => {
-        if (!directory) return fail(reply, unknown(request.params.id));
         try {
           const phone = request.body?.phone?.replace(/[^0-9]/g, '');
           return await directory.pair(request.params.id, phone);
@@ -133,7 +132,6 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       '/sessions/:id/send',
       { schema: { params: idParams, body: sendBody } },
       async (request, reply) => {
-        if (!directory) return fail(reply, unknown(request.params.id));
         try {
           const accepted = await directory.send(request.params.id, { to: request.body.to, text: request.body.text, source: 'api' });
           return reply.code(202).send({ queued: true, ...accepted });
@@ -143,10 +141,6 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       },
     );
   });
-}
-
-function unknown(id: string): Error {
-  return new RuntimeError('ERR_WA_UNKNOWN_SESSION', `no session ${JSON.stringify(id)} (WA_SESSIONS is empty)`);
 }
 
 function preferredFormat(accept: string | undefined): QrFormat | 'json' {
