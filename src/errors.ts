@@ -1,30 +1,64 @@
 /**
- * Every error the runtime raises carries a stable `code` (in the spirit of fastify's
- * `FST_ERR_*`) so that tests, operators and alert rules match on the code, never on prose.
+ * Every code the runtime raises or answers with over HTTP, in one table (in the spirit of
+ * fastify's `FST_ERR_*`): tests, operators and alert rules match on the code, never on
+ * prose. The `WAR_` prefix keeps them apart from Node's own `ERR_*` codes. `status` is the
+ * HTTP status a route answers with when the error reaches a client.
  */
-export type RuntimeErrorCode =
-  | 'ERR_ASK_TIMEOUT'
-  | 'ERR_MAILBOX_FULL'
-  | 'ERR_ACTOR_STOPPED'
-  | 'ERR_ACTOR_FAILED'
-  | 'ERR_ACTOR_START_TIMEOUT'
-  | 'ERR_WORKER_DIED'
-  | 'ERR_WORKER_START'
-  | 'ERR_SUPERVISOR_ESCALATED'
-  | 'ERR_CHILD_GAVE_UP'
-  | 'ERR_CHILD_EXISTS'
-  | 'ERR_CHILD_NOT_FOUND'
-  | 'ERR_CONFIG_INVALID'
-  | 'ERR_BAD_SPEC'
-  | 'ERR_STORE_UNAVAILABLE'
-  | 'ERR_WA_CLOSED'
-  | 'ERR_WA_NOT_OPEN'
-  | 'ERR_WA_ALREADY_PAIRED'
-  | 'ERR_WA_PAIRING_FAILED'
-  | 'ERR_WA_QUEUE_FULL'
-  | 'ERR_WA_UNKNOWN_SESSION'
-  | 'ERR_WA_BAD_REQUEST'
-  | 'ERR_WA_SEND_FAILED';
+export const ERROR_CODES = {
+  // ---- actors and supervision --------------------------------------------------------
+  WAR_ERR_ASK_TIMEOUT: { status: 504, meaning: 'an ask got no reply within its timeout' },
+  WAR_ERR_MAILBOX_FULL: { status: 503, meaning: "the actor's mailbox is full (overflow policy `reject`)" },
+  WAR_ERR_ACTOR_STOPPED: { status: 503, meaning: 'the actor is stopped, or backing off before a restart' },
+  WAR_ERR_ACTOR_FAILED: { status: 503, meaning: 'the actor failed while handling the message' },
+  WAR_ERR_ACTOR_START_TIMEOUT: { status: 503, meaning: 'the actor did not finish `start` within its start timeout' },
+  WAR_ERR_ILLEGAL_STATE: { status: 500, meaning: 'an actor was started while it was not idle (a bug in the caller)' },
+  WAR_ERR_BAD_ARGUMENT: { status: 500, meaning: 'an API was called with a value it does not take (for example an ask timeout of 0)' },
+  WAR_ERR_WORKER_DIED: { status: 503, meaning: 'the worker thread hosting the actor died (uncaught error, exit, out of memory)' },
+  WAR_ERR_THREAD_PROTOCOL: { status: 500, meaning: 'a worker thread received a message it does not understand' },
+  WAR_ERR_BAD_EXPORT: { status: 500, meaning: 'a module named by a spec does not export the function it must' },
+  WAR_ERR_SUPERVISOR_ESCALATED: { status: 500, meaning: 'a supervisor exceeded its restart intensity (or a child gave up) and failed to its parent' },
+  WAR_ERR_CHILD_EXISTS: { status: 409, meaning: 'a supervisor already has a child with that id' },
+  WAR_ERR_CHILD_NOT_FOUND: { status: 404, meaning: 'no actor or supervisor at that path' },
+  WAR_ERR_NO_TEMPLATE: { status: 500, meaning: 'a dynamic child was asked of a supervisor without a child template' },
+  WAR_ERR_BAD_SPEC: { status: 500, meaning: 'a child spec is invalid (child id, strategy, intensity)' },
+  WAR_ERR_ROOT_RESTART: { status: 400, meaning: 'the root supervisor cannot be restarted; stop the process instead' },
+  // ---- configuration and start-up ----------------------------------------------------
+  WAR_ERR_CONFIG_INVALID: { status: 500, meaning: 'a configuration variable has a bad value (start-up exits 78)' },
+  WAR_ERR_HANDLER_INVALID: { status: 500, meaning: 'HANDLER_MODULE cannot be loaded or exports no handler function (start-up exits 78)' },
+  WAR_ERR_HANDLER_TIMEOUT: { status: 504, meaning: 'a batch handler did not finish within HANDLER_TIMEOUT_MS' },
+  // ---- store and batching ------------------------------------------------------------
+  WAR_ERR_STORE_UNAVAILABLE: { status: 503, meaning: 'the batch store cannot take a read or write now (Redis down or reconnecting)' },
+  WAR_ERR_DEAD_LETTER_NOT_FOUND: { status: 404, meaning: 'no dead letter with that batchId' },
+  WAR_ERR_NO_PENDING_BATCH: { status: 404, meaning: 'the conversation has no pending batch' },
+  // ---- WhatsApp ----------------------------------------------------------------------
+  WAR_ERR_WA_CLOSED: { status: 503, meaning: 'the WhatsApp connection closed (the socket restarts with backoff)' },
+  WAR_ERR_WA_NOT_OPEN: { status: 503, meaning: 'the WhatsApp session is not connected' },
+  WAR_ERR_WA_ALREADY_PAIRED: { status: 409, meaning: 'the session is connected; log it out before pairing again' },
+  WAR_ERR_WA_PAIRING_FAILED: { status: 502, meaning: 'WhatsApp did not offer pairing, or the connection closed first' },
+  WAR_ERR_WA_QUEUE_FULL: { status: 503, meaning: "the session's send queue is full (WA_SEND_QUEUE_MAX)" },
+  WAR_ERR_WA_UNKNOWN_SESSION: { status: 404, meaning: 'no such session in WA_SESSIONS' },
+  WAR_ERR_WA_BAD_REQUEST: { status: 400, meaning: 'a send request has a bad phone or an empty text' },
+  WAR_ERR_WA_SEND_FAILED: { status: 502, meaning: 'WhatsApp refused the message' },
+  WAR_ERR_NO_QR: { status: 404, meaning: 'no QR is on offer (the session is not pairing)' },
+  // ---- HTTP --------------------------------------------------------------------------
+  WAR_ERR_BAD_REQUEST: { status: 400, meaning: 'the body, query or path does not fit the route (the message says what)' },
+  WAR_ERR_BAD_JSON: { status: 400, meaning: 'the body is not valid JSON' },
+  WAR_ERR_BAD_PHONE: { status: 400, meaning: 'the phone is not a person\'s phone number' },
+  WAR_ERR_BAD_TIMESTAMP: { status: 400, meaning: '`timestamp` is neither ISO-8601 nor epoch milliseconds' },
+  WAR_ERR_EMPTY_MESSAGE: { status: 400, meaning: 'the message has no visible character' },
+  WAR_ERR_BAD_SESSION: { status: 400, meaning: 'the sessionId is not a session id' },
+  WAR_ERR_BODY_TOO_LARGE: { status: 413, meaning: 'the body exceeds the route\'s limit (the batched webhook answers 400, as its contract says)' },
+  WAR_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body\'s content type is not application/json' },
+  WAR_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'the request\'s headers exceed Node\'s limit' },
+  WAR_ERR_BAD_HTTP: { status: 400, meaning: 'the request is not valid HTTP' },
+  WAR_ERR_NOT_FOUND: { status: 404, meaning: 'no such route' },
+  WAR_ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'the route does not take that method' },
+  WAR_ERR_UNAUTHORIZED: { status: 401, meaning: 'missing or wrong bearer ADMIN_TOKEN' },
+  WAR_ERR_ADMIN_DISABLED: { status: 403, meaning: 'admin routes are disabled because ADMIN_TOKEN is not set' },
+  WAR_ERR_INTERNAL: { status: 500, meaning: 'an unexpected error; the server log has its stack' },
+} as const satisfies Record<`WAR_ERR_${string}`, { readonly status: number; readonly meaning: string }>;
+
+export type RuntimeErrorCode = keyof typeof ERROR_CODES;
 
 export class RuntimeError extends Error {
   readonly code: RuntimeErrorCode;
@@ -34,36 +68,41 @@ export class RuntimeError extends Error {
     this.code = code;
     this.name = new.target.name;
   }
+
+  /** The HTTP status this error answers with when it reaches a client. */
+  get statusCode(): number {
+    return ERROR_CODES[this.code].status;
+  }
 }
 
 export class AskTimeoutError extends RuntimeError {
   constructor(readonly path: string, readonly timeoutMs: number) {
-    super('ERR_ASK_TIMEOUT', `ask to ${path} got no reply within ${timeoutMs} ms`);
+    super('WAR_ERR_ASK_TIMEOUT', `ask to ${path} got no reply within ${timeoutMs} ms`);
   }
 }
 
 export class MailboxFullError extends RuntimeError {
   constructor(readonly path: string, readonly capacity: number) {
-    super('ERR_MAILBOX_FULL', `mailbox of ${path} is full (capacity ${capacity})`);
+    super('WAR_ERR_MAILBOX_FULL', `mailbox of ${path} is full (capacity ${capacity})`);
   }
 }
 
 export class ActorStoppedError extends RuntimeError {
   constructor(readonly path: string) {
-    super('ERR_ACTOR_STOPPED', `actor ${path} is stopped`);
+    super('WAR_ERR_ACTOR_STOPPED', `actor ${path} is stopped`);
   }
 }
 
 /** The message an ask carried made the actor fail; `cause` is what it threw. */
 export class ActorFailedError extends RuntimeError {
   constructor(readonly path: string, cause: unknown) {
-    super('ERR_ACTOR_FAILED', `actor ${path} failed while handling the message: ${describe(cause)}`, { cause });
+    super('WAR_ERR_ACTOR_FAILED', `actor ${path} failed while handling the message: ${describe(cause)}`, { cause });
   }
 }
 
 export class WorkerDiedError extends RuntimeError {
   constructor(readonly threadId: number, readonly reason: string) {
-    super('ERR_WORKER_DIED', `worker thread ${threadId} died: ${reason}`);
+    super('WAR_ERR_WORKER_DIED', `worker thread ${threadId} died: ${reason}`);
   }
 }
 
@@ -72,7 +111,22 @@ export function describe(error: unknown): string {
   return String(error);
 }
 
-export function errorCode(error: unknown): string | undefined {
+export function isRuntimeErrorCode(code: unknown): code is RuntimeErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
+/**
+ * The runtime's code an error carries, or undefined for any other error (Node's `ERR_*`,
+ * ioredis', fastify's). An error that crossed a thread boundary keeps its code as a plain
+ * property, so this reads the property rather than testing the class.
+ */
+export function errorCode(error: unknown): RuntimeErrorCode | undefined {
+  const code = anyErrorCode(error);
+  return isRuntimeErrorCode(code) ? code : undefined;
+}
+
+/** Whatever string `code` an error carries, ours or a library's (for logs and for mapping foreign errors). */
+export function anyErrorCode(error: unknown): string | undefined {
   if (error !== null && typeof error === 'object' && 'code' in error) {
     const code = (error as { code: unknown }).code;
     if (typeof code === 'string') return code;

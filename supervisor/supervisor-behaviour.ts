@@ -23,7 +23,7 @@ function nodeError(error: Error, at: number): NodeError {
 }
 
 function escalation(path: string, why: string): RuntimeError {
-  return new RuntimeError('ERR_SUPERVISOR_ESCALATED', `supervisor ${path} escalates: ${why}`);
+  return new RuntimeError('WAR_ERR_SUPERVISOR_ESCALATED', `supervisor ${path} escalates: ${why}`);
 }
 
 /**
@@ -94,7 +94,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
 
   /** A request that failed is answered with its error; an escalation fails the supervisor. */
   readonly #refused = (error: unknown): SupervisorReply => {
-    if (errorCode(error) === 'ERR_SUPERVISOR_ESCALATED') throw error;
+    if (errorCode(error) === 'WAR_ERR_SUPERVISOR_ESCALATED') throw error;
     return { ok: false, error: toError(error) };
   };
 
@@ -106,7 +106,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
         return this.#startedReply(this.#startDynamic(message.spec));
       case 'start_from_template': {
         const template = this.#spec.template;
-        if (!template) throw new RuntimeError('ERR_BAD_SPEC', `${this.#ctx.path} has no child template`);
+        if (!template) throw new RuntimeError('WAR_ERR_NO_TEMPLATE', `${this.#ctx.path} has no child template`);
         return this.#startedReply(this.#startDynamic(template.call(this.#spec, message.id, message.args)));
       }
       case 'stop_child':
@@ -349,7 +349,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
 
   #require(id: string): ChildSlot {
     const slot = this.#state.find(id);
-    if (!slot) throw new RuntimeError('ERR_CHILD_NOT_FOUND', `${this.#ctx.path} has no child ${id}`);
+    if (!slot) throw new RuntimeError('WAR_ERR_CHILD_NOT_FOUND', `${this.#ctx.path} has no child ${id}`);
     return slot;
   }
 

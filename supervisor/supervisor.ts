@@ -48,7 +48,7 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
   addSlot(spec: ChildSpec, dynamic: boolean): ChildSlot {
     validateChildId(spec.id, this.path);
     if (this.#state.find(spec.id)) {
-      throw new RuntimeError('ERR_CHILD_EXISTS', `${this.path} already has a child ${spec.id}`);
+      throw new RuntimeError('WAR_ERR_CHILD_EXISTS', `${this.path} already has a child ${spec.id}`);
     }
     const child = this.#env.createChild(spec, childPath(this.path, spec.id));
     const slot: ChildSlot = {
@@ -189,31 +189,31 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
 
   #childOf(reply: SupervisorReply): ActorRef<unknown, unknown> {
     if (!reply.ok) throw reply.error;
-    if (!reply.child) throw new RuntimeError('ERR_CHILD_NOT_FOUND', `${this.path} returned no child`);
+    if (!reply.child) throw new RuntimeError('WAR_ERR_CHILD_NOT_FOUND', `${this.path} returned no child`);
     return reply.child.ref;
   }
 }
 
 function notRunning(path: string): RuntimeError {
-  return new RuntimeError('ERR_ACTOR_STOPPED', `supervisor ${path} is not running; try again once it is`);
+  return new RuntimeError('WAR_ERR_ACTOR_STOPPED', `supervisor ${path} is not running; try again once it is`);
 }
 
 function validateChildId(id: string, parent: string): void {
   if (typeof id !== 'string' || id.length === 0 || id.includes('/')) {
-    throw new RuntimeError('ERR_BAD_SPEC', `child id under ${parent} must be a non-empty string without '/', got ${JSON.stringify(id)}`);
+    throw new RuntimeError('WAR_ERR_BAD_SPEC', `child id under ${parent} must be a non-empty string without '/', got ${JSON.stringify(id)}`);
   }
 }
 
 function validateSupervisorSpec(spec: SupervisorSpec, path: string): void {
   if (spec.template && spec.strategy !== 'one_for_one') {
-    throw new RuntimeError('ERR_BAD_SPEC', `${path}: a supervisor with a child template must use one_for_one`);
+    throw new RuntimeError('WAR_ERR_BAD_SPEC', `${path}: a supervisor with a child template must use one_for_one`);
   }
   const intensity = spec.intensity;
   if (intensity?.maxRestarts !== undefined && !(intensity.maxRestarts >= 0)) {
-    throw new RuntimeError('ERR_BAD_SPEC', `${path}: intensity.maxRestarts must be >= 0`);
+    throw new RuntimeError('WAR_ERR_BAD_SPEC', `${path}: intensity.maxRestarts must be >= 0`);
   }
   if (intensity?.withinMs !== undefined && !(intensity.withinMs > 0)) {
-    throw new RuntimeError('ERR_BAD_SPEC', `${path}: intensity.withinMs must be > 0`);
+    throw new RuntimeError('WAR_ERR_BAD_SPEC', `${path}: intensity.withinMs must be > 0`);
   }
 }
 

@@ -47,7 +47,7 @@ export class BatchIngest {
     this.#deps = deps;
   }
 
-  /** Resolves once the message is stored (or known as a duplicate); rejects with ERR_STORE_UNAVAILABLE while the store is away. */
+  /** Resolves once the message is stored (or known as a duplicate); rejects with WAR_ERR_STORE_UNAVAILABLE while the store is away. */
   async accept(incoming: IncomingMessage): Promise<AppendResult & { readonly id: string }> {
     const id = incoming.id ?? randomUUID();
     // The incoming message is its own conversation: the store reads only sessionId and phone.

@@ -87,6 +87,6 @@ export interface BatchStore {
 /** The store cannot take a write now (Redis down or reconnecting): ingress answers 503. */
 export class StoreUnavailableError extends RuntimeError {
   constructor(cause: unknown) {
-    super('ERR_STORE_UNAVAILABLE', `the batch store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super('WAR_ERR_STORE_UNAVAILABLE', `the batch store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }

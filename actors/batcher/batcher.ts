@@ -176,7 +176,7 @@ class Batcher implements Behaviour<BatcherMessage, void> {
       await work();
       ctx.setDetail(undefined);
     } catch (error) {
-      if (errorCode(error) !== 'ERR_STORE_UNAVAILABLE') throw error;
+      if (errorCode(error) !== 'WAR_ERR_STORE_UNAVAILABLE') throw error;
       ctx.setDetail({ waitingForStore: true });
       ctx.timers.once('due', this.#deps.storeRetryMs, DUE);
     }

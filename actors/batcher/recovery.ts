@@ -50,7 +50,7 @@ export function recovery(deps: RecoveryDeps): Behaviour<RecoveryMessage, SweepRe
         const pipeline = ctx.lookup<BatchHandoff, unknown>(deps.pipelinePath);
         for (const batch of claimed) if (pipeline?.tell({ type: 'batch', batch })) result.reclaimed++;
       } catch (error) {
-        if (errorCode(error) !== 'ERR_STORE_UNAVAILABLE') throw error;
+        if (errorCode(error) !== 'WAR_ERR_STORE_UNAVAILABLE') throw error;
         ctx.setDetail({ sweeps, waitingForStore: true });
         return undefined;
       }

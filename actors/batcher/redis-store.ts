@@ -68,7 +68,7 @@ interface QueuedAppend {
 /**
  * The durable store on Redis (ioredis). Connection loss is surfaced, not hidden: the
  * offline queue is off, so while Redis is away every call fails fast with
- * ERR_STORE_UNAVAILABLE (ingress answers 503) and ioredis reconnects in the background.
+ * WAR_ERR_STORE_UNAVAILABLE (ingress answers 503) and ioredis reconnects in the background.
  */
 export class RedisStore implements BatchStore {
   readonly kind = 'redis';

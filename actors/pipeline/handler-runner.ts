@@ -22,7 +22,7 @@ export interface HandlerTask {
 
 export class HandlerTimeoutError extends RuntimeError {
   constructor(timeoutMs: number) {
-    super('ERR_ASK_TIMEOUT', `handler did not finish within ${timeoutMs} ms`);
+    super('WAR_ERR_HANDLER_TIMEOUT', `handler did not finish within ${timeoutMs} ms`);
   }
 }
 

@@ -206,7 +206,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       if (mine.length > 0) ctx.log.info({ batches: mine.length }, 'claimed in-flight batches to deliver');
       pump(ctx);
     } catch (error) {
-      if (errorCode(error) !== 'ERR_STORE_UNAVAILABLE') throw error;
+      if (errorCode(error) !== 'WAR_ERR_STORE_UNAVAILABLE') throw error;
       ctx.log.warn('store unavailable; will claim in-flight batches once it is back');
     }
   };

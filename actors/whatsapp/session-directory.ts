@@ -45,18 +45,18 @@ export class SessionDirectory {
   async pair(id: string, phone: string | undefined): Promise<PairReply> {
     this.#known(id);
     const socket = this.#lookup<SocketMessage, SocketReply>(sessionPaths(id).socket);
-    if (!socket) throw new RuntimeError('ERR_WA_NOT_OPEN', `the socket of session ${id} is not running`);
+    if (!socket) throw new RuntimeError('WAR_ERR_WA_NOT_OPEN', `the socket of session ${id} is not running`);
     return unwrap((await socket.ask(phone === undefined ? { type: 'pair' } : { type: 'pair', phone }, { timeoutMs: this.#pairTimeoutMs })) as Outcome<PairReply>);
   }
 
   #known(id: string): void {
-    if (!this.has(id)) throw new RuntimeError('ERR_WA_UNKNOWN_SESSION', `no session ${JSON.stringify(id)} (WA_SESSIONS: ${this.ids.join(', ') || 'none'})`);
+    if (!this.has(id)) throw new RuntimeError('WAR_ERR_WA_UNKNOWN_SESSION', `no session ${JSON.stringify(id)} (WA_SESSIONS: ${this.ids.join(', ') || 'none'})`);
   }
 
   #gateway(id: string): ActorRef<GatewayMessage, unknown> {
     this.#known(id);
     const gateway = this.#lookup<GatewayMessage, unknown>(sessionPaths(id).gateway);
-    if (!gateway) throw new RuntimeError('ERR_WA_UNKNOWN_SESSION', `session ${id} is not running`);
+    if (!gateway) throw new RuntimeError('WAR_ERR_WA_UNKNOWN_SESSION', `session ${id} is not running`);
     return gateway;
   }
 }

@@ -149,7 +149,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       queue.shift();
       counters.record('sent', now);
       ctx.log.debug({ id: head.id, source: head.source }, 'message sent');
-    } else if (isSocketDown(message.error.code) || (message.error.code === 'ERR_ASK_TIMEOUT' && status !== 'open')) {
+    } else if (isSocketDown(message.error.code) || (message.error.code === 'WAR_ERR_ASK_TIMEOUT' && status !== 'open')) {
       // Not the message's fault: it waits at the head for the socket to be open again (a
       // status change pumps; the timer covers a close the gateway has not heard of yet).
       head.attempts--;
@@ -175,11 +175,11 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
 
   const enqueue = (message: Extract<GatewayMessage, { type: 'send' }>, ctx: ActorContext<GatewayMessage>): Outcome<SendAccepted> => {
     const phone = normalizePhone(message.to);
-    if (!phone.ok) return refused('ERR_WA_BAD_REQUEST', `to: ${phone.problem}`);
-    if (typeof message.text !== 'string' || message.text.trim() === '') return refused('ERR_WA_BAD_REQUEST', 'text must be a non-empty string');
+    if (!phone.ok) return refused('WAR_ERR_WA_BAD_REQUEST', `to: ${phone.problem}`);
+    if (typeof message.text !== 'string' || message.text.trim() === '') return refused('WAR_ERR_WA_BAD_REQUEST', 'text must be a non-empty string');
     if (queue.length >= deps.queueMax) {
       ctx.log.warn({ source: message.source, queueMax: deps.queueMax }, 'send queue full; message refused');
-      return refused('ERR_WA_QUEUE_FULL', `the send queue of session ${deps.sessionId} is full (${deps.queueMax})`);
+      return refused('WAR_ERR_WA_QUEUE_FULL', `the send queue of session ${deps.sessionId} is full (${deps.queueMax})`);
     }
     const id = deps.newMessageId();
     queue.push({ id, phone: phone.phone, text: message.text, source: message.source, attempts: 0 });
@@ -342,7 +342,7 @@ function isDown(status: SessionStatus): status is NonNullable<SocketHints['down'
 }
 
 function isSocketDown(code: string | undefined): boolean {
-  return code === 'ERR_WA_NOT_OPEN' || code === 'ERR_ACTOR_STOPPED' || code === 'ERR_ACTOR_FAILED' || code === 'ERR_WORKER_DIED';
+  return code === 'WAR_ERR_WA_NOT_OPEN' || code === 'WAR_ERR_ACTOR_STOPPED' || code === 'WAR_ERR_ACTOR_FAILED' || code === 'WAR_ERR_WORKER_DIED';
 }
 
 /** A message id in WhatsApp web's own shape (3EB0 + hex), fixed when queued so a retry reuses it. */

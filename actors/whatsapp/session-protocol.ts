@@ -24,7 +24,7 @@ export type SocketMessage =
 export type SocketReply = Outcome<{ readonly messageId: string }> | Outcome<PairReply> | undefined;
 
 /** The session errors a caller gets back (the actor does not fail over them). */
-export type SessionErrorCode = Extract<RuntimeErrorCode, `ERR_WA_${string}`>;
+export type SessionErrorCode = Extract<RuntimeErrorCode, `WAR_ERR_WA_${string}`>;
 
 /**
  * What an ask of a session actor answers: a refusal is a value, not a throw, because a

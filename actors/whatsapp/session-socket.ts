@@ -51,7 +51,7 @@ const INBOUND_DRAIN_MS = 5_000;
 
 export class SessionClosedError extends RuntimeError {
   constructor(readonly closeCode: number | undefined, cause: unknown) {
-    super('ERR_WA_CLOSED', `WhatsApp connection closed: ${closeCode ?? 'no code'} ${closeCodeName(closeCode)}`, { cause });
+    super('WAR_ERR_WA_CLOSED', `WhatsApp connection closed: ${closeCode ?? 'no code'} ${closeCodeName(closeCode)}`, { cause });
   }
 }
 
@@ -251,7 +251,7 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
   };
 
   const pair = async (phone: string | undefined, ctx: ActorContext<Message>): Promise<Outcome<PairReply>> => {
-    if (status === 'open') return refused('ERR_WA_ALREADY_PAIRED', `session ${args.sessionId} is connected; log it out before pairing again`);
+    if (status === 'open') return refused('WAR_ERR_WA_ALREADY_PAIRED', `session ${args.sessionId} is connected; log it out before pairing again`);
     if (!current) {
       if (halt) {
         ctx.log.warn({ status: halt.status }, 'pairing requested: leaving the halt');
@@ -271,18 +271,18 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
         });
         await Promise.race([qr.promise, timeout]).finally(() => clearTimeout(timer));
       }
-      if (!connection?.socket || connection !== current) return refused('ERR_WA_PAIRING_FAILED', 'the connection closed before pairing could start');
+      if (!connection?.socket || connection !== current) return refused('WAR_ERR_WA_PAIRING_FAILED', 'the connection closed before pairing could start');
       const code = await connection.socket.requestPairingCode(phone);
       return { ok: true, value: { status: 'pairing', code } };
     } catch (error) {
-      return refused('ERR_WA_PAIRING_FAILED', error instanceof Error ? error.message : String(error));
+      return refused('WAR_ERR_WA_PAIRING_FAILED', error instanceof Error ? error.message : String(error));
     }
   };
 
   const send = async (message: Extract<SocketMessage, { type: 'send' }>): Promise<Outcome<{ messageId: string }>> => {
     if (sent.has(message.messageId)) return { ok: true, value: { messageId: message.messageId } };
     const socket = current?.socket;
-    if (status !== 'open' || !socket) return refused('ERR_WA_NOT_OPEN', `session ${args.sessionId} is ${status}`);
+    if (status !== 'open' || !socket) return refused('WAR_ERR_WA_NOT_OPEN', `session ${args.sessionId} is ${status}`);
     try {
       const messageId = await socket.sendText(`${message.phone}@s.whatsapp.net`, message.text, message.messageId);
       sent.add(message.messageId);
@@ -291,8 +291,8 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     } catch (error) {
       // Baileys throws its close Boom (428 "Connection Closed") when the socket died under the
       // send: that is the socket's state, not the message's fault.
-      if (closeCodeOf(error) !== undefined || socket !== current?.socket) return refused('ERR_WA_NOT_OPEN', `the connection closed during the send`);
-      return refused('ERR_WA_SEND_FAILED', error instanceof Error ? error.message : String(error));
+      if (closeCodeOf(error) !== undefined || socket !== current?.socket) return refused('WAR_ERR_WA_NOT_OPEN', `the connection closed during the send`);
+      return refused('WAR_ERR_WA_SEND_FAILED', error instanceof Error ? error.message : String(error));
     }
   };
 

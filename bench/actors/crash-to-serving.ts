@@ -1,7 +1,7 @@
 /**
  * Ours: time from triggering a crash to the first ask answered by the new incarnation,
  * with zero backoff. The ask is retried until it succeeds (an ask sent into a dying worker
- * fails with ERR_WORKER_DIED), and only an answer from a new incarnation counts.
+ * fails with WAR_ERR_WORKER_DIED), and only an answer from a new incarnation counts.
  */
 import { local, thread, type ActorSpec } from '../../supervisor/child-spec.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';

@@ -160,7 +160,7 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     if (this.#phase === 'disposed') return Promise.reject(new ActorStoppedError(this.path));
     const timeoutMs = options?.timeoutMs ?? this.#env.askTimeoutMs;
     if (!isValidTimeout(timeoutMs)) {
-      return Promise.reject(new RuntimeError('ERR_BAD_SPEC', `ask timeoutMs must be a positive number or Infinity, got ${timeoutMs}`));
+      return Promise.reject(new RuntimeError('WAR_ERR_BAD_ARGUMENT', `ask timeoutMs must be a positive number or Infinity, got ${timeoutMs}`));
     }
     return new Promise<R>((resolve, reject) => {
       const clock = this.#env.clock;
@@ -347,7 +347,7 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
    * leaves the cell idle) if `start` throws, times out, or is stopped first.
    */
   start(): number | Promise<number> {
-    if (this.#phase !== 'idle') return Promise.reject(new RuntimeError('ERR_BAD_SPEC', `cannot start ${this.path} while ${this.#phase}`));
+    if (this.#phase !== 'idle') return Promise.reject(new RuntimeError('WAR_ERR_ILLEGAL_STATE', `cannot start ${this.path} while ${this.#phase}`));
     const incarnation = ++this.#incarnation;
     this.#phase = 'starting';
     this.#stopRequested = false;
@@ -384,7 +384,7 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
       if (!outcome.settled) {
         // It may still finish: its stop must run then, once, on its own context.
         void Promise.resolve(started).then(() => this.#stopAbandoned(behaviour, context), ignore);
-        throw new RuntimeError('ERR_ACTOR_START_TIMEOUT', `${this.path} did not start within ${this.#startTimeoutMs} ms`);
+        throw new RuntimeError('WAR_ERR_ACTOR_START_TIMEOUT', `${this.path} did not start within ${this.#startTimeoutMs} ms`);
       }
       if (this.#failRequested) throw this.#failRequested;
     } catch (error) {
@@ -496,7 +496,7 @@ export class ActorCell<M, R = void> implements ActorRef<M, R>, Runnable, Managed
     if (this.#phase === 'ending') this.#phase = 'idle';
   }
 
-  /** No incarnation will follow: pending asks fail with ERR_ACTOR_STOPPED, queued tells are counted as dropped. */
+  /** No incarnation will follow: pending asks fail with WAR_ERR_ACTOR_STOPPED, queued tells are counted as dropped. */
   dispose(): void {
     if (this.#phase === 'disposed') return;
     this.#phase = 'disposed';

@@ -14,9 +14,9 @@ export interface ActorRef<M, R = void> {
    * under `reject` or `drop_newest`, or the actor is gone. Refusals are counted.
    * For a thread-placed actor the mailbox lives in its worker: `tell` returns true once the
    * message is on its way, and a refusal there is counted in the tree's `mailbox.dropped`
-   * (an `ask` still fails with ERR_MAILBOX_FULL).
+   * (an `ask` still fails with WAR_ERR_MAILBOX_FULL).
    */
   tell(message: M): boolean;
-  /** Resolves with what `receive` returned; rejects with ERR_ASK_TIMEOUT, ERR_MAILBOX_FULL, ERR_ACTOR_STOPPED or ERR_ACTOR_FAILED. */
+  /** Resolves with what `receive` returned; rejects with WAR_ERR_ASK_TIMEOUT, WAR_ERR_MAILBOX_FULL, WAR_ERR_ACTOR_STOPPED or WAR_ERR_ACTOR_FAILED. */
   ask(message: M, options?: AskOptions): Promise<R>;
 }

@@ -2,8 +2,8 @@ import { RingQueue } from './ring-queue.js';
 
 /**
  * What a full mailbox does with one more message:
- * - `reject`: refuse it; `tell` returns false and `ask` fails with ERR_MAILBOX_FULL;
- * - `drop_oldest`: evict the head to make room (an evicted ask fails with ERR_MAILBOX_FULL);
+ * - `reject`: refuse it; `tell` returns false and `ask` fails with WAR_ERR_MAILBOX_FULL;
+ * - `drop_oldest`: evict the head to make room (an evicted ask fails with WAR_ERR_MAILBOX_FULL);
  * - `drop_newest`: discard the incoming message.
  * Every refused or evicted message is counted in `dropped`.
  */

@@ -126,7 +126,7 @@ export type VariableName = keyof typeof VARIABLES;
 
 export class ConfigError extends RuntimeError {
   constructor(readonly problems: readonly string[]) {
-    super('ERR_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    super('WAR_ERR_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
 }
 

@@ -14,7 +14,7 @@ export function adminAuth(adminToken: string | undefined) {
     if (!expected) {
       await reply
         .code(403)
-        .send(errorBody(403, 'ERR_ADMIN_DISABLED', 'admin routes are disabled because ADMIN_TOKEN is not set'));
+        .send(errorBody(403, 'WAR_ERR_ADMIN_DISABLED', 'admin routes are disabled because ADMIN_TOKEN is not set'));
       return;
     }
     const header = request.headers.authorization;
@@ -23,7 +23,7 @@ export function adminAuth(adminToken: string | undefined) {
       await reply
         .code(401)
         .header('www-authenticate', 'Bearer realm="admin"')
-        .send(errorBody(401, 'ERR_UNAUTHORIZED', match ? 'wrong admin token' : 'missing bearer token (Authorization: Bearer <ADMIN_TOKEN>)'));
+        .send(errorBody(401, 'WAR_ERR_UNAUTHORIZED', match ? 'wrong admin token' : 'missing bearer token (Authorization: Bearer <ADMIN_TOKEN>)'));
     }
   };
 }

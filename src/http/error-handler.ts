@@ -20,11 +20,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (statusCode >= 500) {
       request.log.error({ err: error }, 'request failed');
-      return reply.code(statusCode).send(errorBody(statusCode, error.code ?? 'ERR_INTERNAL', 'internal error; see the server log'));
+      return reply.code(statusCode).send(errorBody(statusCode, error.code ?? 'WAR_ERR_INTERNAL', 'internal error; see the server log'));
     }
-    return reply.code(statusCode).send(errorBody(statusCode, error.code ?? 'ERR_BAD_REQUEST', error.message));
+    return reply.code(statusCode).send(errorBody(statusCode, error.code ?? 'WAR_ERR_BAD_REQUEST', error.message));
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorBody(404, 'ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+    reply.code(404).send(errorBody(404, 'WAR_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 }

@@ -148,7 +148,7 @@ export class ActorSystem {
   supervisor(path: string): SupervisorHandle {
     const child = this.#registry.get(path);
     if (!(child instanceof SupervisorHandle)) {
-      throw new RuntimeError('ERR_CHILD_NOT_FOUND', `no supervisor at ${path}`);
+      throw new RuntimeError('WAR_ERR_CHILD_NOT_FOUND', `no supervisor at ${path}`);
     }
     return child;
   }
@@ -162,8 +162,8 @@ export class ActorSystem {
   /** Restarts the actor or subtree at `path` now, as an operator would. */
   async restart(path: string): Promise<void> {
     const parent = parentPath(path);
-    if (parent === undefined) throw new RuntimeError('ERR_BAD_SPEC', 'the root cannot be restarted; stop the process instead');
-    if (!this.#registry.has(path)) throw new RuntimeError('ERR_CHILD_NOT_FOUND', `no actor at ${path}`);
+    if (parent === undefined) throw new RuntimeError('WAR_ERR_ROOT_RESTART', 'the root cannot be restarted; stop the process instead');
+    if (!this.#registry.has(path)) throw new RuntimeError('WAR_ERR_CHILD_NOT_FOUND', `no actor at ${path}`);
     await this.supervisor(parent).restartChild(path.slice(path.lastIndexOf('/') + 1));
   }
 
@@ -184,7 +184,7 @@ export class ActorSystem {
   }
 
   #createChild(spec: ChildSpec, path: string): ManagedChild {
-    if (this.#registry.has(path)) throw new RuntimeError('ERR_CHILD_EXISTS', `an actor already lives at ${path}`);
+    if (this.#registry.has(path)) throw new RuntimeError('WAR_ERR_CHILD_EXISTS', `an actor already lives at ${path}`);
     let child: ManagedChild;
     if (spec.kind === 'supervisor') {
       child = new SupervisorHandle(spec, path, this.#supervisorEnv);

@@ -169,7 +169,7 @@ export class ThreadActorCell implements ManagedChild, ActorRef<unknown, unknown>
   }
 
   async #start(): Promise<number> {
-    if (this.#phase !== 'idle') throw new RuntimeError('ERR_BAD_SPEC', `cannot start ${this.path} while ${this.#phase}`);
+    if (this.#phase !== 'idle') throw new RuntimeError('WAR_ERR_ILLEGAL_STATE', `cannot start ${this.path} while ${this.#phase}`);
     this.#phase = 'starting';
     this.#abortStart = false;
     const host = this.#host ?? this.#attach();
@@ -179,7 +179,7 @@ export class ThreadActorCell implements ManagedChild, ActorRef<unknown, unknown>
     } catch (error) {
       if (this.#phase === 'starting') this.#phase = 'idle';
       // A start that hangs in the worker cannot be abandoned politely: the worker goes.
-      if ((error as { code?: string }).code === 'ERR_ACTOR_START_TIMEOUT' && this.#host === host) {
+      if ((error as { code?: string }).code === 'WAR_ERR_ACTOR_START_TIMEOUT' && this.#host === host) {
         await host.terminate(`start of ${this.path} timed out`);
       }
       throw error;
@@ -212,7 +212,7 @@ export class ThreadActorCell implements ManagedChild, ActorRef<unknown, unknown>
       try {
         await host.request(Op.Stop, this.#actorId, timeoutMs + STOP_GRACE_MS, `stop of ${this.path}`);
       } catch (error) {
-        if ((error as { code?: string }).code !== 'ERR_WORKER_DIED') {
+        if ((error as { code?: string }).code !== 'WAR_ERR_WORKER_DIED') {
           await host.terminate(`${this.path} did not stop within ${timeoutMs} ms`);
         }
       }

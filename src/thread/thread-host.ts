@@ -37,7 +37,7 @@ const MAX_BATCH_ENTRIES = 3 * 4096;
 /**
  * One worker thread and the actors in it. Sends are coalesced per microtask into one
  * postMessage. If the worker dies (uncaught error, process.exit, out of memory), every
- * actor on it fails with ERR_WORKER_DIED and its supervisor restarts it in a new worker.
+ * actor on it fails with WAR_ERR_WORKER_DIED and its supervisor restarts it in a new worker.
  */
 export class ThreadHost {
   readonly group: string;
@@ -121,7 +121,7 @@ export class ThreadHost {
       const timer = this.#options.clock.setTimeout(
         () => {
           this.#requests.delete(requestId);
-          reject(new RuntimeError(op === Op.Start ? 'ERR_ACTOR_START_TIMEOUT' : 'ERR_ASK_TIMEOUT', `${what} got no answer from worker within ${timeoutMs} ms`));
+          reject(new RuntimeError(op === Op.Start ? 'WAR_ERR_ACTOR_START_TIMEOUT' : 'WAR_ERR_ASK_TIMEOUT', `${what} got no answer from worker within ${timeoutMs} ms`));
         },
         Number.isFinite(timeoutMs) ? timeoutMs : 2 ** 31 - 1,
       );
@@ -224,7 +224,7 @@ export class ThreadHost {
     const target = this.#options.route(path);
     const answer = target
       ? target.ask(message, { timeoutMs })
-      : Promise.reject(new RuntimeError('ERR_ACTOR_STOPPED', `no actor at ${path}`));
+      : Promise.reject(new RuntimeError('WAR_ERR_ACTOR_STOPPED', `no actor at ${path}`));
     answer.then(
       (value) => this.#push4(Op.Reply, askId, 1, value),
       (error: unknown) => this.#push4(Op.Reply, askId, 0, toWireError(error)),

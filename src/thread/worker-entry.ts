@@ -110,7 +110,7 @@ class WorkerHost {
           i += 4;
           break;
         default:
-          throw new RuntimeError('ERR_BAD_SPEC', `worker host received unknown op ${String(op)}`);
+          throw new RuntimeError('WAR_ERR_THREAD_PROTOCOL', `worker host received unknown op ${String(op)}`);
       }
     }
   }
@@ -119,7 +119,7 @@ class WorkerHost {
     const factory = import(spec.module).then((loaded: Record<string, unknown>) => {
       const exported = loaded[spec.exportName];
       if (typeof exported !== 'function') {
-        throw new RuntimeError('ERR_BAD_SPEC', `${spec.module} has no function export ${spec.exportName}`);
+        throw new RuntimeError('WAR_ERR_BAD_EXPORT', `${spec.module} has no function export ${spec.exportName}`);
       }
       return exported as ThreadBehaviourFactory<unknown, unknown, unknown>;
     });
@@ -149,7 +149,7 @@ class WorkerHost {
   async #start(actorId: number, requestId: number): Promise<void> {
     const hosted = this.#actors.get(actorId);
     try {
-      if (!hosted) throw new RuntimeError('ERR_ACTOR_STOPPED', `no actor ${actorId} in this worker`);
+      if (!hosted) throw new RuntimeError('WAR_ERR_ACTOR_STOPPED', `no actor ${actorId} in this worker`);
       await hosted.factory;
       this.#send(Op.Started, requestId, await hosted.cell.start());
     } catch (error) {
@@ -173,7 +173,7 @@ class WorkerHost {
   #ask(actorId: number, askId: number, message: unknown): void {
     const hosted = this.#actors.get(actorId);
     if (!hosted) {
-      this.#send(Op.Reply, askId, 0, toWireError(new RuntimeError('ERR_ACTOR_STOPPED', `no actor ${actorId} in this worker`)));
+      this.#send(Op.Reply, askId, 0, toWireError(new RuntimeError('WAR_ERR_ACTOR_STOPPED', `no actor ${actorId} in this worker`)));
       return;
     }
     hosted.cell.ask(message, { timeoutMs: Infinity }).then(

@@ -86,7 +86,7 @@ describe('actor cell', () => {
     );
   });
 
-  it('ask times out with ERR_ASK_TIMEOUT on the fake clock, and the actor keeps serving', async () => {
+  it('ask times out with WAR_ERR_ASK_TIMEOUT on the fake clock, and the actor keeps serving', async () => {
     const seen: number[] = [];
     const { system, clock } = await startSystem([{ kind: 'actor', id: 'a', behaviour: local(() => recorder(seen)) }], {
       defaults: { askTimeoutMs: 250 },
@@ -99,16 +99,16 @@ describe('actor cell', () => {
     expect(pending).toBe('still pending');
     await clock.advanceAsync(1);
     const error = await hung;
-    expect(errorCode(error)).toBe('ERR_ASK_TIMEOUT');
+    expect(errorCode(error)).toBe('WAR_ERR_ASK_TIMEOUT');
     expect((error as Error).message).toContain('/a');
     // A per-ask timeout overrides the default.
     const short = ref.ask({ type: 'get' }, { timeoutMs: 10 }).catch((e: unknown) => e);
     await clock.advanceAsync(10);
-    expect(errorCode(await short)).toBe('ERR_ASK_TIMEOUT');
+    expect(errorCode(await short)).toBe('WAR_ERR_ASK_TIMEOUT');
     await shutdownOnClock(system, clock);
   });
 
-  it('reject: a full mailbox refuses tells (false) and asks (ERR_MAILBOX_FULL), counted in the tree', async () => {
+  it('reject: a full mailbox refuses tells (false) and asks (WAR_ERR_MAILBOX_FULL), counted in the tree', async () => {
     const { system, clock } = await startSystem([
       { kind: 'actor', id: 'a', behaviour: local(() => recorder([])), mailbox: { capacity: 3, overflow: 'reject' } },
     ]);
@@ -117,7 +117,7 @@ describe('actor cell', () => {
     await settle();
     expect([1, 2, 3].map((n) => ref.tell({ type: 'add', n }))).toEqual([true, true, true]);
     expect(ref.tell({ type: 'add', n: 4 })).toBe(false);
-    await expect(ref.ask({ type: 'get' })).rejects.toMatchObject({ code: 'ERR_MAILBOX_FULL' });
+    await expect(ref.ask({ type: 'get' })).rejects.toMatchObject({ code: 'WAR_ERR_MAILBOX_FULL' });
     expect(nodeAt(system.snapshot(), '/a')?.mailbox).toEqual({ depth: 3, processed: 1, dropped: 2 });
     await shutdownOnClock(system, clock);
   });
@@ -136,7 +136,7 @@ describe('actor cell', () => {
     await system.shutdown();
   });
 
-  it('drop_oldest: the head is evicted (an evicted ask fails with ERR_MAILBOX_FULL), counted', async () => {
+  it('drop_oldest: the head is evicted (an evicted ask fails with WAR_ERR_MAILBOX_FULL), counted', async () => {
     const seen: number[] = [];
     const { system } = await startSystem([
       { kind: 'actor', id: 'a', behaviour: local(() => recorder(seen)), mailbox: { capacity: 2, overflow: 'drop_oldest' } },
@@ -146,14 +146,14 @@ describe('actor cell', () => {
     ref.tell({ type: 'add', n: 1 });
     ref.tell({ type: 'add', n: 2 });
     ref.tell({ type: 'add', n: 3 });
-    await expect(evictedAsk).rejects.toMatchObject({ code: 'ERR_MAILBOX_FULL' });
+    await expect(evictedAsk).rejects.toMatchObject({ code: 'WAR_ERR_MAILBOX_FULL' });
     await settle();
     expect(seen).toEqual([2, 3]);
     expect(nodeAt(system.snapshot(), '/a')?.mailbox.dropped).toBe(2);
     await system.shutdown();
   });
 
-  it('an ask whose message makes the actor fail rejects with ERR_ACTOR_FAILED; queued messages reach the next incarnation', async () => {
+  it('an ask whose message makes the actor fail rejects with WAR_ERR_ACTOR_FAILED; queued messages reach the next incarnation', async () => {
     const seen: number[] = [];
     const { system, clock } = await startSystem(
       [
@@ -177,7 +177,7 @@ describe('actor cell', () => {
     const ref = system.lookup<Msg | { type: 'boom' }, unknown>('/a') as ActorRef<Msg | { type: 'boom' }, unknown>;
     const failed = ref.ask({ type: 'boom' });
     ref.tell({ type: 'add', n: 7 });
-    await expect(failed).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
+    await expect(failed).rejects.toMatchObject({ code: 'WAR_ERR_ACTOR_FAILED' });
     await settle();
     expect(nodeAt(system.snapshot(), '/a')?.status).toBe('backing_off');
     await clock.advanceAsync(200);
@@ -185,11 +185,11 @@ describe('actor cell', () => {
     await system.shutdown();
   });
 
-  it('a stopped actor refuses tells and rejects asks with ERR_ACTOR_STOPPED', async () => {
+  it('a stopped actor refuses tells and rejects asks with WAR_ERR_ACTOR_STOPPED', async () => {
     const { system } = await startSystem([{ kind: 'actor', id: 'a', behaviour: local(() => recorder([])) }]);
     const ref = system.lookup<Msg, unknown>('/a') as ActorRef<Msg, unknown>;
     await system.shutdown();
     expect(ref.tell({ type: 'add', n: 1 })).toBe(false);
-    await expect(ref.ask({ type: 'get' })).rejects.toMatchObject({ code: 'ERR_ACTOR_STOPPED' });
+    await expect(ref.ask({ type: 'get' })).rejects.toMatchObject({ code: 'WAR_ERR_ACTOR_STOPPED' });
   });
 });

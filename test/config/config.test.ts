@@ -9,7 +9,7 @@ function problemsOf(env: Record<string, string>): string {
     loadConfig(env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).code).toBe('ERR_CONFIG_INVALID');
+    expect((error as ConfigError).code).toBe('WAR_ERR_CONFIG_INVALID');
     return (error as ConfigError).message;
   }
   throw new Error('expected a ConfigError');

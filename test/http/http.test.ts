@@ -96,7 +96,7 @@ describe('HTTP contract', () => {
     const { base } = await startRuntime();
     expect(await getJson(`${base}/nope`)).toEqual({
       status: 404,
-      body: { error: 'Not Found', code: 'ERR_NOT_FOUND', message: 'no route GET /nope' },
+      body: { error: 'Not Found', code: 'WAR_ERR_NOT_FOUND', message: 'no route GET /nope' },
     });
   });
 });
@@ -114,7 +114,7 @@ describe('admin API', () => {
     const body = JSON.stringify({ path: '/monitors/memory' });
     const missing = await post(`${base}/admin/restart`, body);
     expect(missing.status).toBe(401);
-    expect(missing.body.code).toBe('ERR_UNAUTHORIZED');
+    expect(missing.body.code).toBe('WAR_ERR_UNAUTHORIZED');
     const wrong = await post(`${base}/admin/restart`, body, { authorization: 'Bearer not-the-token-at-all' });
     expect(wrong.status).toBe(401);
     // Unauthenticated callers learn nothing about the body's validity.

@@ -75,7 +75,7 @@ describe('POST /webhook/whatsapp/batched', () => {
     const { base } = await start({ REDIS_URL: 'redis://127.0.0.1:1', BACKOFF_INITIAL_MS: '60000' });
     const response = await post(base, JSON.stringify({ phone: '79161234567', message: 'hi', id: 'x' }));
     expect(response.status).toBe(503);
-    expect(response.body).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE' });
+    expect(response.body).toMatchObject({ code: 'WAR_ERR_STORE_UNAVAILABLE' });
     expect((await fetch(`${base}/health/ready`)).status).toBe(503);
   });
 });

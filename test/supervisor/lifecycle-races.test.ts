@@ -89,7 +89,7 @@ describe('lifecycle races', () => {
     const starting = system.start();
     await clock.advanceAsync(1_000);
     await starting;
-    expect(nodeAt(system.snapshot(), '/slow')?.lastError?.code).toBe('ERR_ACTOR_START_TIMEOUT');
+    expect(nodeAt(system.snapshot(), '/slow')?.lastError?.code).toBe('WAR_ERR_ACTOR_START_TIMEOUT');
     finishStart?.();
     await settle();
     expect(journal).toEqual(['start 1', 'stop 1']);
@@ -154,7 +154,7 @@ describe('lifecycle races', () => {
     const hung = ref.ask('hang', { timeoutMs: 60_000 });
     await settle();
     context?.fail(new Error('socket closed'));
-    await expect(hung).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
+    await expect(hung).rejects.toMatchObject({ code: 'WAR_ERR_ACTOR_FAILED' });
     await settle();
     await clock.advanceAsync(20);
     expect(nodeAt(system.snapshot(), '/a')).toMatchObject({ status: 'running', restarts: 1, lastError: { message: 'socket closed' } });
@@ -238,7 +238,7 @@ describe('lifecycle races', () => {
     (system.lookup('/sub/a') as ActorRef<string, void>).tell('x');
     await settle();
     expect(nodeAt(system.snapshot(), '/sub')?.status).toBe('backing_off');
-    await expect(system.restart('/sub/a')).rejects.toMatchObject({ code: 'ERR_ACTOR_STOPPED' });
+    await expect(system.restart('/sub/a')).rejects.toMatchObject({ code: 'WAR_ERR_ACTOR_STOPPED' });
     await shutdownOnClock(system, clock);
   });
 });

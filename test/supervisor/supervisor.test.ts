@@ -94,7 +94,7 @@ describe('supervisor', () => {
     await clock.advanceAsync(0);
     await settle(10);
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ code: 'ERR_SUPERVISOR_ESCALATED' });
+    expect(failures[0]).toMatchObject({ code: 'WAR_ERR_SUPERVISOR_ESCALATED' });
     expect(system.snapshot().status).toBe('failed');
     expect(journal.at(-1)).toBe('stop /b');
     await system.shutdown();
@@ -178,7 +178,7 @@ describe('supervisor', () => {
     expect(nodeAt(system.snapshot(), '/pool/c1')).toBeUndefined();
     expect(system.lookup('/pool/c1')).toBeUndefined();
     expect(nodeAt(system.snapshot(), '/pool')?.detail).toEqual({ retired: { count: 1, processed: 2, dropped: 0 } });
-    await expect(system.supervisor('/pool').stopChild('nope')).rejects.toMatchObject({ code: 'ERR_CHILD_NOT_FOUND' });
+    await expect(system.supervisor('/pool').stopChild('nope')).rejects.toMatchObject({ code: 'WAR_ERR_CHILD_NOT_FOUND' });
     await system.shutdown();
   });
 

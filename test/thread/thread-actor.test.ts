@@ -57,10 +57,10 @@ describe('thread-placed actors', () => {
     expect(nodeAt(s.snapshot(), '/echo')).toMatchObject({ placement: 'thread', status: 'running', detail: { threadId } });
   });
 
-  it('a receive that throws fails the ask with ERR_ACTOR_FAILED and restarts the actor in the same worker', async () => {
+  it('a receive that throws fails the ask with WAR_ERR_ACTOR_FAILED and restarts the actor in the same worker', async () => {
     const s = await start([echoSpec('echo')]);
     const before = await ref(s, '/echo').ask({ type: 'thread' });
-    await expect(ref(s, '/echo').ask({ type: 'throw', message: 'bad input' })).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
+    await expect(ref(s, '/echo').ask({ type: 'throw', message: 'bad input' })).rejects.toMatchObject({ code: 'WAR_ERR_ACTOR_FAILED' });
     expect(await askWhenBack(s, '/echo', { type: 'thread' })).toBe(before);
     await waitFor(() => nodeAt(s.snapshot(), '/echo')?.restarts === 1);
     expect(nodeAt(s.snapshot(), '/echo')?.lastError?.message).toContain('bad input');
@@ -75,11 +75,11 @@ describe('thread-placed actors', () => {
       const after = await askWhenBack(s, '/echo', { type: 'thread' });
       expect(after).not.toBe(before);
       expect(await ref(s, '/echo').ask({ type: 'echo', value: 'still here' })).toEqual({ label: 'echo', value: 'still here' });
-      expect(nodeAt(s.snapshot(), '/echo')?.lastError?.code).toBe('ERR_WORKER_DIED');
+      expect(nodeAt(s.snapshot(), '/echo')?.lastError?.code).toBe('WAR_ERR_WORKER_DIED');
     });
   }
 
-  it('a worker death fails every actor on it; all come back, and asks in flight fail with ERR_WORKER_DIED', async () => {
+  it('a worker death fails every actor on it; all come back, and asks in flight fail with WAR_ERR_WORKER_DIED', async () => {
     const s = await start([echoSpec('a', { group: 'shared' }), echoSpec('b', { group: 'shared' })]);
     const threadA = await ref(s, '/a').ask({ type: 'thread' });
     expect(await ref(s, '/b').ask({ type: 'thread' })).toBe(threadA);
@@ -90,17 +90,17 @@ describe('thread-placed actors', () => {
       (error: { code?: string }) => error.code,
     );
     // The ask either won the race (answered before the exit) or died with the worker: never hangs.
-    expect(['answered', 'ERR_WORKER_DIED']).toContain(outcome);
+    expect(['answered', 'WAR_ERR_WORKER_DIED']).toContain(outcome);
     const [newA, newB] = await Promise.all([askWhenBack(s, '/a', { type: 'thread' }), askWhenBack(s, '/b', { type: 'thread' })]);
     expect(newA).toBe(newB);
     expect(newA).not.toBe(threadA);
-    expect(nodeAt(s.snapshot(), '/b')?.lastError?.code).toBe('ERR_WORKER_DIED');
+    expect(nodeAt(s.snapshot(), '/b')?.lastError?.code).toBe('WAR_ERR_WORKER_DIED');
   });
 
-  it('an ask in flight when its worker dies fails with ERR_WORKER_DIED', async () => {
+  it('an ask in flight when its worker dies fails with WAR_ERR_WORKER_DIED', async () => {
     const s = await start([echoSpec('echo')]);
     await ref(s, '/echo').ask({ type: 'thread' });
-    await expect(ref(s, '/echo').ask({ type: 'exit', code: 2 }, { timeoutMs: 20_000 })).rejects.toMatchObject({ code: 'ERR_WORKER_DIED' });
+    await expect(ref(s, '/echo').ask({ type: 'exit', code: 2 }, { timeoutMs: 20_000 })).rejects.toMatchObject({ code: 'WAR_ERR_WORKER_DIED' });
   });
 
   it('messages sent while the actor has no worker wait and arrive in order', async () => {

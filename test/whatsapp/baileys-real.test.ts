@@ -75,7 +75,7 @@ describe('real Baileys v7 against a local WebSocket server', () => {
       30_000,
       'four restarts of the socket',
     );
-    expect(sawBackingOff?.lastError).toMatchObject({ code: 'ERR_WA_CLOSED', message: 'WhatsApp connection closed: 428 connectionClosed' });
+    expect(sawBackingOff?.lastError).toMatchObject({ code: 'WAR_ERR_WA_CLOSED', message: 'WhatsApp connection closed: 428 connectionClosed' });
     expect(sawBackingOff?.nextRestartAt).not.toBeNull();
     const gateway = nodeAt(await tree(), PATHS.gateway);
     expect(gateway?.detail).toMatchObject({ lastCloseCode: 428 });

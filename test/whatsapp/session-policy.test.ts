@@ -52,7 +52,7 @@ describe('the close-code rule, applied by the session actor', () => {
     session.fake.current.closeWith(code);
     await waitFor(() => session.socketNode()?.status === 'backing_off', 5_000, 'backing_off');
     const node = session.socketNode();
-    expect(node?.lastError).toMatchObject({ code: 'ERR_WA_CLOSED', message: `WhatsApp connection closed: ${code} ${name}` });
+    expect(node?.lastError).toMatchObject({ code: 'WAR_ERR_WA_CLOSED', message: `WhatsApp connection closed: ${code} ${name}` });
     expect(node?.nextRestartAt).not.toBeNull();
     const info = await session.info();
     expect(info).toMatchObject({ status: 'reconnecting', lastCloseCode: code, lastCloseReason: name });
@@ -254,7 +254,7 @@ describe('the close-code rule, applied by the session actor', () => {
     expect(session.fake.current.pairingCodeFor).toBe('79161234567');
     await openSession(session);
     const again = await post(`${session.base}/sessions/s1/pair`, { phone: '79161234567' });
-    expect(again).toMatchObject({ status: 409, body: { code: 'ERR_WA_ALREADY_PAIRED' } });
+    expect(again).toMatchObject({ status: 409, body: { code: 'WAR_ERR_WA_ALREADY_PAIRED' } });
     expect((await post(`${session.base}/sessions/s1/pair`, { phone: 'call me' })).status).toBe(400);
     expect((await post(`${session.base}/sessions/s1/pair`, {}, null)).status).toBe(401);
     // No body at all, with or without a JSON content type, is a pairing request without a phone.

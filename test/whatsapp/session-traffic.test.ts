@@ -139,10 +139,10 @@ describe('outbound: the per-session send queue', () => {
   it('answers bad input with 400, an unknown session with 404, a full queue with 503, and no token with 401', async () => {
     session = await startFakeSession({ env: { WA_SEND_QUEUE_MAX: '2' } });
     const url = `${session.base}/sessions/s1/send`;
-    expect(await post(url, { to: 'call me', text: 'hi' })).toMatchObject({ status: 400, body: { code: 'ERR_WA_BAD_REQUEST', message: expect.stringMatching(/not a phone number/) } });
+    expect(await post(url, { to: 'call me', text: 'hi' })).toMatchObject({ status: 400, body: { code: 'WAR_ERR_WA_BAD_REQUEST', message: expect.stringMatching(/not a phone number/) } });
     expect(await post(url, { to: '79161234567' })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/text/) } });
     expect(await post(url, { to: '79161234567', text: '  ' })).toMatchObject({ status: 400, body: { message: 'text must be a non-empty string' } });
-    expect(await post(`${session.base}/sessions/nope/send`, { to: '79161234567', text: 'hi' })).toMatchObject({ status: 404, body: { code: 'ERR_WA_UNKNOWN_SESSION' } });
+    expect(await post(`${session.base}/sessions/nope/send`, { to: '79161234567', text: 'hi' })).toMatchObject({ status: 404, body: { code: 'WAR_ERR_WA_UNKNOWN_SESSION' } });
     expect(await post(url, { to: '79161234567', text: 'hi' }, null)).toMatchObject({ status: 401 });
     // Not open yet: messages wait, up to the bound.
     expect((await post(url, { to: '79161234567', text: 'a' })).status).toBe(202);

@@ -28,9 +28,9 @@ export function adminRoutes(app: FastifyInstance, deps: HttpDeps, ownPath: strin
       async (request, reply) => {
         const { path } = request.body;
         const known = [...walkTree(deps.tree.snapshot())].some((node) => node.path === path);
-        if (!known) return reply.code(404).send(errorBody(404, 'ERR_CHILD_NOT_FOUND', `no actor at ${path}`));
+        if (!known) return reply.code(404).send(errorBody(404, 'WAR_ERR_CHILD_NOT_FOUND', `no actor at ${path}`));
         if (path === '/') {
-          return reply.code(400).send(errorBody(400, 'ERR_BAD_REQUEST', 'the root cannot be restarted; stop the process (SIGTERM) instead'));
+          return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_REQUEST', 'the root cannot be restarted; stop the process (SIGTERM) instead'));
         }
         if (ownPath === path || ownPath.startsWith(`${path}/`)) {
           reply.raw.once('finish', () => {
@@ -41,8 +41,8 @@ export function adminRoutes(app: FastifyInstance, deps: HttpDeps, ownPath: strin
         try {
           await deps.tree.restart(path);
         } catch (error) {
-          if (errorCode(error) === 'ERR_CHILD_NOT_FOUND') {
-            return reply.code(404).send(errorBody(404, 'ERR_CHILD_NOT_FOUND', `no actor at ${path}`));
+          if (errorCode(error) === 'WAR_ERR_CHILD_NOT_FOUND') {
+            return reply.code(404).send(errorBody(404, 'WAR_ERR_CHILD_NOT_FOUND', `no actor at ${path}`));
           }
           throw error;
         }

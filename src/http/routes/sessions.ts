@@ -36,17 +36,17 @@ const pairBody = {
 
 /** Errors from the session actors, as HTTP statuses. */
 const STATUS_BY_CODE: Record<string, number> = {
-  ERR_WA_UNKNOWN_SESSION: 404,
-  ERR_WA_BAD_REQUEST: 400,
-  ERR_WA_ALREADY_PAIRED: 409,
-  ERR_WA_QUEUE_FULL: 503,
-  ERR_WA_NOT_OPEN: 503,
-  ERR_WA_PAIRING_FAILED: 502,
-  ERR_ASK_TIMEOUT: 504,
-  ERR_ACTOR_STOPPED: 503,
-  ERR_ACTOR_FAILED: 503,
-  ERR_WORKER_DIED: 503,
-  ERR_MAILBOX_FULL: 503,
+  WAR_ERR_WA_UNKNOWN_SESSION: 404,
+  WAR_ERR_WA_BAD_REQUEST: 400,
+  WAR_ERR_WA_ALREADY_PAIRED: 409,
+  WAR_ERR_WA_QUEUE_FULL: 503,
+  WAR_ERR_WA_NOT_OPEN: 503,
+  WAR_ERR_WA_PAIRING_FAILED: 502,
+  WAR_ERR_ASK_TIMEOUT: 504,
+  WAR_ERR_ACTOR_STOPPED: 503,
+  WAR_ERR_ACTOR_FAILED: 503,
+  WAR_ERR_WORKER_DIED: 503,
+  WAR_ERR_MAILBOX_FULL: 503,
 };
 
 /**
@@ -99,7 +99,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
           if (qr.qr === null) {
             return reply
               .code(404)
-              .send({ ...errorBody(404, 'ERR_NO_QR', `no QR on offer: session ${request.params.id} is ${qr.status}`), status: qr.status });
+              .send({ ...errorBody(404, 'WAR_ERR_NO_QR', `no QR on offer: session ${request.params.id} is ${qr.status}`), status: qr.status });
           }
           if (format === 'json') return qr;
           return reply.header('cache-control', 'no-store').type(QR_CONTENT_TYPES[format]).send(await renderQr(qr.qr, format));

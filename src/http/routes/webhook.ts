@@ -39,7 +39,7 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
     // The contract says 400 for a body over 64 KiB (fastify's own answer would be 413).
     scope.setErrorHandler((error: FastifyError, _request, reply) => {
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return reply.code(400).send(errorBody(400, 'ERR_BODY_TOO_LARGE', `body exceeds ${BODY_LIMIT / 1024} KiB`));
+        return reply.code(400).send(errorBody(400, 'WAR_ERR_BODY_TOO_LARGE', `body exceeds ${BODY_LIMIT / 1024} KiB`));
       }
       throw error;
     });
@@ -47,9 +47,9 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
     scope.post<{ Body: BatchedBody }>('/webhook/whatsapp/batched', { schema: { body: batchedBody }, bodyLimit: BODY_LIMIT }, async (request, reply) => {
       const body = request.body;
       const phone = normalizePhone(body.phone);
-      if (!phone.ok) return reply.code(400).send(errorBody(400, 'ERR_BAD_PHONE', phone.problem));
+      if (!phone.ok) return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_PHONE', phone.problem));
       if (body.message.trim().length === 0) {
-        return reply.code(400).send(errorBody(400, 'ERR_EMPTY_MESSAGE', 'message must not be empty or only whitespace'));
+        return reply.code(400).send(errorBody(400, 'WAR_ERR_EMPTY_MESSAGE', 'message must not be empty or only whitespace'));
       }
       const sessionId = body.sessionId ?? DEFAULT_SESSION;
       try {
@@ -64,8 +64,8 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
           pending: result.pending?.count ?? 0,
         });
       } catch (error) {
-        if (errorCode(error) === 'ERR_STORE_UNAVAILABLE') {
-          return reply.code(503).header('retry-after', '1').send(errorBody(503, 'ERR_STORE_UNAVAILABLE', 'the store cannot take the message now; retry with the same id'));
+        if (errorCode(error) === 'WAR_ERR_STORE_UNAVAILABLE') {
+          return reply.code(503).header('retry-after', '1').send(errorBody(503, 'WAR_ERR_STORE_UNAVAILABLE', 'the store cannot take the message now; retry with the same id'));
         }
         throw error;
       }
@@ -100,23 +100,23 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
           },
         };
       } catch (error) {
-        if (errorCode(error) === 'ERR_STORE_UNAVAILABLE') return reply.code(503).send(errorBody(503, 'ERR_STORE_UNAVAILABLE', 'the store is unavailable'));
+        if (errorCode(error) === 'WAR_ERR_STORE_UNAVAILABLE') return reply.code(503).send(errorBody(503, 'WAR_ERR_STORE_UNAVAILABLE', 'the store is unavailable'));
         throw error;
       }
     });
 
     scope.delete<{ Params: { phone: string }; Querystring: { sessionId?: string } }>('/webhook/whatsapp/batched/:phone', async (request, reply) => {
       const phone = normalizePhone(request.params.phone);
-      if (!phone.ok) return reply.code(400).send(errorBody(400, 'ERR_BAD_PHONE', phone.problem));
+      if (!phone.ok) return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_PHONE', phone.problem));
       const sessionId = request.query.sessionId ?? DEFAULT_SESSION;
-      if (!isSessionId(sessionId)) return reply.code(400).send(errorBody(400, 'ERR_BAD_SESSION', `sessionId ${JSON.stringify(sessionId)} is not a session id`));
+      if (!isSessionId(sessionId)) return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_SESSION', `sessionId ${JSON.stringify(sessionId)} is not a session id`));
       try {
         const deleted = await batching.store.drop({ sessionId, phone: phone.phone });
-        if (deleted === 0) return reply.code(404).send(errorBody(404, 'ERR_NOT_FOUND', `no pending batch for ${sessionId}:${phone.phone}`));
+        if (deleted === 0) return reply.code(404).send(errorBody(404, 'WAR_ERR_NOT_FOUND', `no pending batch for ${sessionId}:${phone.phone}`));
         request.log.info({ sessionId, phone: phone.phone, deleted }, 'pending batch dropped on request');
         return { success: true, sessionId, phone: phone.phone, deleted };
       } catch (error) {
-        if (errorCode(error) === 'ERR_STORE_UNAVAILABLE') return reply.code(503).send(errorBody(503, 'ERR_STORE_UNAVAILABLE', 'the store is unavailable'));
+        if (errorCode(error) === 'WAR_ERR_STORE_UNAVAILABLE') return reply.code(503).send(errorBody(503, 'WAR_ERR_STORE_UNAVAILABLE', 'the store is unavailable'));
         throw error;
       }
     });
