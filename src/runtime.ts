@@ -1,36 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { BatchIngest } from '../actors/batcher/batch-ingest.js';
+import type { BatchIngest } from '../actors/batcher/batch-ingest.js';
 import type { BatchStore } from '../actors/batcher/batch-store.js';
-import { batcherSpec, type BatchHandoff, type BatcherDeps, type BatcherStart } from '../actors/batcher/batcher.js';
-import type { FlushRules } from '../actors/batcher/flush-rule.js';
-import { MemoryStore } from '../actors/batcher/memory-store.js';
-import { recovery } from '../actors/batcher/recovery.js';
-import { RedisStore } from '../actors/batcher/redis-store.js';
-import { flushPendingForShutdown } from '../actors/batcher/shutdown-flush.js';
-import { memoryMonitor } from '../actors/monitors/memory/memory-monitor.js';
-import { PiscinaRunner, type HandlerRunner } from '../actors/pipeline/handler-runner.js';
-import { pipeline, type PipelineMessage, type PipelineStatus } from '../actors/pipeline/pipeline.js';
-import { storeOwner } from '../actors/store/store-owner.js';
-import type { AuthStoreSpec } from '../actors/whatsapp/auth-store.js';
-import { SessionDirectory } from '../actors/whatsapp/session-directory.js';
-import { sessionPaths } from '../actors/whatsapp/session-paths.js';
-import { whatsappTree, type WhatsAppTreeOptions } from '../actors/whatsapp/whatsapp-tree.js';
-import { terminalQr } from '../actors/whatsapp/qr-render.js';
-import { whatsappMessageId } from '../actors/whatsapp/session-gateway.js';
-import { DEFAULT_BACKOFF } from '../supervisor/backoff.js';
-import { local, type ChildSpec } from '../supervisor/child-spec.js';
+import { batchingFeature } from '../actors/batcher/batching-feature.js';
+import { monitorsFeature } from '../actors/monitors/monitors-feature.js';
+import type { HandlerRunner } from '../actors/pipeline/handler-runner.js';
+import { pipelineFeature } from '../actors/pipeline/pipeline-feature.js';
+import { STORE_CHECK } from '../actors/store/store-owner.js';
+import { storeFeature } from '../actors/store/store-feature.js';
+import { whatsappFeature, type WhatsAppFeatureDeps } from '../actors/whatsapp/whatsapp-feature.js';
+import { DEFAULT_BACKOFF } from '../supervisor/restart-rule.js';
+import { Links } from './actor/link.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config, LoadedConfig } from './config/config.js';
+import type { LoadedConfig } from './config/config.js';
+import { EventBus } from './events/event-bus.js';
+import type { RuntimeEvent, RuntimeEvents } from './events/runtime-events.js';
+import type { Feature, FeatureContext } from './feature.js';
 import { HealthChecks } from './health/health-checks.js';
 import { assessHealth } from './health/health-score.js';
-import type { BatchingAccess, HttpDeps } from './http/http-deps.js';
-import { httpServer, type HttpAddress, type HttpMessage } from './http/http-server.js';
+import { httpFeature } from './http/http-feature.js';
+import type { HttpAddress } from './http/http-server.js';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics/runtime-metrics.js';
 import { readPackageInfo } from './service-info.js';
 import { ActorSystem } from './system/actor-system.js';
+import { idOf, TREE } from './tree-paths.js';
 
 export interface RuntimeOptions {
   loaded: LoadedConfig;
@@ -46,284 +40,141 @@ export interface RuntimeOptions {
   /** The batch store; by default Redis when REDIS_URL is set, else the embedded memory store. */
   store?: BatchStore;
   /** Where WhatsApp sockets run; tests may run them locally with their own socket factory. */
-  whatsappPlacement?: WhatsAppTreeOptions['placement'];
+  whatsappPlacement?: WhatsAppFeatureDeps['placement'];
   /** Shows a session's fresh QR; by default drawn on stderr when it is a terminal, else logged as available. */
   showQr?: (sessionId: string, qr: string) => void;
 }
 
-export const PATHS = {
-  store: '/store',
-  pipeline: '/pipeline',
-  batchers: '/batchers',
-  recovery: '/recovery',
-  whatsapp: '/whatsapp',
-  http: '/http',
-} as const;
-
-/** How long a batcher waits before asking an unavailable store again. */
-const STORE_RETRY_MS = 500;
-const STORE_PING_MS = 2_000;
-
 /**
- * The whole runtime: config in, supervision tree out. Every dependency an actor gets is
- * built here and passed at spawn; main.ts only adds the process's signals and exit codes.
+ * The whole runtime: config in, supervision tree out. It only composes: each feature folder's
+ * factory takes the config and its dependencies and returns its children and what it offers
+ * the others; the tree is those children in start order (src/tree-paths.ts):
  *
- *   /              root, one_for_one
- *   ├── store      the store's connection (Redis, or the embedded memory store)
- *   ├── pipeline   runs the handler for each flushed batch (piscina pool)
- *   ├── batchers/  one actor per conversation with pending messages (dynamic)
- *   ├── recovery   re-arms pending conversations, takes over expired in-flight batches
- *   ├── whatsapp/  one subtree per WA_SESSIONS id: <id>/gateway (main thread), <id>/socket (its own thread)
- *   ├── monitors/
- *   │   └── memory
- *   └── http       started last, stopped first: it stops accepting before anything it serves goes
+ *   store (actors/store) -> pipeline (actors/pipeline) -> batchers, recovery (actors/batcher)
+ *   -> whatsapp (actors/whatsapp) -> monitors (actors/monitors) -> http (src/http)
+ *
+ * Features reach each other through typed links, resolved once the actor system exists.
+ * main.ts only adds the process's signals and exit codes.
  */
 export class Runtime {
   readonly system: ActorSystem;
-  readonly checks = new HealthChecks();
+  readonly events: RuntimeEvents;
+  readonly checks: HealthChecks;
   readonly metrics: RuntimeMetrics;
   readonly store: BatchStore;
   readonly ingest: BatchIngest;
   readonly owner: string;
   readonly #logger: Logger;
-  readonly #rules: FlushRules;
-  readonly #clock: Clock;
-  readonly #leaseMs: number;
-  readonly #hasWhatsApp: boolean;
+  readonly #features: readonly Feature<unknown>[];
+  readonly #shutdownSteps: { stopWhatsApp(): Promise<void>; flushForShutdown(): Promise<number> };
 
   constructor(options: RuntimeOptions) {
     const { config, effective } = options.loaded;
     const clock = options.clock ?? systemClock();
-    const pkg = readPackageInfo();
-    const checks = this.checks;
     const logger = options.logger;
     this.#logger = logger;
+    const pkg = readPackageInfo();
     const service = { name: pkg.name, version: pkg.version, startedAt: clock.now() };
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    const store = options.store ?? createStore(config);
-    this.store = store;
-    const rules: FlushRules = { windowMs: config.batching.windowMs, maxMessages: config.batching.maxMessages, maxAgeMs: config.batching.maxAgeMs };
-    this.#rules = rules;
-    this.#leaseMs = config.batching.leaseMs;
-    this.#hasWhatsApp = config.whatsapp.sessions.length > 0;
-    this.#clock = clock;
+    const events: RuntimeEvents = new EventBus<RuntimeEvent>(logger);
+    this.events = events;
+    this.checks = new HealthChecks({ onTransition: (change) => events.publish({ type: 'check', ...change }), now: () => clock.now() });
+    const links = new Links<ActorSystem>();
+    const ctx: FeatureContext = { config, logger, clock, checks: this.checks, events, links, owner: this.owner };
 
-    // Factories run at start, after the system below exists; they only close over it.
-    this.ingest = new BatchIngest({
-      store,
-      clock,
-      logger,
-      batchers: () => this.system.supervisor(PATHS.batchers),
-    });
-    const batching: BatchingAccess = {
+    const store = storeFeature(ctx, options.store ? { store: options.store } : {});
+    this.store = store.offers.store;
+    const batching = batchingFeature(ctx, { store: this.store });
+    this.ingest = batching.offers.ingest;
+    const whatsapp = whatsappFeature(ctx, {
       ingest: this.ingest,
-      store,
-      rules,
-      pipelineStatus: async () => this.system.lookup<PipelineMessage, PipelineStatus | undefined>(PATHS.pipeline)?.ask({ type: 'status' }),
-    };
-    const wa = config.whatsapp;
-    const sessions = new SessionDirectory({
-      ids: wa.sessions,
-      lookup: (path) => this.system.lookup(path),
-      askTimeoutMs: 5_000,
-      pairTimeoutMs: wa.connectTimeoutMs + 5_000,
+      ...(options.whatsappPlacement ? { placement: options.whatsappPlacement } : {}),
+      ...(options.showQr ? { showQr: options.showQr } : {}),
     });
-    const showQr = options.showQr ?? terminalQr(logger);
-    const authSpec = (sessionId: string): AuthStoreSpec =>
-      config.redisUrl ? { kind: 'redis', url: config.redisUrl, key: `${config.redisKeyPrefix}wa-auth:${sessionId}` } : { kind: 'file', dir: resolve(wa.authDir, sessionId) };
-    const placement = options.whatsappPlacement ?? { kind: 'thread' };
-    const whatsapp = whatsappTree({
-      sessions: wa.sessions,
-      placement,
-      socketShutdownMs: 10_000,
-      gateway: (sessionId) => ({
-        sessionId,
-        socketPath: sessionPaths(sessionId).socket,
-        ingest: this.ingest,
-        subscribe: (listener) => this.system.events.subscribe(listener),
-        checks,
-        showQr,
-        newMessageId: whatsappMessageId,
-        queueMax: wa.sendQueueMax,
-        sendAttempts: wa.sendAttempts,
-        sendRetryMs: 1_000,
-        // Longer than Baileys' own query timeout (60 s), so a slow send is not retried while it still runs.
-        sendTimeoutMs: 90_000,
-        inboundRetryMs: STORE_RETRY_MS,
-        inboundBufferMax: 10_000,
-      }),
-      socket: (sessionId) => ({
-        sessionId,
-        gatewayPath: sessionPaths(sessionId).gateway,
-        auth: authSpec(sessionId),
-        socket: { webSocketUrl: wa.webSocketUrl, connectTimeoutMs: wa.connectTimeoutMs, keepAliveIntervalMs: wa.keepAliveIntervalMs, qrTimeoutMs: wa.qrTimeoutMs },
-        routeConsole: placement.kind === 'thread',
-        decryptLog: { perWindow: 5, windowMs: 60_000 },
-        reportIntervalMs: 5_000,
-        gatewayAskTimeoutMs: 10_000,
-      }),
+    const pipeline = pipelineFeature(ctx, {
+      store: this.store,
+      replyTo: (sessionId) => whatsapp.offers.replyTo(sessionId),
+      ...(options.handlerRunner ? { createRunner: options.handlerRunner } : {}),
     });
-    const httpDeps = (): HttpDeps => ({
+    const monitors = monitorsFeature(ctx);
+    const http = httpFeature(() => ({
       config,
       effectiveConfig: effective,
       service,
       tree: { snapshot: () => this.system.snapshot(), restart: (path) => this.system.restart(path) },
-      checks,
+      checks: this.checks,
       metrics: this.metrics.registry,
+      countRequest: this.metrics.countRequest,
+      events,
       logger,
       clock,
-      batching,
-      sessions,
-    });
-    const batcherDeps: BatcherDeps = {
-      store,
-      rules,
-      leaseMs: config.batching.leaseMs,
-      owner: this.owner,
-      pipelinePath: PATHS.pipeline,
-      newBatchId: randomUUID,
-      storeRetryMs: STORE_RETRY_MS,
-    };
-    const { pipeline: p } = config;
-    const createRunner = options.handlerRunner ?? (() => new PiscinaRunner({ handlerModule: p.handlerModule, webhookUrl: p.webhookUrl, concurrency: p.concurrency }));
-
-    const children: ChildSpec[] = [
-      { kind: 'actor', id: 'store', behaviour: local(() => storeOwner({ store, checks, pingIntervalMs: STORE_PING_MS })) },
-      {
-        kind: 'actor',
-        id: 'pipeline',
-        // Handlers in flight may finish (and, for the memory store, the queue drains) before it stops.
-        shutdownTimeoutMs: p.handlerTimeoutMs + 5_000,
-        behaviour: local(() =>
-          pipeline({
-            store,
-            createRunner,
-            owner: this.owner,
-            leaseMs: config.batching.leaseMs,
-            concurrency: p.concurrency,
-            handlerTimeoutMs: p.handlerTimeoutMs,
-            maxAttempts: p.maxAttempts,
-            retryInitialMs: p.retryInitialMs,
-            retryMaxMs: 60_000,
-            queueMax: p.queueMax,
-            drainOnStop: store.kind === 'memory',
-          }),
-        ),
+      batching: {
+        ingest: this.ingest,
+        store: this.store,
+        rules: batching.offers.rules,
+        deadLetters: batching.offers.deadLetters,
+        pipelineStatus: () => pipeline.offers.status(),
       },
-      {
-        kind: 'supervisor',
-        id: 'batchers',
-        strategy: 'one_for_one',
-        // Leaves are generous: one conversation's trouble must not take the others down.
-        intensity: { maxRestarts: 1_000, withinMs: 60_000 },
-        template: (id: string, start: unknown) => batcherSpec(id, start as BatcherStart, batcherDeps),
-      },
-      {
-        kind: 'actor',
-        id: 'recovery',
-        behaviour: local(() =>
-          recovery({
-            store,
-            ingest: this.ingest,
-            batchersPath: PATHS.batchers,
-            pipelinePath: PATHS.pipeline,
-            owner: this.owner,
-            leaseMs: config.batching.leaseMs,
-            intervalMs: config.batching.sweepIntervalMs,
-          }),
-        ),
-      },
-      ...(wa.sessions.length > 0 ? [whatsapp] : []),
-      {
-        kind: 'supervisor',
-        id: 'monitors',
-        strategy: 'one_for_one',
-        children: [{ kind: 'actor', id: 'memory', behaviour: local(() => memoryMonitor({ ...config.memory, checks })) }],
-      },
-      { kind: 'actor', id: 'http', behaviour: local(() => httpServer(httpDeps())) },
-    ];
+      sessions: whatsapp.offers.directory,
+    }));
+    // Start order; shutdown is the reverse (HTTP first, the store last).
+    this.#features = [store, pipeline, batching, whatsapp, monitors, http];
+    this.#shutdownSteps = { stopWhatsApp: () => whatsapp.offers.stop(), flushForShutdown: () => batching.offers.flushForShutdown() };
 
     this.system = new ActorSystem(
       // The root is strict and the leaves generous: intensities multiply down the tree.
-      { strategy: 'one_for_one', intensity: { maxRestarts: 5, withinMs: 60_000 }, children },
+      { strategy: 'one_for_one', intensity: config.supervision.root, children: this.#features.flatMap((feature) => feature.children) },
       {
         logger,
         clock,
+        events,
         ...(options.random ? { random: options.random } : {}),
         defaults: { backoff: { ...DEFAULT_BACKOFF, ...config.backoff } },
         ...(options.onRootFailure ? { onRootFailure: options.onRootFailure } : {}),
       },
     );
+    links.bind(this.system);
     const system = this.system;
+    const checks = this.checks;
     this.metrics = createRuntimeMetrics({
       source: system,
       healthScore: () => assessHealth(system.snapshot(), checks.all()).score,
       processMetrics: config.metricsProcess,
       ingest: () => this.ingest.counts,
-      ...(wa.sessions.length > 0
-        ? {
-            sessions: async () =>
-              (await sessions.sample()).flatMap(({ info }) =>
-                info
-                  ? [
-                      {
-                        id: info.id,
-                        status: info.status,
-                        sendQueue: info.queue.depth,
-                        sent24h: info.messages_sent_24h,
-                        received24h: info.messages_received_24h,
-                        errors24h: info.errors_24h,
-                        badMac: info.decryptErrors.badMac,
-                        otherDecryptErrors: info.decryptErrors.decrypt,
-                        lastCloseCode: info.lastCloseCode,
-                      },
-                    ]
-                  : [],
-              ),
-          }
-        : {}),
+      pipeline: pipeline.offers.counters,
+      flushed: batching.offers.flushed,
+      storeUp: () => checks.get(STORE_CHECK)?.status === 'ok',
+      deadLetters: () => batching.offers.deadLetters.count(),
+      ...(config.whatsapp.sessions.length > 0 ? { sessions: () => whatsapp.offers.sample() } : {}),
     });
   }
 
-  start(): Promise<void> {
-    return this.system.start();
+  /** Runs every feature's preflight (HANDLER_MODULE is loaded and checked), then starts the tree. */
+  async start(): Promise<void> {
+    for (const feature of this.#features) await feature.preflight?.();
+    await this.system.start();
   }
 
   /**
-   * Stops accepting (HTTP first), then, for the memory store, which does not outlive the
-   * process, hands every pending batch to the pipeline with reason `shutdown`; then stops
-   * the tree in reverse start order (the pipeline drains before it stops). The Redis store
-   * keeps pending batches for the next start.
+   * Stops accepting (HTTP first, then WhatsApp, whose sockets hand over what they received),
+   * then, for the memory store, which does not outlive the process, hands every pending batch
+   * to the pipeline with reason `shutdown`; then stops the tree in reverse start order (the
+   * pipeline drains before it stops). The Redis store keeps pending batches for the next start.
    */
   async shutdown(): Promise<void> {
     this.metrics.close();
     if (this.system.isRunning) {
       await this.system
-        .supervisor('/')
-        .stopChild('http')
+        .supervisor(TREE.root)
+        .stopChild(idOf(TREE.http))
         .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop http first'));
-      // WhatsApp is the other way messages come in: its sockets close (and hand over what they
-      // received) before pending batches are flushed, so nothing is accepted after the flush.
-      if (this.#hasWhatsApp) {
-        await this.system
-          .supervisor('/')
-          .stopChild('whatsapp')
-          .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop whatsapp before the flush'));
-      }
-      if (this.store.kind === 'memory') {
-        const pipelineRef = this.system.lookup<BatchHandoff, unknown>(PATHS.pipeline);
-        if (pipelineRef) await flushPendingForShutdown({ store: this.store, pipeline: pipelineRef, owner: this.owner, leaseMs: this.#leaseMs, logger: this.#logger, rules: this.#rules, clock: this.#clock });
-      }
+      await this.#shutdownSteps.stopWhatsApp().catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop whatsapp before the flush'));
+      if (this.store.kind === 'memory') await this.#shutdownSteps.flushForShutdown();
     }
     await this.system.shutdown();
   }
 
   async httpAddress(): Promise<HttpAddress | undefined> {
-    return this.system.lookup<HttpMessage, HttpAddress | undefined>(PATHS.http)?.ask({ type: 'address' });
+    return this.system.lookup(TREE.http)?.ask({ type: 'address' });
   }
-}
-
-function createStore(config: Config): BatchStore {
-  if (!config.redisUrl) return new MemoryStore({ seenTtlMs: config.batching.ttlSeconds * 1000 });
-  return new RedisStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, ttlSeconds: config.batching.ttlSeconds });
 }

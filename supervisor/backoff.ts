@@ -15,27 +15,17 @@ export interface BackoffOptions {
   resetAfterMs: number;
 }
 
-/** The field's numbers: 3 s, 6 s, 12 s, 24 s, 48 s, then 60 s, at most 10 attempts. */
-export const DEFAULT_BACKOFF: BackoffOptions = {
-  initialMs: 3_000,
-  maxMs: 60_000,
-  maxAttempts: 10,
-  multiplier: 2,
-  jitter: 0.2,
-  resetAfterMs: 60_000,
-};
-
 export interface BackoffDelay {
   baseMs: number;
   delayMs: number;
 }
 
-/** `attempt` counts from 1; `random` returns [0, 1). */
-export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number): BackoffDelay {
+/** `attempt` counts from 1; `jitterSample` lies in [0, 1). The defaults live with the restart rule. */
+export function backoffDelay(attempt: number, options: BackoffOptions, jitterSample: number): BackoffDelay {
   const exponent = Math.max(0, attempt - 1);
   // 0 * Infinity is NaN: past ~1024 attempts the power overflows, so cap before multiplying.
   const growth = options.multiplier ** exponent;
   const baseMs = options.initialMs === 0 ? 0 : Number.isFinite(growth) ? Math.min(options.initialMs * growth, options.maxMs) : options.maxMs;
-  const delayMs = Math.round(baseMs + random() * options.jitter * baseMs);
+  const delayMs = Math.round(baseMs + jitterSample * options.jitter * baseMs);
   return { baseMs, delayMs: Math.min(delayMs, Math.floor(baseMs * (1 + options.jitter))) };
 }

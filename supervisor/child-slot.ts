@@ -16,6 +16,10 @@ export interface ChildSlot {
   restarts: number;
   /** Consecutive restarts without a stable run; drives the backoff. */
   attempts: number;
+  /** Of those, the ones that were not a dependency's outage; drives giving up. */
+  countedAttempts: number;
+  /** Since when a dependency child has been down (its restarts are outages), or null. */
+  outageSince: number | null;
   lastError: NodeError | null;
   nextRestartAt: number | null;
   startedAt: number | null;

@@ -3,7 +3,7 @@ import type { BehaviourFactory } from '../src/actor/behaviour.js';
 import type { MailboxOptions } from '../src/actor/mailbox.js';
 import type { BackoffOptions } from './backoff.js';
 import type { IntensityOptions } from './restart-intensity.js';
-import type { RestartType } from './restart-rule.js';
+import type { DependencyOptions, RestartType } from './restart-rule.js';
 import type { Strategy } from './strategy.js';
 
 /** An actor on the main event loop; `create` may close over live dependencies. */
@@ -34,6 +34,11 @@ interface CommonSpec {
   readonly backoff?: Partial<BackoffOptions>;
   /** What to do when `backoff.maxAttempts` is exhausted: fail the supervisor (the default) or leave this child down. */
   readonly onGiveUp?: 'escalate' | 'stay_down';
+  /**
+   * This child owns a connection to something outside the process: its outages are retried
+   * for ever at the capped backoff and never escalate (supervisor/restart-rule.ts).
+   */
+  readonly dependency?: DependencyOptions;
   /** Ordered stop budget: OTP's defaults are 5 s for a worker and unbounded for a supervisor. */
   readonly shutdownTimeoutMs?: number;
   readonly startTimeoutMs?: number;

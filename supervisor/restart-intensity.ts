@@ -7,8 +7,6 @@ export interface IntensityOptions {
   withinMs: number;
 }
 
-export const DEFAULT_INTENSITY: IntensityOptions = { maxRestarts: 10, withinMs: 60_000 };
-
 export class RestartIntensity {
   readonly #options: IntensityOptions;
   #restarts: number[] = [];
@@ -17,12 +15,21 @@ export class RestartIntensity {
     this.#options = options;
   }
 
-  /** Records a restart at `now`; true if that exceeds the intensity. */
-  record(now: number): boolean {
+  /** Restarts recorded within the window that ends at `now` (it forgets older ones). */
+  countAt(now: number): number {
     const since = now - this.#options.withinMs;
-    this.#restarts = this.#restarts.filter((at) => at > since);
+    if (this.#restarts.length > 0 && (this.#restarts[0] as number) <= since) this.#restarts = this.#restarts.filter((at) => at > since);
+    return this.#restarts.length;
+  }
+
+  /** Records one restart at `now` (the restart rule said it counts). */
+  record(now: number): void {
+    this.countAt(now);
     this.#restarts.push(now);
-    return this.#restarts.length > this.#options.maxRestarts;
+  }
+
+  get options(): IntensityOptions {
+    return this.#options;
   }
 
   get withinMs(): number {

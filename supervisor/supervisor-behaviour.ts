@@ -6,8 +6,7 @@ import type { ChildSpec, SupervisorSpec } from './child-spec.js';
 import type { ChildSlot, SupervisorState } from './child-slot.js';
 import type { ManagedChild } from './managed-child.js';
 import { RestartIntensity } from './restart-intensity.js';
-import { decideRestart } from './restart-rule.js';
-import { restartSet } from './strategy.js';
+import { countsTowardIntensity, decideRestart, isOutage, restartGroup } from './restart-rule.js';
 import { OK, type SupervisorEnvironment, type SupervisorMessage, type SupervisorReply } from './supervisor-protocol.js';
 import type { NodeError } from './tree-node.js';
 
@@ -51,6 +50,8 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
     this.#ctx = ctx;
     for (const slot of this.#state.slots) {
       slot.attempts = 0;
+      slot.countedAttempts = 0;
+      slot.outageSince = null;
       slot.pendingLeader = undefined;
       slot.status = 'stopped';
     }
@@ -131,38 +132,41 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
     const now = this.#env.clock.now();
     const ranForMs = slot.startedAt === null ? 0 : now - slot.startedAt;
     slot.startedAt = null;
+    const dependency = slot.spec.dependency;
+    const outage = reason.kind === 'failure' && dependency !== undefined && (dependency.isOutage ?? isOutage)(reason.error);
     if (reason.kind === 'failure') {
       slot.lastError = nodeError(reason.error, now);
-      this.#env.events.publish({ type: 'failed', path: slot.child.path, at: now, error: slot.lastError });
-      this.#logOf(slot).warn({ err: reason.error }, 'child failed');
+      this.#env.events.publish({ type: 'failed', path: slot.child.path, at: now, error: slot.lastError, outage });
+      // An outage is logged by the child that owns the connection, once per change; a bug is logged here.
+      if (!outage) this.#logOf(slot).warn({ err: reason.error }, 'child failed');
     }
     const backoff = this.#backoffOf(slot.spec);
     const decision = decideRestart({
       restart: slot.spec.restart ?? 'permanent',
       reason,
       attempts: slot.attempts,
+      countedAttempts: slot.countedAttempts,
       ranForMs,
       backoff,
-      intensity: this.#intensity,
-      now,
-      random: this.#env.random,
+      intensity: this.#intensity.options,
+      restartsInWindow: this.#intensity.countAt(now),
+      outage,
+      mailWaiting: slot.dynamic && slot.child.mailboxStats().depth > 0,
+      dynamic: slot.dynamic,
+      onGiveUp: slot.spec.onGiveUp ?? 'escalate',
+      jitterSample: this.#env.random(),
     });
+    if (countsTowardIntensity(decision)) this.#intensity.record(now);
+    // Since the first outage of this run of outages; a stable run in between starts a new one.
+    slot.outageSince = outage ? (ranForMs < backoff.resetAfterMs ? (slot.outageSince ?? now) : now) : null;
     switch (decision.action) {
+      case 'restart_for_mail':
+        slot.status = 'stopped';
+        return this.#startMembers([slot], false);
       case 'none':
-        // Passivation race: mail reached a dynamic child while it was ending normally. Start it
-        // again so the mail is handled (as Akka's sharding does); not a failure, no backoff.
-        if (slot.dynamic && reason.kind === 'normal' && slot.child.mailboxStats().depth > 0) {
-          slot.status = 'stopped';
-          return this.#startMembers([slot], false);
-        }
-        slot.status = reason.kind === 'failure' ? 'failed' : 'stopped';
+        slot.status = decision.status;
         if (this.#env.events.wants('stopped')) {
-          this.#env.events.publish({
-            type: 'stopped',
-            path: slot.child.path,
-            at: now,
-            reason: reason.kind === 'failure' ? 'failure' : 'normal',
-          });
+          this.#env.events.publish({ type: 'stopped', path: slot.child.path, at: now, reason: decision.status === 'failed' ? 'failure' : 'normal' });
         }
         if (slot.dynamic) this.#retire(slot);
         return;
@@ -173,28 +177,28 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
         slot.status = 'failed';
         this.#env.events.publish({ type: 'gave_up', path: slot.child.path, at: now, attempts: decision.attempts });
         this.#logOf(slot).error({ attempts: decision.attempts }, 'child given up after repeated failures');
-        if ((slot.spec.onGiveUp ?? 'escalate') === 'escalate') {
-          throw this.#escalate(now, `${slot.child.path} gave up after ${decision.attempts} restarts`);
-        }
+        if (decision.then === 'escalate') throw this.#escalate(now, `${slot.child.path} gave up after ${decision.attempts} restarts`);
         if (slot.dynamic) this.#retire(slot);
         return;
       case 'restart':
         slot.attempts = decision.attempt;
-        return this.#scheduleRestart(slot, decision.delayMs, decision.attempt, false);
+        slot.countedAttempts = decision.countedAttempt;
+        return this.#scheduleRestart(slot, decision.delayMs, decision.attempt, false, decision.outage);
     }
   }
 
-  /**
-   * Takes down the strategy's set for `leader`, then brings it back after `delayMs`. As in
-   * OTP, a `temporary` sibling taken down with the set is not brought back.
-   */
-  async #scheduleRestart(leader: ChildSlot, delayMs: number, attempt: number, manual: boolean): Promise<void> {
+  /** Takes down the strategy's set for `leader`, then brings it back after `delayMs` (restart-rule.ts `restartGroup`). */
+  async #scheduleRestart(leader: ChildSlot, delayMs: number, attempt: number, manual: boolean, outage: boolean): Promise<void> {
     const slots = this.#state.slots;
-    const set = restartSet(this.#spec.strategy, slots.length, slots.indexOf(leader)).map((i) => slots[i] as ChildSlot);
-    for (const member of set.slice().reverse()) {
-      if (member !== leader) await this.#stopSlot(member);
+    const group = restartGroup(
+      this.#spec.strategy,
+      slots.map((slot) => ({ slot, restart: slot.spec.restart ?? 'permanent' })),
+      slots.indexOf(leader),
+    );
+    for (const { slot } of group.down.slice().reverse()) {
+      if (slot !== leader) await this.#stopSlot(slot);
     }
-    const members = set.filter((member) => member === leader || (member.spec.restart ?? 'permanent') !== 'temporary');
+    const members = group.back.map((member) => member.slot);
     for (const member of members) {
       if (member.pendingLeader !== undefined && member.pendingLeader !== leader.id) {
         this.#ctx.timers.cancel(restartTimerKey(member.pendingLeader));
@@ -214,6 +218,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
       delayMs,
       members: members.map((member) => member.child.path),
       manual,
+      outage,
     });
     // A zero delay restarts at once: a timer would add a millisecond for nothing.
     if (delayMs === 0) await this.#restartGroup(leader.id);
@@ -319,6 +324,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
   /** An operator's restart: now, with the backoff count reset, not counted against the intensity. */
   async #manualRestart(slot: ChildSlot): Promise<void> {
     slot.attempts = 0;
+    slot.countedAttempts = 0;
     // Waiting for a group restart: bring the whole group back now, in start order.
     if (slot.pendingLeader !== undefined) {
       await this.#restartGroup(slot.pendingLeader);
@@ -334,6 +340,7 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
       delayMs: 0,
       members: [slot.child.path],
       manual: true,
+      outage: false,
     });
     await this.#startMembers([slot], true);
   }

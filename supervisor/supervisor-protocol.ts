@@ -4,7 +4,7 @@ import type { ExitReason } from '../src/actor/behaviour.js';
 import type { Clock } from '../src/clock.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ChildSpec } from './child-spec.js';
-import type { LifecycleEvents } from './lifecycle-events.js';
+import type { LifecycleSink } from './lifecycle-events.js';
 import type { ManagedChild } from './managed-child.js';
 import type { IntensityOptions } from './restart-intensity.js';
 
@@ -20,7 +20,7 @@ export interface SupervisorEnvironment {
   readonly cell: CellEnvironment;
   readonly clock: Clock;
   readonly random: () => number;
-  readonly events: LifecycleEvents;
+  readonly events: LifecycleSink;
   readonly defaults: SupervisionDefaults;
   readonly logger: Logger;
   /** Builds and registers the child for `spec` at `path`. */

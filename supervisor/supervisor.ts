@@ -60,6 +60,8 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
       status: 'stopped',
       restarts: 0,
       attempts: 0,
+      countedAttempts: 0,
+      outageSince: null,
       lastError: null,
       nextRestartAt: null,
       startedAt: null,
@@ -130,6 +132,9 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
         placement: slot.child.placement,
         children: slot.child.childNodes(),
       };
+      if (slot.outageSince !== null && slot.status === 'backing_off' && slot.spec.dependency) {
+        node.outage = { dependency: slot.spec.dependency.name, since: new Date(slot.outageSince).toISOString(), retries: slot.attempts };
+      }
       const detail = slot.child.detail;
       if (detail) node.detail = detail;
       return node;

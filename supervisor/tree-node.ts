@@ -22,6 +22,8 @@ export interface TreeNode {
   mailbox: MailboxStats;
   placement: Placement;
   children: TreeNode[];
+  /** A dependency child that is down: what it depends on, since when, and how many retries so far. */
+  outage?: { dependency: string; since: string; retries: number };
   detail?: Readonly<Record<string, unknown>>;
 }
 

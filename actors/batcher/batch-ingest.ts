@@ -78,6 +78,11 @@ export class BatchIngest {
     return this.#wake(conversationKey(conversation), conversation, message, known);
   }
 
+  /** True while the conversation's batcher is in the tree (running or backing off). */
+  hasBatcher(conversation: Conversation): boolean {
+    return this.#batchers().child(conversationKey(conversation)) !== undefined;
+  }
+
   /** `/batchers`: the same handle for the runtime's life (a restart of it keeps its handle). */
   #batchers(): SupervisorHandle {
     this.#batchersHandle ??= this.#deps.batchers();

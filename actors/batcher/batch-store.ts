@@ -56,8 +56,18 @@ export interface StoreStats {
  * store never cut the same messages twice); an in-flight batch is deleted only by `ack`
  * (delivered) or moved by `deadLetter`, never dropped. Both stores pass one test suite.
  */
+/** The store became unreachable (`cause` says why) or reachable again. */
+export type AvailabilityListener = (change: { readonly available: boolean; readonly cause: string | null }) => void;
+
 export interface BatchStore {
   readonly kind: 'memory' | 'redis';
+  /** What it talks to, for messages and checks: `redis 127.0.0.1:6379`, `memory`. Never a credential. */
+  readonly target: string;
+  /**
+   * Told the moment a command fails for want of a connection, and when the connection is
+   * back: readiness does not wait for the next ping. Returns the unsubscribe.
+   */
+  onAvailability(listener: AvailabilityListener): () => void;
   /** Opens connections; the `store` actor calls it at start. */
   connect(): Promise<void>;
   close(): Promise<void>;
@@ -77,16 +87,22 @@ export interface BatchStore {
   ack(batchId: string): Promise<boolean>;
   /** Delivery kept failing: park it where an operator sees it. */
   deadLetter(batchId: string, error: string, at: number): Promise<boolean>;
+  /** At most `limit` dead letters, oldest first. */
   deadLetters(limit: number): Promise<DeadLetter[]>;
+  deadLetterCount(): Promise<number>;
+  /** An operator's retry: back in flight, leased to `owner`; the batch, or undefined if there is no such dead letter. */
+  retryDeadLetter(batchId: string, owner: string, leaseUntil: number): Promise<Batch | undefined>;
+  /** An operator's drop: the dead letter is deleted for good; false if there was none. */
+  dropDeadLetter(batchId: string): Promise<boolean>;
 
   /** Conversations with pending messages (the Redis store walks keys with SCAN, never KEYS). */
   pendingConversations(): AsyncIterable<Conversation>;
   stats(limit: number): Promise<StoreStats>;
 }
 
-/** The store cannot take a write now (Redis down or reconnecting): ingress answers 503. */
+/** The store cannot take a write now (Redis down or reconnecting): ingress answers 503. The message names the target and the cause, once. */
 export class StoreUnavailableError extends RuntimeError {
-  constructor(cause: unknown) {
-    super('WAR_ERR_STORE_UNAVAILABLE', `the batch store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  constructor(target: string, cause: unknown) {
+    super('WAR_ERR_STORE_UNAVAILABLE', `${target} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, cause instanceof Error ? { cause } : undefined);
   }
 }

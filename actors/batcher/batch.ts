@@ -9,6 +9,13 @@ export interface StoredMessage {
 
 export type FlushReason = 'quiet' | 'size' | 'age' | 'recovered' | 'shutdown';
 
+/** Batches cut from the store since start, by reason: one per runtime, shared by every batcher and the shutdown flush. */
+export type FlushCounts = Record<FlushReason, number>;
+
+export function newFlushCounts(): FlushCounts {
+  return { quiet: 0, size: 0, age: 0, recovered: 0, shutdown: 0 };
+}
+
 /** A flushed batch, as the store keeps it in flight and the pipeline receives it. Times are epoch ms. */
 export interface Batch extends Conversation {
   readonly batchId: string;

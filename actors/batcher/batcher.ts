@@ -1,7 +1,8 @@
+import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
 import { local, type ActorSpec } from '../../supervisor/child-spec.js';
 import { errorCode } from '../../src/errors.js';
-import type { Batch, PendingSummary } from './batch.js';
+import type { Batch, FlushCounts, PendingSummary } from './batch.js';
 import type { BatchStore } from './batch-store.js';
 import type { Conversation } from './conversation.js';
 import { decideFlush, type FlushRules } from './flush-rule.js';
@@ -32,8 +33,11 @@ export interface BatcherDeps {
   readonly leaseMs: number;
   /** This runtime instance: the owner of the batches it flushes until it delivers them. */
   readonly owner: string;
-  readonly pipelinePath: string;
+  /** The pipeline, linked at spawn. */
+  readonly pipeline: ActorRef<BatchHandoff, unknown>;
   readonly newBatchId: () => string;
+  /** Shared by every batcher: batches cut, by reason. */
+  readonly flushed: FlushCounts;
   /** Wait before asking the store again while it is unavailable. */
   readonly storeRetryMs: number;
 }
@@ -150,10 +154,10 @@ class Batcher implements Behaviour<BatcherMessage, void> {
     this.#recovering = false;
     switch (result.status) {
       case 'flushed': {
-        const pipeline = ctx.lookup<BatchHandoff, unknown>(deps.pipelinePath);
+        deps.flushed[result.batch.reason]++;
         // Refused (pipeline down or full): the batch stays in flight in the store, and the
         // recovery sweep hands it over again once its lease runs out.
-        if (!pipeline?.tell({ type: 'batch', batch: result.batch })) {
+        if (!deps.pipeline.tell({ type: 'batch', batch: result.batch })) {
           ctx.log.warn({ batchId: result.batch.batchId }, 'pipeline did not take the batch; it stays in flight for the recovery sweep');
         }
         if (result.remaining) {

@@ -36,6 +36,7 @@ export interface MemoryStoreOptions {
  */
 export class MemoryStore implements BatchStore {
   readonly kind = 'memory';
+  readonly target = 'memory store';
   readonly #pending = new Map<string, PendingEntry>();
   readonly #inFlight = new Map<string, InFlightEntry>();
   readonly #dead = new Map<string, DeadLetter>();
@@ -51,6 +52,11 @@ export class MemoryStore implements BatchStore {
 
   constructor(options: MemoryStoreOptions) {
     this.#seenTtlMs = options.seenTtlMs;
+  }
+
+  /** In the process: never unavailable. */
+  onAvailability(): () => void {
+    return () => undefined;
   }
 
   async connect(): Promise<void> {}
@@ -152,7 +158,23 @@ export class MemoryStore implements BatchStore {
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
-    return [...this.#dead.values()].slice(0, limit);
+    return [...this.#dead.values()].sort((a, b) => a.at - b.at).slice(0, limit);
+  }
+
+  async deadLetterCount(): Promise<number> {
+    return this.#dead.size;
+  }
+
+  async retryDeadLetter(batchId: string, owner: string, leaseUntil: number): Promise<Batch | undefined> {
+    const dead = this.#dead.get(batchId);
+    if (!dead) return undefined;
+    this.#dead.delete(batchId);
+    this.#inFlight.set(batchId, { batch: dead.batch, owner, leaseUntil });
+    return dead.batch;
+  }
+
+  async dropDeadLetter(batchId: string): Promise<boolean> {
+    return this.#dead.delete(batchId);
   }
 
   async *pendingConversations(): AsyncIterable<Conversation> {

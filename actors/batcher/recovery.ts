@@ -1,17 +1,18 @@
+import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { Behaviour } from '../../src/actor/behaviour.js';
-import { errorCode } from '../../src/errors.js';
+import { describe, errorCode } from '../../src/errors.js';
+import type { ConditionLog } from '../../src/logging/condition-log.js';
 import type { BatchIngest } from './batch-ingest.js';
 import type { BatchStore } from './batch-store.js';
 import type { BatchHandoff } from './batcher.js';
-import { conversationKey } from './conversation.js';
 
 export type RecoveryMessage = { readonly type: 'sweep' };
 
 export interface RecoveryDeps {
   readonly store: BatchStore;
   readonly ingest: BatchIngest;
-  readonly batchersPath: string;
-  readonly pipelinePath: string;
+  readonly pipeline: ActorRef<BatchHandoff, unknown>;
+  readonly conditions: ConditionLog;
   readonly owner: string;
   readonly leaseMs: number;
   readonly intervalMs: number;
@@ -42,18 +43,19 @@ export function recovery(deps: RecoveryDeps): Behaviour<RecoveryMessage, SweepRe
       const result: SweepResult = { rearmed: 0, reclaimed: 0 };
       try {
         for await (const conversation of deps.store.pendingConversations()) {
-          if (ctx.lookup(`${deps.batchersPath}/${conversationKey(conversation)}`)) continue;
+          if (deps.ingest.hasBatcher(conversation)) continue;
           if (await deps.ingest.wake(conversation, { type: 'due' })) result.rearmed++;
         }
         const now = ctx.clock.now();
         const claimed = await deps.store.claim({ owner: deps.owner, now, leaseUntil: now + deps.leaseMs, includeOwn: false, limit: CLAIM_LIMIT });
-        const pipeline = ctx.lookup<BatchHandoff, unknown>(deps.pipelinePath);
-        for (const batch of claimed) if (pipeline?.tell({ type: 'batch', batch })) result.reclaimed++;
+        for (const batch of claimed) if (deps.pipeline.tell({ type: 'batch', batch })) result.reclaimed++;
       } catch (error) {
         if (errorCode(error) !== 'WAR_ERR_STORE_UNAVAILABLE') throw error;
+        deps.conditions.on('sweep_waits_for_store', 'warn', { cause: describe(error) }, 'recovery sweep waits for the store');
         ctx.setDetail({ sweeps, waitingForStore: true });
         return undefined;
       }
+      deps.conditions.off('sweep_waits_for_store', 'recovery sweeps again');
       sweeps++;
       if (result.rearmed > 0 || result.reclaimed > 0) ctx.log.info(result, 'recovered pending conversations and in-flight batches');
       ctx.setDetail({ sweeps, lastSweepAt: new Date(ctx.clock.now()).toISOString(), ...result });

@@ -141,13 +141,42 @@ redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[2])
 return 1
 `;
 
-/** Never dropped: the dead letter has no TTL. KEYS: inflight, dead. ARGV: error, at. -> 1 if moved */
+/**
+ * Never dropped: the dead letter has no TTL, and its id joins the dead-letter index (a set,
+ * so counting and listing never walk the keyspace). KEYS: inflight, dead, index.
+ * ARGV: error, at, batchId. -> 1 if moved
+ */
 export const DEAD_LETTER = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('PERSIST', KEYS[2])
 redis.call('HSET', KEYS[2], 'error', ARGV[1], 'deadAt', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
 return 1
+`;
+
+/**
+ * An operator's retry: the dead letter goes back in flight, leased to the runtime that will
+ * deliver it, with its safety-net TTL again. KEYS: dead, inflight, index.
+ * ARGV: batchId, owner, leaseUntil, ttlSeconds. -> nil, or the batch's fields as a flat list
+ */
+export const RETRY_DEAD = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[3], ARGV[1])
+  return nil
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('HDEL', KEYS[2], 'error', 'deadAt')
+redis.call('HSET', KEYS[2], 'owner', ARGV[2], 'leaseUntil', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('SREM', KEYS[3], ARGV[1])
+return redis.call('HGETALL', KEYS[2])
+`;
+
+/** An operator's drop. KEYS: dead, index. ARGV: batchId. -> 1 if there was one */
+export const DROP_DEAD = `
+redis.call('SREM', KEYS[2], ARGV[1])
+return redis.call('DEL', KEYS[1])
 `;
 
 /** KEYS: pending. -> the number of messages dropped */

@@ -3,6 +3,7 @@ import type { Batch, FlushReason, PendingSummary, StoredMessage } from './batch.
 import {
   StoreUnavailableError,
   type AppendResult,
+  type AvailabilityListener,
   type BatchStore,
   type ClaimRequest,
   type DeadLetter,
@@ -11,7 +12,7 @@ import {
   type StoreStats,
 } from './batch-store.js';
 import { conversationKey, parseConversationKey, type Conversation } from './conversation.js';
-import { ACK_MANY, APPEND, APPEND_MANY, CLAIM, DEAD_LETTER, DROP, FLUSH, PENDING, RENEW } from './redis-scripts.js';
+import { ACK_MANY, APPEND, APPEND_MANY, CLAIM, DEAD_LETTER, DROP, DROP_DEAD, FLUSH, PENDING, RENEW, RETRY_DEAD } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -21,6 +22,8 @@ export interface RedisStoreOptions {
   ttlSeconds: number;
   /** A command that takes longer fails (and ingress answers 503) instead of hanging. */
   commandTimeoutMs?: number;
+  /** The longest wait between reconnection attempts after the connection is lost. */
+  reconnectMaxMs?: number;
 }
 
 type Entry = [id: string, text: string, at: number];
@@ -35,7 +38,9 @@ interface Scripts {
   batchFlush(pending: string, inflight: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
   batchClaim(inflight: string, owner: string, now: number, leaseUntil: number, includeOwn: string): Promise<string[] | null>;
   batchRenew(inflight: string, owner: string, leaseUntil: number): Promise<number>;
-  batchDeadLetter(inflight: string, dead: string, error: string, at: number): Promise<number>;
+  batchDeadLetter(inflight: string, dead: string, index: string, error: string, at: number, batchId: string): Promise<number>;
+  batchRetryDead(dead: string, inflight: string, index: string, batchId: string, owner: string, leaseUntil: number, ttl: number): Promise<string[] | null>;
+  batchDropDead(dead: string, index: string, batchId: string): Promise<number>;
   batchDrop(pending: string): Promise<number>;
 }
 
@@ -72,8 +77,13 @@ interface QueuedAppend {
  */
 export class RedisStore implements BatchStore {
   readonly kind = 'redis';
+  readonly target: string;
   readonly #options: RedisStoreOptions;
   #redis: ScriptedRedis | undefined;
+  readonly #listeners = new Set<AvailabilityListener>();
+  #available = false;
+  /** The connection's last error (ioredis' `error` event), the cause a refused call names. */
+  #lastError: Error | undefined;
   #corked = false;
   /** Appends of the current burst (this tick and its microtasks), sent together at its end. */
   #appends: QueuedAppend[] = [];
@@ -85,6 +95,19 @@ export class RedisStore implements BatchStore {
       throw new Error(`key prefix ${JSON.stringify(options.keyPrefix)} may only hold letters, digits, ':', '_' and '-'`);
     }
     this.#options = options;
+    this.target = redisTarget(options.url);
+  }
+
+  onAvailability(listener: AvailabilityListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #setAvailable(available: boolean, cause: unknown): void {
+    if (available === this.#available) return;
+    this.#available = available;
+    const change = { available, cause: available ? null : describeCause(cause) };
+    for (const listener of this.#listeners) listener(change);
   }
 
   async connect(): Promise<void> {
@@ -95,11 +118,18 @@ export class RedisStore implements BatchStore {
       maxRetriesPerRequest: 1,
       commandTimeout: this.#options.commandTimeoutMs ?? 5_000,
       connectTimeout: 5_000,
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), this.#options.reconnectMaxMs ?? 2_000),
     };
     const redis = new Redis(this.#options.url, redisOptions) as ScriptedRedis;
-    // Errors surface through the calls; the event only must not crash the process.
-    redis.on('error', () => undefined);
+    // Errors surface through the calls and the availability listeners; the event itself only
+    // must not crash the process, and its error is the cause a refused call names.
+    redis.on('error', (error: Error) => {
+      this.#lastError = error;
+    });
+    redis.on('ready', () => this.#setAvailable(true, undefined));
+    redis.on('close', () => {
+      if (this.#redis === redis) this.#setAvailable(false, this.#lastError ?? 'the connection closed');
+    });
     redis.defineCommand('batchAppend', { numberOfKeys: 2, lua: APPEND });
     redis.defineCommand('batchAppendMany', { lua: APPEND_MANY });
     redis.defineCommand('batchAckMany', { lua: ACK_MANY });
@@ -107,20 +137,34 @@ export class RedisStore implements BatchStore {
     redis.defineCommand('batchFlush', { numberOfKeys: 2, lua: FLUSH });
     redis.defineCommand('batchClaim', { numberOfKeys: 1, lua: CLAIM });
     redis.defineCommand('batchRenew', { numberOfKeys: 1, lua: RENEW });
-    redis.defineCommand('batchDeadLetter', { numberOfKeys: 2, lua: DEAD_LETTER });
+    redis.defineCommand('batchDeadLetter', { numberOfKeys: 3, lua: DEAD_LETTER });
+    redis.defineCommand('batchRetryDead', { numberOfKeys: 3, lua: RETRY_DEAD });
+    redis.defineCommand('batchDropDead', { numberOfKeys: 2, lua: DROP_DEAD });
     redis.defineCommand('batchDrop', { numberOfKeys: 1, lua: DROP });
+    this.#redis = redis;
     try {
       await redis.connect();
+      await this.#indexDeadLetters();
     } catch (error) {
+      this.#redis = undefined;
       redis.disconnect();
-      throw new StoreUnavailableError(error);
+      this.#setAvailable(false, error);
+      throw new StoreUnavailableError(this.target, error);
     }
-    this.#redis = redis;
+  }
+
+  /** Dead letters parked before the index existed join it (SCAN, never KEYS; they are few). */
+  async #indexDeadLetters(): Promise<void> {
+    const prefix = this.#deadKey('');
+    for await (const key of this.#scan(`${prefix}*`)) {
+      await this.#call((redis) => redis.sadd(this.#deadIndexKey(), key.slice(prefix.length)));
+    }
   }
 
   async close(): Promise<void> {
     const redis = this.#redis;
     this.#redis = undefined;
+    this.#available = false;
     if (!redis) return;
     await redis.quit().catch(() => redis.disconnect());
   }
@@ -224,18 +268,36 @@ export class RedisStore implements BatchStore {
   }
 
   async deadLetter(batchId: string, error: string, at: number): Promise<boolean> {
-    return (await this.#call((redis) => redis.batchDeadLetter(this.#inFlightKey(batchId), this.#deadKey(batchId), error, at))) === 1;
+    return (await this.#call((redis) => redis.batchDeadLetter(this.#inFlightKey(batchId), this.#deadKey(batchId), this.#deadIndexKey(), error, at, batchId))) === 1;
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
     const letters: DeadLetter[] = [];
-    for await (const key of this.#scan(`${this.#options.keyPrefix}dead:*`)) {
-      if (letters.length >= limit) break;
-      const hash = await this.#call((redis) => redis.hgetall(key));
-      if (!hash.messages) continue;
-      letters.push({ batch: batchFromHash(key.slice(this.#deadKey('').length), hash), error: hash.error ?? '', at: Number(hash.deadAt) });
-    }
-    return letters;
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.#call((redis) => redis.sscan(this.#deadIndexKey(), cursor, 'COUNT', 500));
+      cursor = next;
+      for (const batchId of ids) {
+        const hash = await this.#call((redis) => redis.hgetall(this.#deadKey(batchId)));
+        if (hash.messages) letters.push({ batch: batchFromHash(batchId, hash), error: hash.error ?? '', at: Number(hash.deadAt) });
+      }
+    } while (cursor !== '0');
+    return letters.sort((a, b) => a.at - b.at).slice(0, limit);
+  }
+
+  async deadLetterCount(): Promise<number> {
+    return this.#call((redis) => redis.scard(this.#deadIndexKey()));
+  }
+
+  async retryDeadLetter(batchId: string, owner: string, leaseUntil: number): Promise<Batch | undefined> {
+    const fields = await this.#call((redis) =>
+      redis.batchRetryDead(this.#deadKey(batchId), this.#inFlightKey(batchId), this.#deadIndexKey(), batchId, owner, leaseUntil, this.#options.ttlSeconds),
+    );
+    return fields ? batchFromHash(batchId, pairs(fields)) : undefined;
+  }
+
+  async dropDeadLetter(batchId: string): Promise<boolean> {
+    return (await this.#call((redis) => redis.batchDropDead(this.#deadKey(batchId), this.#deadIndexKey(), batchId))) === 1;
   }
 
   async *pendingConversations(): AsyncIterable<Conversation> {
@@ -260,8 +322,7 @@ export class RedisStore implements BatchStore {
     batches.sort((a, b) => a.firstAt - b.firstAt);
     let inFlight = 0;
     for await (const _ of this.#scan(`${this.#options.keyPrefix}inflight:*`)) inFlight++;
-    let deadLetters = 0;
-    for await (const _ of this.#scan(`${this.#options.keyPrefix}dead:*`)) deadLetters++;
+    const deadLetters = await this.deadLetterCount();
     return { pendingBatches, pendingMessages, batches: batches.slice(0, limit), inFlight, deadLetters };
   }
 
@@ -281,6 +342,11 @@ export class RedisStore implements BatchStore {
 
   #deadKey(batchId: string): string {
     return `${this.#options.keyPrefix}dead:${batchId}`;
+  }
+
+  /** The set of dead-letter ids: counted with SCARD, listed with SSCAN. */
+  #deadIndexKey(): string {
+    return `${this.#options.keyPrefix}dead-index`;
   }
 
   /**
@@ -370,12 +436,19 @@ export class RedisStore implements BatchStore {
 
   async #call<T>(operation: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
     const redis = this.#redis;
-    if (!redis || redis.status !== 'ready') throw new StoreUnavailableError(`redis is ${redis?.status ?? 'not connected'}`);
+    if (!redis || redis.status !== 'ready') {
+      const why = redis ? `the connection is ${redis.status}${this.#lastError ? ` (${this.#lastError.message})` : ''}` : 'not connected';
+      this.#setAvailable(false, why);
+      throw new StoreUnavailableError(this.target, why);
+    }
     this.#coalesceWrites(redis);
     try {
       return await operation(redis);
     } catch (error) {
-      if (isConnectionError(error)) throw new StoreUnavailableError(error);
+      if (isConnectionError(error)) {
+        this.#setAvailable(false, error);
+        throw new StoreUnavailableError(this.target, error);
+      }
       throw error;
     }
   }
@@ -406,6 +479,17 @@ function batchFromHash(batchId: string, hash: Record<string, string>): Batch {
     lastAt: Number(hash.lastAt),
     flushedAt: Number(hash.flushedAt),
   };
+}
+
+/** `redis 10.0.0.5:6380/2`: where the store is, without the credentials a URL may carry. */
+function redisTarget(url: string): string {
+  const parsed = new URL(url);
+  const db = parsed.pathname.replace(/^\//, '');
+  return `${parsed.protocol === 'rediss:' ? 'redis (TLS)' : 'redis'} at ${parsed.hostname || '127.0.0.1'}:${parsed.port || '6379'}${db && db !== '0' ? `/${db}` : ''}`;
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /** Transport trouble (as opposed to a script or argument error, which is a bug and should crash loudly). */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
+import type { FlushCounts } from './batch.js';
 import type { BatchStore } from './batch-store.js';
 import type { BatchHandoff } from './batcher.js';
 import type { Clock } from '../../src/clock.js';
@@ -14,6 +15,7 @@ export interface ShutdownFlushDeps {
   readonly logger: Logger;
   readonly rules: FlushRules;
   readonly clock: Clock;
+  readonly flushed: FlushCounts;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function flushPendingForShutdown(deps: ShutdownFlushDeps): Promise<
       }
       if (result.status !== 'flushed') break;
       batches++;
+      deps.flushed.shutdown++;
       await deps.pipeline.ask({ type: 'batch', batch: result.batch }).catch((error: unknown) => {
         deps.logger.error({ err: error, batchId: result.batch.batchId }, 'pipeline did not take a shutdown batch');
       });

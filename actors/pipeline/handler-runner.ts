@@ -11,13 +11,20 @@ export interface HandlerRunner {
   close(): Promise<void>;
 }
 
-/** What crosses into a piscina worker. */
+/** What crosses into a piscina worker: a batch to handle... */
 export interface HandlerTask {
+  kind: 'batch';
   handlerModule: string;
   batch: FlushedBatch;
   attempt: number;
   webhookUrl: string | undefined;
   timeoutMs: number;
+}
+
+/** ...or a check that HANDLER_MODULE loads and exports a handler (at start). */
+export interface HandlerCheck {
+  kind: 'check';
+  handlerModule: string;
 }
 
 export class HandlerTimeoutError extends RuntimeError {
@@ -57,13 +64,19 @@ export class PiscinaRunner implements HandlerRunner {
   }
 
   async run(batch: FlushedBatch, attempt: number, timeoutMs: number): Promise<HandlerAction[]> {
-    const task: HandlerTask = { handlerModule: this.#handlerModule, batch, attempt, webhookUrl: this.#webhookUrl, timeoutMs };
+    const task: HandlerTask = { kind: 'batch', handlerModule: this.#handlerModule, batch, attempt, webhookUrl: this.#webhookUrl, timeoutMs };
     try {
       return validateActions(await this.#pool.run(task, { signal: AbortSignal.timeout(timeoutMs) }));
     } catch (error) {
       if ((error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError') throw new HandlerTimeoutError(timeoutMs);
       throw error;
     }
+  }
+
+  /** Loads HANDLER_MODULE in a pool worker, as a batch would; rejects with what is wrong with it. */
+  async check(): Promise<void> {
+    const check: HandlerCheck = { kind: 'check', handlerModule: this.#handlerModule };
+    await this.#pool.run(check);
   }
 
   async close(): Promise<void> {

@@ -1,21 +1,61 @@
 /**
- * The piscina worker: loads HANDLER_MODULE (Node caches the import) and runs it for one
- * batch. Its default export or `handle` export is the handler. A handler written in
- * TypeScript is loaded through tsx, so operators need no build step for it.
+ * The piscina worker: loads HANDLER_MODULE once per worker and runs it for one batch. Its
+ * `default` export or `handle` export is the handler. A TypeScript handler (`.ts`, `.mts`,
+ * `.cts`, `.tsx`) is loaded through tsx's `tsImport`, which compiles it as ESM or CommonJS by
+ * its own extension, whether or not a package.json sits beside it: operators need no build
+ * step and no project around their handler.
  */
-import { register } from 'tsx/esm/api';
+import { tsImport } from 'tsx/esm/api';
 import { validateActions, type BatchHandler, type HandlerAction } from './handler.js';
-import type { HandlerTask } from './handler-runner.js';
+import type { HandlerCheck, HandlerTask } from './handler-runner.js';
 
-/** Registered once per worker, the first time a TypeScript handler is loaded. */
-let typeScriptLoader: (() => Promise<void>) | undefined;
+const TYPESCRIPT = /\.(c|m)?tsx?$/;
 
-export default async function runHandler(task: HandlerTask): Promise<HandlerAction[]> {
-  if (task.handlerModule.endsWith('.ts')) typeScriptLoader ??= register();
-  const loaded = (await import(task.handlerModule)) as { default?: unknown; handle?: unknown };
-  const handler = typeof loaded.default === 'function' ? loaded.default : loaded.handle;
-  if (typeof handler !== 'function') throw new TypeError(`${task.handlerModule} exports no default or handle function`);
-  const result = await (handler as BatchHandler)(task.batch, {
+/** The handler of each module this worker loaded (a worker serves one HANDLER_MODULE, but tests share workers). */
+const loaded = new Map<string, Promise<BatchHandler>>();
+
+async function importModule(specifier: string): Promise<Record<string, unknown>> {
+  const url = specifier.startsWith('file:') ? specifier : undefined;
+  if (url && TYPESCRIPT.test(new URL(url).pathname)) return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  return (await import(specifier)) as Record<string, unknown>;
+}
+
+/** A CommonJS handler's `module.exports` arrives as `default`: its `handle` or `default` counts too. */
+function handlerOf(module: Record<string, unknown>): BatchHandler | undefined {
+  const candidates = [module.default, module.handle];
+  const inner = module.default;
+  if (inner !== null && typeof inner === 'object') candidates.push((inner as Record<string, unknown>).default, (inner as Record<string, unknown>).handle);
+  return candidates.find((candidate): candidate is BatchHandler => typeof candidate === 'function');
+}
+
+async function load(specifier: string): Promise<BatchHandler> {
+  const module = await importModule(specifier);
+  const handler = handlerOf(module);
+  if (!handler) {
+    const names = Object.keys(module).filter((name) => name !== '__esModule');
+    throw new TypeError(`exports no handler function: its default export or its \`handle\` export must be a function (it exports ${names.length > 0 ? names.join(', ') : 'nothing'})`);
+  }
+  return handler;
+}
+
+function handlerFor(specifier: string): Promise<BatchHandler> {
+  let handler = loaded.get(specifier);
+  if (!handler) {
+    handler = load(specifier);
+    loaded.set(specifier, handler);
+    // A module that failed to load is tried again on the next batch (the file may be fixed).
+    handler.catch(() => loaded.delete(specifier));
+  }
+  return handler;
+}
+
+export default async function runHandler(task: HandlerTask | HandlerCheck): Promise<HandlerAction[] | { ok: true }> {
+  if (task.kind === 'check') {
+    await handlerFor(task.handlerModule);
+    return { ok: true };
+  }
+  const handler = await handlerFor(task.handlerModule);
+  const result = await handler(task.batch, {
     webhookUrl: task.webhookUrl,
     attempt: task.attempt,
     signal: AbortSignal.timeout(task.timeoutMs),

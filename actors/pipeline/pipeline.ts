@@ -1,12 +1,17 @@
+import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { ActorContext, Behaviour, ExitReason } from '../../src/actor/behaviour.js';
 import { RingQueue } from '../../src/actor/ring-queue.js';
 import { describe, errorCode } from '../../src/errors.js';
+import type { ActionFailedEvent, DeadLetterEvent } from '../../src/events/runtime-events.js';
+import type { ConditionLog } from '../../src/logging/condition-log.js';
+import type { Outcome, SendAccepted, SendRequest } from '../whatsapp/session-protocol.js';
 import { batchText, type Batch } from '../batcher/batch.js';
 import type { BatchStore } from '../batcher/batch-store.js';
 import type { BatchHandoff } from '../batcher/batcher.js';
+import type { ActionName, ActionOutcome } from './action-outcome.js';
 import { toFlushedBatch, type HandlerAction } from './handler.js';
 import type { HandlerRunner } from './handler-runner.js';
-import { sessionPaths } from '../whatsapp/session-paths.js';
+import type { PipelineCounters } from './pipeline-counters.js';
 
 export type PipelineMessage =
   | BatchHandoff
@@ -19,9 +24,19 @@ export interface PipelineStatus {
   running: number;
   waitingRetry: number;
   delivered: number;
+  /** Of the delivered, the batches with at least one action that could not be carried out. */
+  deliveredWithFailedActions: number;
   retried: number;
   deadLettered: number;
+  /** Per action, per outcome, since the runtime started. */
+  actions: Record<ActionName, Partial<Record<ActionOutcome, number>>>;
 }
+
+/** Where a reply goes: a session's gateway (its send queue). */
+export type ReplyTarget = ActorRef<{ readonly type: 'send' } & SendRequest, unknown>;
+
+/** Where a `book` action goes, once the booking actor exists. */
+export type BookingTarget = ActorRef<{ readonly type: 'book'; readonly request: Readonly<Record<string, unknown>>; readonly batchId: string }, unknown>;
 
 export interface PipelineDeps {
   readonly store: BatchStore;
@@ -35,6 +50,16 @@ export interface PipelineDeps {
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
   readonly queueMax: number;
+  /** The gateway of a session, or undefined when the runtime has no such session. */
+  readonly replyTo: (sessionId: string) => ReplyTarget | undefined;
+  /** The booking actor; undefined while the runtime has none. */
+  readonly booking: BookingTarget | undefined;
+  /** How long a target may take to take an action. */
+  readonly actionTimeoutMs: number;
+  /** Outlive the actor's incarnations: what /metrics and stats count, and one log line per condition. */
+  readonly counters: PipelineCounters;
+  readonly conditions: ConditionLog;
+  readonly events: { publish(event: ActionFailedEvent | DeadLetterEvent): void };
   /**
    * On shutdown, deliver everything queued before stopping (the memory store, which does
    * not outlive the process); otherwise give the leases back for the next runtime.
@@ -45,7 +70,10 @@ export interface PipelineDeps {
 interface Entry {
   readonly batch: Batch;
   attempt: number;
-  state: 'queued' | 'running' | 'waiting' | 'acking';
+  /** Delivered, and some of its actions could not be carried out (kept for an ack retried later). */
+  failedActions: boolean;
+  /** `applying`: the handler succeeded and its actions are being carried out; `acking`: waiting for the store's ack. */
+  state: 'queued' | 'running' | 'applying' | 'waiting' | 'acking';
 }
 
 /**
@@ -62,20 +90,23 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   const entries = new Map<string, Entry>();
   const queue = new RingQueue<Entry>();
   const tasks = new Set<Promise<void>>();
-  const status: PipelineStatus = { queued: 0, running: 0, waitingRetry: 0, delivered: 0, retried: 0, deadLettered: 0 };
+  const { counters } = deps;
+  /** The in-memory queue's state; the totals live in `counters`. */
+  const queueState = { queued: 0, running: 0, waitingRetry: 0 };
+  const status = (): PipelineStatus => ({ ...queueState, ...counters.snapshot() });
   let runner: HandlerRunner;
   let stopping = false;
   /** The start could not reach the store to take back its own batches: try again on the next tick. */
   let claimPending = true;
 
   const publish = (ctx: ActorContext<PipelineMessage>): void => {
-    ctx.setDetail({ ...status });
+    ctx.setDetail({ ...queueState, delivered: counters.deliveredCount, retried: counters.retried, deadLettered: counters.deadLettered });
   };
 
   /** `queued` and `waitingRetry` are kept as entries change state, not counted by a scan per batch. */
   const tally = (state: Entry['state'], by: number): void => {
-    if (state === 'queued') status.queued += by;
-    else if (state === 'waiting') status.waitingRetry += by;
+    if (state === 'queued') queueState.queued += by;
+    else if (state === 'waiting') queueState.waitingRetry += by;
   };
 
   const move = (entry: Entry, state: Entry['state']): void => {
@@ -96,14 +127,14 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       ctx.log.warn({ batchId: batch.batchId, queueMax: deps.queueMax }, 'pipeline full; the batch stays in flight for the recovery sweep');
       return;
     }
-    const entry: Entry = { batch, attempt: 0, state: 'queued' };
+    const entry: Entry = { batch, attempt: 0, failedActions: false, state: 'queued' };
     entries.set(batch.batchId, entry);
     tally('queued', 1);
     queue.push(entry);
   };
 
   const pump = (ctx: ActorContext<PipelineMessage>): void => {
-    while (status.running < deps.concurrency && queue.length > 0 && !(stopping && !deps.drainOnStop)) {
+    while (queueState.running < deps.concurrency && queue.length > 0 && !(stopping && !deps.drainOnStop)) {
       const entry = queue.shift() as Entry;
       if (entry.state !== 'queued' || entries.get(entry.batch.batchId) !== entry) continue;
       run(entry, ctx);
@@ -114,7 +145,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   const run = (entry: Entry, ctx: ActorContext<PipelineMessage>): void => {
     move(entry, 'running');
     entry.attempt++;
-    status.running++;
+    queueState.running++;
     const task = runner
       .run(toFlushedBatch(entry.batch), entry.attempt, deps.handlerTimeoutMs)
       .then(
@@ -128,39 +159,53 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
 
   const delivered = async (entry: Entry, actions: HandlerAction[], ctx: ActorContext<PipelineMessage>): Promise<void> => {
     const { batch } = entry;
-    for (const action of actions) apply(batch, action, ctx);
+    move(entry, 'applying');
+    queueState.running--;
+    // The handler's slot is free now: the next batch need not wait for this one's actions
+    // and ack (a store round trip). The entry stays (state 'acking') until the ack lands.
+    pump(ctx);
+    const outcomes = await Promise.all(actions.map((action) => apply(batch, action, ctx)));
+    const failedActions = outcomes.filter((outcome) => outcome !== 'done').length;
     move(entry, 'acking');
-    status.running--;
     // The fields (the merged text) are built only when the line is written.
     if (ctx.log.isLevelEnabled('info')) {
       ctx.log.info(
-        { batchId: batch.batchId, sessionId: batch.sessionId, phone: batch.phone, messages: batch.messages.length, reason: batch.reason, text: batchText(batch.messages), actions: actions.length },
+        {
+          batchId: batch.batchId,
+          sessionId: batch.sessionId,
+          phone: batch.phone,
+          messages: batch.messages.length,
+          reason: batch.reason,
+          text: batchText(batch.messages),
+          actions: actions.length,
+          outcome: failedActions > 0 ? 'delivered_with_failed_actions' : 'delivered',
+          ...(failedActions > 0 ? { actionOutcomes: outcomes } : {}),
+        },
         'batch delivered',
       );
     }
-    // The handler's slot is free now: the next batch need not wait for this one's ack (a
-    // store round trip). The entry stays (state 'acking') until the ack lands.
-    pump(ctx);
-    await acknowledge(entry, ctx);
+    await acknowledge(entry, failedActions > 0, ctx);
     publish(ctx);
   };
 
   /** Until the ack lands the batch stays in flight; the renew tick tries again. */
-  const acknowledge = async (entry: Entry, ctx: ActorContext<PipelineMessage>): Promise<void> => {
+  const acknowledge = async (entry: Entry, withFailedActions: boolean, ctx: ActorContext<PipelineMessage>): Promise<void> => {
     try {
       await deps.store.ack(entry.batch.batchId);
-      if (entries.get(entry.batch.batchId) === entry) status.delivered++;
+      if (entries.get(entry.batch.batchId) === entry) counters.delivered(withFailedActions);
       forget(entry);
+      deps.conditions.off('ack_failed', 'acks go through again');
     } catch (error) {
-      ctx.log.warn({ err: error, batchId: entry.batch.batchId }, 'ack failed; will try again');
+      entry.failedActions = withFailedActions;
+      deps.conditions.on('ack_failed', 'warn', { err: error, batchId: entry.batch.batchId }, 'ack failed; the renew tick tries again');
     }
   };
 
   const failed = async (entry: Entry, error: unknown, ctx: ActorContext<PipelineMessage>): Promise<void> => {
-    status.running--;
+    queueState.running--;
     const { batchId } = entry.batch;
     if (entry.attempt < deps.maxAttempts && stopping) {
-      status.retried++;
+      counters.retried++;
       // Draining for shutdown: try again at once while the shutdown budget lasts; otherwise
       // leave it in flight (its lease is given back in stop) for the next runtime.
       move(entry, deps.drainOnStop ? 'queued' : 'waiting');
@@ -172,17 +217,23 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     if (entry.attempt < deps.maxAttempts) {
       const delayMs = Math.min(deps.retryInitialMs * 2 ** (entry.attempt - 1), deps.retryMaxMs);
       move(entry, 'waiting');
-      status.retried++;
+      counters.retried++;
       ctx.log.warn({ batchId, attempt: entry.attempt, delayMs, err: error }, 'handler failed; retrying the batch');
       ctx.timers.once(`retry:${batchId}`, delayMs, { type: 'retry', batchId });
       publish(ctx);
       return;
     }
     try {
-      await deps.store.deadLetter(batchId, describe(error), ctx.clock.now());
+      const at = ctx.clock.now();
+      await deps.store.deadLetter(batchId, describe(error), at);
       forget(entry);
-      status.deadLettered++;
-      ctx.log.error({ batchId, attempts: entry.attempt, err: error }, 'batch dead-lettered after repeated failures');
+      counters.deadLettered++;
+      const { sessionId, phone, messages } = entry.batch;
+      ctx.log.error(
+        { batchId, sessionId, phone, messages: messages.length, reason: entry.batch.reason, attempts: entry.attempt, err: error },
+        'batch dead-lettered after repeated failures; GET /admin/dead-letters lists it, POST /admin/dead-letters/:batchId/retry delivers it again',
+      );
+      deps.events.publish({ type: 'dead_lettered', at, batchId, sessionId, phone, attempts: entry.attempt, error: describe(error) });
     } catch (storeError) {
       move(entry, 'waiting');
       ctx.log.warn({ err: storeError, batchId }, 'could not dead-letter; the batch stays in flight');
@@ -190,11 +241,39 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     pump(ctx);
   };
 
-  const apply = (batch: Batch, action: HandlerAction, ctx: ActorContext<PipelineMessage>): void => {
-    const target = action.type === 'reply' ? sessionPaths(batch.sessionId).gateway : '/booking';
-    const ref = ctx.lookup(target);
-    const message = action.type === 'reply' ? { type: 'send', to: batch.phone, text: action.text, source: `batch ${batch.batchId}` } : { type: 'book', request: action.request, batchId: batch.batchId };
-    if (!ref?.tell(message)) ctx.log.warn({ batchId: batch.batchId, action: action.type, target }, 'no actor to carry out the handler action');
+  /** Carries one action out and says what became of it; never throws (the batch is delivered either way). */
+  const apply = async (batch: Batch, action: HandlerAction, ctx: ActorContext<PipelineMessage>): Promise<ActionOutcome> => {
+    let outcome: ActionOutcome;
+    let why: string;
+    if (action.type === 'reply') {
+      const target = deps.replyTo(batch.sessionId);
+      if (!target) {
+        outcome = 'no_session';
+        why = `no WhatsApp session ${JSON.stringify(batch.sessionId)} in this runtime (WA_SESSIONS)`;
+      } else {
+        try {
+          const answer = (await target.ask({ type: 'send', to: batch.phone, text: action.text, source: `batch ${batch.batchId}` }, { timeoutMs: deps.actionTimeoutMs })) as Outcome<SendAccepted> | undefined;
+          outcome = answer && !answer.ok ? 'refused' : 'done';
+          why = answer && !answer.ok ? `${answer.code}: ${answer.message}` : '';
+        } catch (error) {
+          outcome = 'unavailable';
+          why = describe(error);
+        }
+      }
+    } else if (!deps.booking) {
+      outcome = 'no_booking';
+      why = 'no booking actor runs (YClients is not configured)';
+    } else {
+      outcome = deps.booking.tell({ type: 'book', request: action.request, batchId: batch.batchId }) ? 'done' : 'unavailable';
+      why = outcome === 'done' ? '' : 'the booking actor did not take the request';
+    }
+    counters.action(action.type, outcome);
+    if (outcome !== 'done') {
+      const key = `${action.type}:${outcome}:${batch.sessionId}`;
+      deps.conditions.on(key, 'warn', { action: action.type, outcome, sessionId: batch.sessionId, batchId: batch.batchId }, `a handler's ${action.type} could not be carried out: ${why}`);
+      deps.events.publish({ type: 'action_failed', at: ctx.clock.now(), batchId: batch.batchId, sessionId: batch.sessionId, phone: batch.phone, action: action.type, outcome, message: why });
+    }
+    return outcome;
   };
 
   const claimOwn = async (ctx: ActorContext<PipelineMessage>): Promise<void> => {
@@ -205,9 +284,10 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       for (const batch of mine) offer(batch, ctx);
       if (mine.length > 0) ctx.log.info({ batches: mine.length }, 'claimed in-flight batches to deliver');
       pump(ctx);
+      deps.conditions.off('claim_pending', 'claimed in-flight batches once the store was back');
     } catch (error) {
       if (errorCode(error) !== 'WAR_ERR_STORE_UNAVAILABLE') throw error;
-      ctx.log.warn('store unavailable; will claim in-flight batches once it is back');
+      deps.conditions.on('claim_pending', 'warn', { cause: describe(error) }, 'store unavailable; will claim in-flight batches once it is back');
     }
   };
 
@@ -216,12 +296,12 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     const leaseUntil = ctx.clock.now() + deps.leaseMs;
     for (const entry of [...entries.values()]) {
       if (entry.state === 'acking') {
-        await acknowledge(entry, ctx);
+        await acknowledge(entry, entry.failedActions, ctx);
         continue;
       }
       const held = await deps.store.renew(entry.batch.batchId, deps.owner, leaseUntil).catch(() => true);
       // Another runtime took it over after our lease ran out: it delivers, we let go.
-      if (!held && entry.state !== 'running') forget(entry);
+      if (!held && entry.state !== 'running' && entry.state !== 'applying') forget(entry);
     }
     publish(ctx);
   };
@@ -257,7 +337,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
           return undefined;
         case 'status':
           publish(ctx);
-          return { ...status };
+          return status();
       }
     },
     async stop(ctx, reason: ExitReason) {

@@ -1,7 +1,7 @@
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { RuntimeError } from '../../src/errors.js';
 import { unwrap, type GatewayMessage, type Outcome, type PairReply, type QrInfo, type SendAccepted, type SendRequest, type SessionInfo, type SocketMessage, type SocketReply } from './session-protocol.js';
-import { sessionPaths } from './session-paths.js';
+import { sessionPaths } from '../../src/tree-paths.js';
 
 /** How the HTTP API reaches the sessions: by id, through their actors. */
 export class SessionDirectory {

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from '../batcher/batch-ingest.js';
 import type { AppendResult } from '../batcher/batch-store.js';
 import { normalizePhone } from '../batcher/conversation.js';
+import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
+import type { SessionEvent } from '../../src/events/runtime-events.js';
 import type { HealthChecks } from '../../src/health/health-checks.js';
+import type { ConditionLog } from '../../src/logging/condition-log.js';
 import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import { ActivityCounters } from './activity-counters.js';
 import { closeCodeName } from './close-codes.js';
@@ -14,10 +17,15 @@ import { isHalted, isSelfHealing, type SessionStatus } from './session-status.js
 
 export interface SessionGatewayDeps {
   readonly sessionId: string;
-  readonly socketPath: string;
+  /** The session's socket, linked at spawn; its path tells its lifecycle events apart. */
+  readonly socket: ActorRef<SocketMessage, SocketReply>;
   readonly ingest: { accept(incoming: IncomingMessage): Promise<AppendResult> };
-  /** Lifecycle events of the runtime; the gateway follows its socket's. Returns the unsubscribe. */
-  readonly subscribe: (listener: (event: LifecycleEvent) => void) => () => void;
+  /** The socket's lifecycle events (bounded: a gateway that cannot keep up is cut off, never waited for). Returns the unsubscribe. */
+  readonly subscribe: (socketPath: string, listener: ActorRef<{ readonly type: 'lifecycle'; readonly event: LifecycleEvent }, unknown>) => () => void;
+  /** Where status changes go (the runtime's event stream). */
+  readonly events: { publish(event: SessionEvent): void };
+  /** Outlives the gateway's incarnations: a store outage is one line, then summaries. */
+  readonly conditions: ConditionLog;
   readonly checks: HealthChecks;
   /** Shows a fresh QR to whoever watches the terminal. */
   readonly showQr: (sessionId: string, qr: string) => void;
@@ -106,7 +114,9 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
   };
 
   const setStatus = (next: SessionStatus, ctx: ActorContext<GatewayMessage>): void => {
+    const previous = status;
     status = next;
+    if (previous !== next) announce(previous, ctx);
     if (next === 'open') {
       previous500s = 0;
       qr = undefined;
@@ -118,13 +128,24 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
     pump(ctx);
   };
 
+  const announce = (previous: SessionStatus, ctx: ActorContext<GatewayMessage>): void => {
+    deps.events.publish({
+      type: 'session',
+      sessionId: deps.sessionId,
+      at: ctx.clock.now(),
+      previous,
+      status,
+      closeCode: lastClose?.code ?? null,
+      alert: status === 'open' ? null : (alert ?? null),
+    });
+  };
+
   /** One send at a time, head of the queue first: order is kept across retries and reconnects. */
   const pump = (ctx: ActorContext<GatewayMessage>): void => {
     if (inFlight !== undefined || status !== 'open') return;
     const head = queue[0];
     if (!head) return;
-    const socket = ctx.lookup<SocketMessage, SocketReply>(deps.socketPath);
-    if (!socket) return;
+    const socket = deps.socket;
     inFlight = head.id;
     head.attempts++;
     socket.ask({ type: 'send', phone: head.phone, text: head.text, messageId: head.id }, { timeoutMs: deps.sendTimeoutMs }).then(
@@ -199,12 +220,13 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
           counters.record('received', ctx.clock.now());
         } else duplicates++;
         inbound.shift();
+        deps.conditions.off(`inbound_waits:${deps.sessionId}`, 'the store takes inbound messages again');
       } catch (error) {
         if (!inboundRetryArmed) {
           inboundRetryArmed = true;
           ctx.timers.once('inbound_retry', deps.inboundRetryMs, { type: 'retry_inbound' });
         }
-        ctx.log.warn({ err: error, waiting: inbound.length }, 'the store did not take inbound messages; retrying');
+        deps.conditions.on(`inbound_waits:${deps.sessionId}`, 'warn', { err: error, waiting: inbound.length }, 'the store did not take inbound messages; retrying');
         break;
       }
     }
@@ -225,7 +247,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
         publish(ctx);
         return;
       case 'gave_up':
-        alert = `reconnecting gave up after ${event.attempts} attempts`;
+        alert = `the socket was given up after ${event.attempts} failed restarts (not a connection outage: see its lastError)`;
         nextRetryAt = undefined;
         ctx.log.error({ alert: true, attempts: event.attempts }, `WhatsApp session ${deps.sessionId}: ${alert}`);
         setStatus('gave_up', ctx);
@@ -237,12 +259,10 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
 
   return {
     start(ctx) {
-      unsubscribe = deps.subscribe((event) => {
-        if (event.path === deps.socketPath) ctx.self.tell({ type: 'lifecycle', event });
-      });
+      unsubscribe = deps.subscribe(deps.socket.path, ctx.self);
       publish(ctx);
       // A gateway restarted on its own starts blank: the running socket tells it where it stands.
-      ctx.lookup<SocketMessage, SocketReply>(deps.socketPath)?.tell({ type: 'report' });
+      deps.socket.tell({ type: 'report' });
     },
     async receive(message, ctx) {
       switch (message.type) {

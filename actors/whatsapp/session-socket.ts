@@ -1,4 +1,5 @@
 import type { WAMessage } from '@whiskeysockets/baileys';
+import type { ActorPath } from '../../src/actor/actor-path.js';
 import type { ActorContext, Behaviour, ThreadBehaviourFactory } from '../../src/actor/behaviour.js';
 import { RuntimeError } from '../../src/errors.js';
 import type { AuthStore, AuthStoreSpec } from './auth-store.js';
@@ -7,14 +8,15 @@ import { closeCodeName, closeCodeOf, decideClose, type HaltedStatus } from './cl
 import { baileysLogger, DecryptErrorLog, routeConsole } from './decrypt-error-log.js';
 import { mapInbound, type IgnoredReason } from './inbound.js';
 import { openAuthStore } from './open-auth-store.js';
-import { refused, type InboundText, type Outcome, type PairReply, type SocketHints, type SocketMessage, type SocketReply, type SocketReport } from './session-protocol.js';
+import { refused, type GatewayMessage, type InboundText, type Outcome, type PairReply, type SocketHints, type SocketMessage, type SocketReply, type SocketReport } from './session-protocol.js';
 import type { SessionStatus } from './session-status.js';
 import type { ConnectionUpdate, SessionSocket, SocketFactory, SocketOptions } from './wa-socket.js';
 
 /** Cloneable: the socket actor is created from these inside the session's worker thread. */
 export interface SessionSocketArgs {
   readonly sessionId: string;
-  readonly gatewayPath: string;
+  /** A typed path, not a live ref: args cross into the session's worker thread. */
+  readonly gatewayPath: ActorPath<GatewayMessage, unknown>;
   readonly auth: AuthStoreSpec;
   readonly socket: SocketOptions;
   /** The module and export of the SocketFactory; unset: real Baileys. */
@@ -102,7 +104,7 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
   let inbound: Promise<void> = Promise.resolve();
 
   const report = (ctx: ActorContext<Message>, message: SocketReport): void => {
-    if (!ctx.lookup<SocketReport>(args.gatewayPath)?.tell(message)) ctx.log.warn({ report: message.type }, 'the session gateway is not there');
+    if (!ctx.lookup(args.gatewayPath)?.tell(message)) ctx.log.warn({ report: message.type }, 'the session gateway is not there');
   };
 
   const setStatus = (ctx: ActorContext<Message>, next: SessionStatus): void => {
@@ -131,7 +133,7 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     if (Object.keys(ignored).length > 0) report(ctx, { type: 'ignored', reasons: ignored });
     if (texts.length === 0) return;
     try {
-      const gateway = ctx.lookup<SocketReport, unknown>(args.gatewayPath);
+      const gateway = ctx.lookup(args.gatewayPath);
       if (!gateway) throw new Error('the session gateway is not there');
       await gateway.ask({ type: 'inbound', messages: texts }, { timeoutMs: args.gatewayAskTimeoutMs });
     } catch (error) {
@@ -310,8 +312,9 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
         factory = overrides.factory ?? (args.factory ? await loadFactory(args.factory) : (await import('./baileys-socket.js')).createBaileysSocket);
         store = overrides.authStore ?? openAuthStore(args.auth, (error) => ctx.log.error({ err: error }, 'the auth-state store cannot reach Redis; auth writes wait'));
         auth = await loadSessionAuth(store);
-        const gateway = ctx.lookup<SocketReport, SocketHints>(args.gatewayPath);
-        hints = (await gateway?.ask({ type: 'socket_started' }, { timeoutMs: args.gatewayAskTimeoutMs })) ?? hints;
+        const gateway = ctx.lookup(args.gatewayPath);
+        // The gateway answers `socket_started` with the hints (session-protocol.ts).
+        hints = ((await gateway?.ask({ type: 'socket_started' }, { timeoutMs: args.gatewayAskTimeoutMs })) as SocketHints | undefined) ?? hints;
         const recorded = await auth.readHalt();
         if (recorded) halt = { status: recorded.status, code: recorded.code, alert: recorded.alert };
       } catch (error) {

@@ -1,6 +1,7 @@
 import type { BackoffOptions } from '../../supervisor/backoff.js';
 import { local, thread, type ChildSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
 import { siblingModule } from '../../src/thread/module-url.js';
+import { idOf, TREE } from '../../src/tree-paths.js';
 import { sessionGateway, type SessionGatewayDeps } from './session-gateway.js';
 import { sessionSocket, type SessionSocketArgs, type SessionSocketOverrides } from './session-socket.js';
 
@@ -13,6 +14,8 @@ export interface WhatsAppTreeOptions {
   readonly backoff?: Partial<BackoffOptions>;
   /** How long a socket may take to close its WebSocket and auth store. */
   readonly socketShutdownMs: number;
+  /** Each `/whatsapp/<id>`'s restart intensity: it only catches a gateway crashing in a loop. */
+  readonly sessionIntensity: { readonly maxRestarts: number; readonly withinMs: number };
 }
 
 /**
@@ -21,14 +24,15 @@ export interface WhatsAppTreeOptions {
  *       ├── gateway    main thread: send queue, status, inbound into the batchers
  *       └── socket     worker thread `whatsapp:<id>`: the Baileys socket and the close-code rule
  *
- * The socket's restarts (backoff after a 428 and friends) stay with the socket: when its
- * backoff attempts run out it stays down (`gave_up`, alerted) instead of taking the other
- * sessions with it.
+ * The socket is a dependency child: a connection that closes (428 and friends, ERR_WA_CLOSED)
+ * is an outage, retried for ever at the capped backoff; the close-code table decides the halts.
+ * A socket that fails for any other reason (a bug, a dying worker) gives up after its backoff
+ * attempts and stays down (`gave_up`, alerted) instead of taking the other sessions with it.
  */
 export function whatsappTree(options: WhatsAppTreeOptions): SupervisorSpec {
   return {
     kind: 'supervisor',
-    id: 'whatsapp',
+    id: idOf(TREE.whatsapp),
     strategy: 'one_for_one',
     children: options.sessions.map((sessionId) => sessionTree(sessionId, options)),
   };
@@ -42,14 +46,15 @@ function sessionTree(sessionId: string, options: WhatsAppTreeOptions): ChildSpec
     kind: 'supervisor',
     id: sessionId,
     strategy: 'rest_for_one',
-    // Socket restarts are paced by backoff; this only catches a gateway crashing in a loop.
-    intensity: { maxRestarts: 1_000, withinMs: 60_000 },
+    // Socket restarts are paced by backoff (and outages are not counted); this only catches a gateway crashing in a loop.
+    intensity: options.sessionIntensity,
     children: [
       { kind: 'actor', id: 'gateway', behaviour: local(() => sessionGateway(options.gateway(sessionId))) },
       {
         kind: 'actor',
         id: 'socket',
         onGiveUp: 'stay_down',
+        dependency: { name: `whatsapp:${sessionId}` },
         shutdownTimeoutMs: options.socketShutdownMs,
         ...(options.backoff ? { backoff: options.backoff } : {}),
         behaviour:

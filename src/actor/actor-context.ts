@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { ActorPath } from './actor-path.js';
 import type { ActorRef } from './actor-ref.js';
 import type { ActorContext } from './behaviour.js';
 import type { ActorTimers } from './timers.js';
@@ -63,7 +64,7 @@ export class Context<M> implements ActorContext<M> {
     this.#host.setDetail(this.#incarnation, detail);
   }
 
-  lookup<N = unknown, S = unknown>(path: string): ActorRef<N, S> | undefined {
+  lookup<N, S>(path: ActorPath<N, S>): ActorRef<N, S> | undefined {
     return this.#lookup<N, S>(path);
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { ActorPath } from './actor-path.js';
 import type { ActorRef } from './actor-ref.js';
 import type { Timers } from './timers.js';
 
@@ -25,8 +26,12 @@ export interface ActorContext<M> {
   fail(error: Error): void;
   /** Actor-specific state shown in the tree node's `detail` (for example a session's `pairing`). */
   setDetail(detail: Readonly<Record<string, unknown>> | undefined): void;
-  /** Any actor of the same runtime by path; from a worker thread the reference crosses threads. */
-  lookup<N = unknown, S = unknown>(path: string): ActorRef<N, S> | undefined;
+  /**
+   * An actor of the same runtime by its typed path (src/tree-paths.ts); from a worker thread
+   * the reference crosses threads. Actors of other features are better reached through the
+   * typed links they get at spawn.
+   */
+  lookup<N, S>(path: ActorPath<N, S>): ActorRef<N, S> | undefined;
 }
 
 /**

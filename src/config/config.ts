@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_BACKOFF } from '../../supervisor/restart-rule.js';
 import { RuntimeError } from '../errors.js';
 import {
   booleanFlag,
@@ -34,6 +35,18 @@ export interface Config {
     readonly maxAttempts: number;
   };
   readonly shutdownTimeoutMs: number;
+  /** Restart intensities: strict at the root, generous at the leaves (intensities multiply down the tree). */
+  readonly supervision: {
+    readonly root: { readonly maxRestarts: number; readonly withinMs: number };
+    /** `/batchers` and each `/whatsapp/<id>`: one conversation's or one number's trouble never takes the others down. */
+    readonly leaf: { readonly maxRestarts: number; readonly withinMs: number };
+  };
+  readonly store: {
+    /** How often `/store` pings the store; while it is down, also the longest wait between reconnects. */
+    readonly pingIntervalMs: number;
+    /** How long a batcher, the pipeline or a session waits before asking an unavailable store again. */
+    readonly retryMs: number;
+  };
   readonly memory: {
     readonly intervalMs: number;
     readonly rssWarnMb: number;
@@ -64,6 +77,7 @@ export interface Config {
     readonly handlerTimeoutMs: number;
     readonly maxAttempts: number;
     readonly retryInitialMs: number;
+    readonly retryMaxMs: number;
     readonly queueMax: number;
   };
   readonly whatsapp: {
@@ -78,6 +92,14 @@ export interface Config {
     readonly qrTimeoutMs: number;
     readonly sendQueueMax: number;
     readonly sendAttempts: number;
+    /** First delay before a failed send is tried again; doubles per attempt. */
+    readonly sendRetryMs: number;
+    /** How long one send may take before it is retried (longer than Baileys' own 60 s query timeout). */
+    readonly sendTimeoutMs: number;
+    /** Inbound texts a session holds while the store cannot take them. */
+    readonly inboundBufferMax: number;
+    /** How long a stopping socket may take to close its WebSocket and auth store. */
+    readonly socketShutdownMs: number;
   };
 }
 
@@ -87,10 +109,16 @@ const VARIABLES = {
   HOST: string({ fallback: '127.0.0.1' }),
   LOG_LEVEL: logLevel({ fallback: 'info' }),
   ADMIN_TOKEN: secret({ minLength: 16 }),
-  BACKOFF_INITIAL_MS: integer({ min: 0, max: 3_600_000, fallback: 3000 }),
-  BACKOFF_MAX_MS: integer({ min: 0, max: 86_400_000, fallback: 60_000 }),
-  BACKOFF_MAX_ATTEMPTS: integer({ min: 1, max: 1_000_000, fallback: 10 }),
+  BACKOFF_INITIAL_MS: integer({ min: 0, max: 3_600_000, fallback: DEFAULT_BACKOFF.initialMs }),
+  BACKOFF_MAX_MS: integer({ min: 0, max: 86_400_000, fallback: DEFAULT_BACKOFF.maxMs }),
+  BACKOFF_MAX_ATTEMPTS: integer({ min: 1, max: 1_000_000, fallback: DEFAULT_BACKOFF.maxAttempts }),
   SHUTDOWN_TIMEOUT_MS: integer({ min: 100, max: 600_000, fallback: 30_000 }),
+  ROOT_MAX_RESTARTS: integer({ min: 0, max: 1_000_000, fallback: 5 }),
+  ROOT_RESTART_WINDOW_MS: integer({ min: 1, max: 86_400_000, fallback: 60_000 }),
+  LEAF_MAX_RESTARTS: integer({ min: 0, max: 1_000_000, fallback: 1_000 }),
+  LEAF_RESTART_WINDOW_MS: integer({ min: 1, max: 86_400_000, fallback: 60_000 }),
+  STORE_PING_INTERVAL_MS: integer({ min: 50, max: 600_000, fallback: 2_000 }),
+  STORE_RETRY_MS: integer({ min: 10, max: 600_000, fallback: 500 }),
   MEMORY_CHECK_INTERVAL_MS: integer({ min: 100, max: 3_600_000, fallback: 10_000 }),
   MEMORY_RSS_WARN_MB: integer({ min: 16, max: 1_048_576, fallback: 1024 }),
   MEMORY_RSS_CRITICAL_MB: integer({ min: 16, max: 1_048_576, fallback: 1536 }),
@@ -110,6 +138,7 @@ const VARIABLES = {
   HANDLER_TIMEOUT_MS: integer({ min: 10, max: 600_000, fallback: 30_000 }),
   PIPELINE_MAX_ATTEMPTS: integer({ min: 1, max: 100, fallback: 5 }),
   PIPELINE_RETRY_INITIAL_MS: integer({ min: 1, max: 600_000, fallback: 1_000 }),
+  PIPELINE_RETRY_MAX_MS: integer({ min: 1, max: 3_600_000, fallback: 60_000 }),
   PIPELINE_QUEUE_MAX: integer({ min: 1, max: 1_000_000, fallback: 10_000 }),
   WA_SESSIONS: idList({ regex: /^[A-Za-z0-9_-]{1,64}$/, description: "1 to 64 letters, digits, '_' or '-'" }),
   WA_AUTH_DIR: string({ fallback: './data/wa-auth' }),
@@ -119,6 +148,10 @@ const VARIABLES = {
   WA_QR_TIMEOUT_MS: integer({ min: 1_000, max: 600_000, fallback: 60_000 }),
   WA_SEND_QUEUE_MAX: integer({ min: 1, max: 1_000_000, fallback: 1_000 }),
   WA_SEND_ATTEMPTS: integer({ min: 1, max: 100, fallback: 5 }),
+  WA_SEND_RETRY_MS: integer({ min: 10, max: 600_000, fallback: 1_000 }),
+  WA_SEND_TIMEOUT_MS: integer({ min: 1_000, max: 600_000, fallback: 90_000 }),
+  WA_INBOUND_BUFFER_MAX: integer({ min: 1, max: 1_000_000, fallback: 10_000 }),
+  WA_SOCKET_SHUTDOWN_MS: integer({ min: 100, max: 600_000, fallback: 10_000 }),
   CONFIG_FILE: optionalString(),
 } satisfies Record<string, Parser<unknown>>;
 
@@ -171,6 +204,11 @@ export function loadConfig(env: Environment): LoadedConfig {
       maxAttempts: values.BACKOFF_MAX_ATTEMPTS,
     },
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    supervision: {
+      root: { maxRestarts: values.ROOT_MAX_RESTARTS, withinMs: values.ROOT_RESTART_WINDOW_MS },
+      leaf: { maxRestarts: values.LEAF_MAX_RESTARTS, withinMs: values.LEAF_RESTART_WINDOW_MS },
+    },
+    store: { pingIntervalMs: values.STORE_PING_INTERVAL_MS, retryMs: values.STORE_RETRY_MS },
     memory: {
       intervalMs: values.MEMORY_CHECK_INTERVAL_MS,
       rssWarnMb: values.MEMORY_RSS_WARN_MB,
@@ -195,6 +233,7 @@ export function loadConfig(env: Environment): LoadedConfig {
       handlerTimeoutMs: values.HANDLER_TIMEOUT_MS,
       maxAttempts: values.PIPELINE_MAX_ATTEMPTS,
       retryInitialMs: values.PIPELINE_RETRY_INITIAL_MS,
+      retryMaxMs: values.PIPELINE_RETRY_MAX_MS,
       queueMax: values.PIPELINE_QUEUE_MAX,
     },
     whatsapp: {
@@ -206,6 +245,10 @@ export function loadConfig(env: Environment): LoadedConfig {
       qrTimeoutMs: values.WA_QR_TIMEOUT_MS,
       sendQueueMax: values.WA_SEND_QUEUE_MAX,
       sendAttempts: values.WA_SEND_ATTEMPTS,
+      sendRetryMs: values.WA_SEND_RETRY_MS,
+      sendTimeoutMs: values.WA_SEND_TIMEOUT_MS,
+      inboundBufferMax: values.WA_INBOUND_BUFFER_MAX,
+      socketShutdownMs: values.WA_SOCKET_SHUTDOWN_MS,
     },
   };
   return { config: deepFreeze(config), effective: Object.freeze(effective) };
@@ -216,6 +259,9 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
     problems.push(
       `BACKOFF_MAX_MS must be at least BACKOFF_INITIAL_MS (${values.BACKOFF_INITIAL_MS}), got ${values.BACKOFF_MAX_MS}`,
     );
+  }
+  if (values.PIPELINE_RETRY_MAX_MS < values.PIPELINE_RETRY_INITIAL_MS) {
+    problems.push(`PIPELINE_RETRY_MAX_MS must be at least PIPELINE_RETRY_INITIAL_MS (${values.PIPELINE_RETRY_INITIAL_MS}), got ${values.PIPELINE_RETRY_MAX_MS}`);
   }
   if (values.BATCH_MAX_AGE_MS < values.BATCH_WINDOW_MS) {
     problems.push(`BATCH_MAX_AGE_MS must be at least BATCH_WINDOW_MS (${values.BATCH_WINDOW_MS}), got ${values.BATCH_MAX_AGE_MS}`);

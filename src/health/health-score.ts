@@ -25,8 +25,9 @@ const PENALTY = {
 
 /**
  * The health rule, in one place: start from 100, subtract per finding, clamp to [0, 100].
- * A root that is not running is 0. Healthy from 80 with no critical check, unhealthy
- * below 50 (GET /health answers 503), degraded between.
+ * A root that is not running is 0. Any critical check (or a failed node) is unhealthy, and
+ * so is a score below 50: GET /health answers 503, so a probe notices a dead store or a
+ * halted session. Healthy from 80, degraded between.
  */
 export function assessHealth(tree: TreeNode, checks: Readonly<Record<string, CheckResult>>): HealthAssessment {
   const nodes: Record<NodeStatus, number> = { starting: 0, running: 0, backing_off: 0, stopping: 0, stopped: 0, failed: 0 };
@@ -51,6 +52,7 @@ export function assessHealth(tree: TreeNode, checks: Readonly<Record<string, Che
     }
   }
   score = Math.max(0, Math.min(100, score));
-  const status: HealthStatus = score < 50 ? 'unhealthy' : score >= 80 && !critical ? 'healthy' : 'degraded';
+  if (treeCheck.status === 'critical') critical = true;
+  const status: HealthStatus = critical || score < 50 ? 'unhealthy' : score >= 80 ? 'healthy' : 'degraded';
   return { status, score, tree: treeCheck };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BatchIngest } from '../../actors/batcher/batch-ingest.js';
 import type { BatchStore } from '../../actors/batcher/batch-store.js';
+import type { DeadLetters } from '../../actors/batcher/dead-letters.js';
 import type { FlushRules } from '../../actors/batcher/flush-rule.js';
 import type { PipelineStatus } from '../../actors/pipeline/pipeline.js';
 import type { SessionDirectory } from '../../actors/whatsapp/session-directory.js';
@@ -8,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { TreeNode } from '../../supervisor/tree-node.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
+import type { RuntimeEvents } from '../events/runtime-events.js';
 import type { HealthChecks } from '../health/health-checks.js';
 
 /** The part of the runtime the HTTP server reads and operates on. */
@@ -27,6 +29,7 @@ export interface BatchingAccess {
   readonly ingest: BatchIngest;
   readonly store: BatchStore;
   readonly rules: FlushRules;
+  readonly deadLetters: DeadLetters;
   pipelineStatus(): Promise<PipelineStatus | undefined>;
 }
 
@@ -38,6 +41,10 @@ export interface HttpDeps {
   readonly tree: TreeAccess;
   readonly checks: HealthChecks;
   readonly metrics: Registry;
+  /** Counts requests by route and status for /metrics; called once per answered request. */
+  readonly countRequest?: (route: string, method: string, statusCode: number) => void;
+  /** Admin operations are published here (who, what, outcome). */
+  readonly events: RuntimeEvents;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Absent in a runtime without batching (some tests). */

@@ -1,9 +1,12 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { LifecycleEvents } from '../../supervisor/lifecycle-events.js';
+import type { FlushCounts } from '../../actors/batcher/batch.js';
+import { ACTION_OUTCOMES } from '../../actors/pipeline/action-outcome.js';
+import type { PipelineCounters } from '../../actors/pipeline/pipeline-counters.js';
+import type { RuntimeEvents } from '../events/runtime-events.js';
 import { parentPath, walkTree, type NodeStatus, type TreeNode } from '../../supervisor/tree-node.js';
 
 export interface MetricsSource {
-  readonly events: LifecycleEvents;
+  readonly events: RuntimeEvents;
   snapshot(): TreeNode;
   isDynamicSupervisor(path: string): boolean;
 }
@@ -30,10 +33,20 @@ export interface RuntimeMetricsOptions {
   healthScore: () => number;
   /** Node's own process metrics (heap, GC, event loop lag). */
   processMetrics: boolean;
+  /** The pipeline's totals (outcomes of batches and of their actions). */
+  pipeline?: PipelineCounters;
+  /** Batches cut, by flush reason. */
+  flushed?: FlushCounts;
+  /** True while the store check is ok. */
+  storeUp?: () => boolean;
+  /** Dead letters waiting for an operator (a counter the store keeps, never a key walk). */
+  deadLetters?: () => Promise<number>;
 }
 
 export interface RuntimeMetrics {
   readonly registry: Registry;
+  /** Counts one answered HTTP request; `route` is the route's pattern (bounded), never the raw URL. */
+  countRequest(route: string, method: string, statusCode: number): void;
   close(): void;
 }
 
@@ -121,6 +134,25 @@ export function createRuntimeMetrics(options: RuntimeMetricsOptions): RuntimeMet
   }
   const sessions = options.sessions;
   if (sessions) sessionMetrics(registry, sessions);
+  pipelineMetrics(registry, options);
+  const requests = new Counter({
+    name: 'runtime_http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status code.',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
+  new Counter({
+    name: 'runtime_event_subscribers_cut_off_total',
+    help: 'Event stream subscribers cut off because they threw or could not keep up.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const { cutOff } = source.events.stats;
+      this.reset();
+      this.inc({ reason: 'threw' }, cutOff.threw);
+      this.inc({ reason: 'overflow' }, cutOff.overflow);
+    },
+  });
   new Gauge({
     name: 'runtime_health_score',
     help: 'Health score 0-100, as GET /health reports it.',
@@ -148,10 +180,78 @@ export function createRuntimeMetrics(options: RuntimeMetricsOptions): RuntimeMet
         break;
     }
     // Only these: 'started' and 'stopped' come once per dynamic child, and are not built when nobody takes them.
-  }, ['failed', 'restarting', 'gave_up', 'escalated']);
+  }, { types: ['failed', 'restarting', 'gave_up', 'escalated'], name: 'metrics' });
 
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
-  return { registry, close: unsubscribe };
+  return {
+    registry,
+    countRequest: (route, method, statusCode) => requests.inc({ route, method, status: String(statusCode) }),
+    close: unsubscribe,
+  };
+}
+
+/** Pipeline outcomes, flush reasons, the store being up, dead letters: read at scrape time from the counters the features keep. */
+function pipelineMetrics(registry: Registry, options: RuntimeMetricsOptions): void {
+  const { pipeline, flushed, storeUp, deadLetters } = options;
+  if (pipeline) {
+    new Counter({
+      name: 'runtime_pipeline_batches_total',
+      help: 'Batch deliveries by outcome: delivered (handler succeeded), retried (a failed attempt to be tried again), dead_lettered.',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const totals = pipeline.snapshot();
+        this.reset();
+        this.inc({ outcome: 'delivered' }, totals.delivered);
+        this.inc({ outcome: 'retried' }, totals.retried);
+        this.inc({ outcome: 'dead_lettered' }, totals.deadLettered);
+      },
+    });
+    new Counter({
+      name: 'runtime_pipeline_actions_total',
+      help: "Handlers' actions by what became of them (done, no_session, no_booking, refused, unavailable).",
+      labelNames: ['action', 'outcome'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const action of ['reply', 'book'] as const) {
+          for (const outcome of ACTION_OUTCOMES) this.inc({ action, outcome }, pipeline.actionCount(action, outcome));
+        }
+      },
+    });
+  }
+  if (flushed) {
+    new Counter({
+      name: 'runtime_batches_flushed_total',
+      help: 'Batches cut from the store, by flush reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(flushed)) this.inc({ reason }, count);
+      },
+    });
+  }
+  if (storeUp) {
+    new Gauge({
+      name: 'runtime_store_up',
+      help: '1 while the batch store is reachable, 0 while it is not.',
+      registers: [registry],
+      collect() {
+        this.set(storeUp() ? 1 : 0);
+      },
+    });
+  }
+  if (deadLetters) {
+    new Gauge({
+      name: 'runtime_dead_letters',
+      help: 'Dead letters waiting for an operator (GET /admin/dead-letters); -1 while the store cannot be asked.',
+      registers: [registry],
+      async collect() {
+        this.set(await deadLetters().catch(() => -1));
+      },
+    });
+  }
 }
 
 interface PathTotals {

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
-import { DEFAULT_BACKOFF, type BackoffOptions } from '../../supervisor/backoff.js';
+import type { BackoffOptions } from '../../supervisor/backoff.js';
 import type { ChildSpec, SupervisorSpec } from '../../supervisor/child-spec.js';
-import { LifecycleEvents } from '../../supervisor/lifecycle-events.js';
 import type { ManagedChild } from '../../supervisor/managed-child.js';
-import { DEFAULT_INTENSITY, type IntensityOptions } from '../../supervisor/restart-intensity.js';
+import type { IntensityOptions } from '../../supervisor/restart-intensity.js';
+import { DEFAULT_ACTOR_SHUTDOWN_MS, DEFAULT_BACKOFF, DEFAULT_INTENSITY } from '../../supervisor/restart-rule.js';
 import { SupervisorHandle, type SupervisorEnvironment } from '../../supervisor/supervisor.js';
 import { parentPath, type NodeError, type NodeStatus, type TreeNode } from '../../supervisor/tree-node.js';
 import { ActorCell, type CellEnvironment } from '../actor/actor-cell.js';
+import { EventBus } from '../events/event-bus.js';
+import type { RuntimeEvent, RuntimeEvents } from '../events/runtime-events.js';
+import type { ActorPath } from '../actor/actor-path.js';
 import type { ActorRef } from '../actor/actor-ref.js';
 import type { ExitReason } from '../actor/behaviour.js';
 import { Dispatcher, type DispatcherOptions } from '../actor/dispatcher.js';
@@ -31,7 +34,7 @@ export const DEFAULT_RUNTIME: RuntimeDefaults = {
   mailbox: DEFAULT_MAILBOX,
   askTimeoutMs: 5_000,
   startTimeoutMs: 30_000,
-  actorShutdownTimeoutMs: 5_000,
+  actorShutdownTimeoutMs: DEFAULT_ACTOR_SHUTDOWN_MS,
 };
 
 export interface ActorSystemOptions {
@@ -46,14 +49,17 @@ export interface ActorSystemOptions {
    * subtree has stopped in order. The process entry point exits non-zero here.
    */
   onRootFailure?: (error: Error) => void;
+  /** The runtime's event stream, when the caller shares it with more publishers; else the system makes one. */
+  events?: RuntimeEvents;
 }
 
 /**
- * One runtime: the tree, its dispatcher, clock, registry and lifecycle events. Several can
+ * One runtime: the tree, its dispatcher, clock, registry and event stream. Several can
  * live in one process (tests do this); nothing here is module-level state.
  */
 export class ActorSystem {
-  readonly events: LifecycleEvents;
+  /** The runtime's event stream; supervisors publish lifecycle events into it. */
+  readonly events: RuntimeEvents;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly defaults: RuntimeDefaults;
@@ -72,7 +78,7 @@ export class ActorSystem {
     this.clock = options.clock ?? systemClock();
     this.logger = options.logger;
     this.defaults = { ...DEFAULT_RUNTIME, ...options.defaults };
-    this.events = new LifecycleEvents(this.logger);
+    this.events = options.events ?? new EventBus<RuntimeEvent>(this.logger);
     this.#onRootFailure = options.onRootFailure;
     const random = options.random ?? Math.random;
     this.#cellEnv = {
@@ -140,6 +146,9 @@ export class ActorSystem {
     return this.#rootStatus === 'running';
   }
 
+  /** The actor at a typed path (src/tree-paths.ts), typed by it; or, by a plain path, with types the caller asserts (tests, tools). */
+  lookup<M, R>(path: ActorPath<M, R>): ActorRef<M, R> | undefined;
+  lookup<M = unknown, R = unknown>(path: string): ActorRef<M, R> | undefined;
   lookup<M = unknown, R = unknown>(path: string): ActorRef<M, R> | undefined {
     return this.#registry.get(path)?.ref as ActorRef<M, R> | undefined;
   }

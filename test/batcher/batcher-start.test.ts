@@ -94,7 +94,7 @@ describe('batcher start', () => {
     const delivered: FlushedBatch[] = [];
     const r = await start(store, clock, delivered);
     const started: string[] = [];
-    r.system.events.subscribe((event) => void started.push(event.path), ['started']);
+    r.system.events.subscribe((event) => void started.push(event.path), { types: ['started'] });
     store.pendingReads = 0;
     await Promise.all([1, 2, 3].map((n) => r.ingest.accept({ ...CONVERSATION, text: `part ${n}`, id: `m${n}` })));
     await settle();

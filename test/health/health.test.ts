@@ -14,7 +14,7 @@ const sample = (rssMb: number, heapRatio = 0.1): MemorySample => ({ rssBytes: rs
 function node(path: string, status: TreeNode['status'], children: TreeNode[] = []): TreeNode {
   return { path, kind: 'actor', status, restarts: 0, lastError: null, nextRestartAt: null, uptimeMs: 0, mailbox: { depth: 0, processed: 0, dropped: 0 }, placement: 'local', children };
 }
-const check = (status: CheckResult['status']): CheckResult => ({ status, message: status, at: new Date(0).toISOString() });
+const check = (status: CheckResult['status']): CheckResult => ({ status, message: status, at: new Date(0).toISOString(), since: new Date(0).toISOString() });
 
 describe('memory monitor', () => {
   it('classifies RSS and heap against the thresholds', () => {
@@ -53,7 +53,13 @@ describe('health score', () => {
     const tree = node('/', 'running', [node('/a', 'backing_off'), node('/b', 'failed')]);
     expect(assessHealth(tree, {}).score).toBe(65);
     expect(assessHealth(node('/', 'running'), { m: check('warn') })).toMatchObject({ score: 85, status: 'healthy' });
-    expect(assessHealth(node('/', 'running'), { m: check('critical') })).toMatchObject({ score: 60, status: 'degraded' });
+    expect(assessHealth(node('/', 'running', [node('/a', 'backing_off')]), {})).toMatchObject({ score: 90, status: 'healthy' });
+    expect(assessHealth(node('/', 'running', [node('/a', 'backing_off'), node('/b', 'backing_off')]), { m: check('warn') })).toMatchObject({ score: 65, status: 'degraded' });
+  });
+
+  it('is unhealthy (GET /health answers 503) with any critical check or failed node, whatever the score', () => {
+    expect(assessHealth(node('/', 'running'), { m: check('critical') })).toMatchObject({ score: 60, status: 'unhealthy' });
+    expect(assessHealth(node('/', 'running', [node('/b', 'failed')]), {})).toMatchObject({ score: 75, status: 'unhealthy' });
     expect(assessHealth(tree, { m: check('critical') })).toMatchObject({ score: 25, status: 'unhealthy' });
   });
 

@@ -6,6 +6,10 @@ import defaultHandler from '../../actors/pipeline/default-handler.js';
 import { InlineRunner, PiscinaRunner, type HandlerRunner } from '../../actors/pipeline/handler-runner.js';
 import { pipeline, type PipelineMessage, type PipelineStatus } from '../../actors/pipeline/pipeline.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
+import type { ActionFailedEvent, DeadLetterEvent } from '../../src/events/runtime-events.js';
+import { ConditionLog } from '../../src/logging/condition-log.js';
+import { sessionPaths } from '../../src/tree-paths.js';
+import { PipelineCounters } from '../../actors/pipeline/pipeline-counters.js';
 import { ActorSystem } from '../../src/system/actor-system.js';
 import { local } from '../../supervisor/child-spec.js';
 import { silentLogger } from '../support/logger.js';
@@ -26,6 +30,8 @@ afterEach(async () => {
 async function setUp(createRunner: () => HandlerRunner, overrides: { maxAttempts?: number; handlerTimeoutMs?: number } = {}) {
   const store = new MemoryStore({ seenTtlMs: 60_000 });
   const sent: unknown[] = [];
+  const events: (ActionFailedEvent | DeadLetterEvent)[] = [];
+  const counters = new PipelineCounters();
   system = new ActorSystem(
     {
       strategy: 'one_for_one',
@@ -40,7 +46,18 @@ async function setUp(createRunner: () => HandlerRunner, overrides: { maxAttempts
               kind: 'supervisor',
               id: 's1',
               strategy: 'one_for_one',
-              children: [{ kind: 'actor', id: 'gateway', behaviour: local<unknown, void>(() => ({ receive: (m) => void sent.push(m) })) }],
+              children: [
+                {
+                  kind: 'actor',
+                  id: 'gateway',
+                  behaviour: local<unknown, unknown>(() => ({
+                    receive: (m) => {
+                      sent.push(m);
+                      return { ok: true, value: { id: `out-${sent.length}`, queueDepth: 1 } };
+                    },
+                  })),
+                },
+              ],
             },
           ],
         },
@@ -60,6 +77,12 @@ async function setUp(createRunner: () => HandlerRunner, overrides: { maxAttempts
               retryMaxMs: 100,
               queueMax: 100,
               drainOnStop: true,
+              replyTo: (sessionId) => (sessionId === 's1' ? system?.lookup(sessionPaths('s1').gateway) : undefined),
+              booking: undefined,
+              actionTimeoutMs: 1_000,
+              counters,
+              conditions: new ConditionLog(silentLogger(), { now: Date.now }),
+              events: { publish: (event) => void events.push(event) },
             }),
           ),
         },
@@ -78,7 +101,7 @@ async function setUp(createRunner: () => HandlerRunner, overrides: { maxAttempts
     ref.tell({ type: 'batch', batch: result.batch });
     return result.batch;
   };
-  return { store, ref, deliver, sent };
+  return { store, ref, deliver, sent, events, counters };
 }
 
 describe('pipeline', () => {

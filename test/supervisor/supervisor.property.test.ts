@@ -5,7 +5,7 @@ import { ManualClock, settle } from '../../src/clock.js';
 import { ActorSystem } from '../../src/system/actor-system.js';
 import type { BackoffOptions } from '../../supervisor/backoff.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
-import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
+import { LIFECYCLE_EVENT_TYPES, type LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import type { RestartType } from '../../supervisor/restart-rule.js';
 import type { Strategy } from '../../supervisor/strategy.js';
 import { walkTree } from '../../supervisor/tree-node.js';
@@ -20,14 +20,19 @@ import { seededRandom } from '../support/random.js';
  *  (b) one_for_all restarts every sibling and rest_for_one exactly the later ones, in start order;
  *  (c) exceeding the restart intensity escalates exactly once;
  *  (d) transient children that exit normally and temporary children are not restarted;
- *  (e) after a stable run the next delay is the initial one again.
+ *  (e) after a stable run the next delay is the initial one again;
+ *  (f) a dependency child's outages are restarted at the capped backoff for ever: they never
+ *      give it up, never count toward the intensity and never escalate, while its other
+ *      failures (and every failure of the other children) give up and escalate as before.
  */
 
-type Command = { kind: 'crash'; child: number } | { kind: 'exit'; child: number } | { kind: 'advance'; ms: number };
+/** `outage`: the child fails with a connection error (ECONNREFUSED): an outage if it is a dependency, a failure like any other if not. */
+type Command = { kind: 'crash'; child: number } | { kind: 'outage'; child: number } | { kind: 'exit'; child: number } | { kind: 'advance'; ms: number };
 
 interface Scenario {
   strategy: Strategy;
   restarts: RestartType[];
+  dependencies: boolean[];
   backoff: BackoffOptions;
   intensity: { maxRestarts: number; withinMs: number };
   seed: number;
@@ -40,6 +45,8 @@ const scenario = (strategy: Strategy): fc.Arbitrary<Scenario> =>
   fc
     .record({
       restarts: fc.array(fc.constantFrom<RestartType>('permanent', 'transient', 'temporary'), { minLength: 1, maxLength: 4 }),
+      dependencies: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+      maxAttempts: fc.constantFrom(2, 4, 1_000),
       initialMs: fc.constantFrom(10, 100, 250),
       jitter: fc.constantFrom(0, 0.2, 1),
       resetAfterMs: fc.constantFrom(200, 1_000),
@@ -49,6 +56,7 @@ const scenario = (strategy: Strategy): fc.Arbitrary<Scenario> =>
       commands: fc.array(
         fc.oneof(
           { weight: 3, arbitrary: fc.record({ kind: fc.constant('crash' as const), child: fc.nat(3) }) },
+          { weight: 3, arbitrary: fc.record({ kind: fc.constant('outage' as const), child: fc.nat(3) }) },
           { weight: 1, arbitrary: fc.record({ kind: fc.constant('exit' as const), child: fc.nat(3) }) },
           { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 1_500 }) }) },
         ),
@@ -58,7 +66,8 @@ const scenario = (strategy: Strategy): fc.Arbitrary<Scenario> =>
     .map((r) => ({
       strategy,
       restarts: r.restarts,
-      backoff: { initialMs: r.initialMs, maxMs: r.initialMs * 8, maxAttempts: 1_000, multiplier: 2, jitter: r.jitter, resetAfterMs: r.resetAfterMs },
+      dependencies: r.dependencies.slice(0, r.restarts.length),
+      backoff: { initialMs: r.initialMs, maxMs: r.initialMs * 8, maxAttempts: r.maxAttempts, multiplier: 2, jitter: r.jitter, resetAfterMs: r.resetAfterMs },
       intensity: { maxRestarts: r.maxRestarts, withinMs: r.withinMs },
       seed: r.seed,
       commands: r.commands.map((c) => (c.kind === 'advance' ? c : { ...c, child: c.child % r.restarts.length })),
@@ -74,7 +83,9 @@ interface Expectation {
 interface ExitRecord {
   path: string;
   at: number;
-  kind: 'crash' | 'exit';
+  kind: 'crash' | 'outage' | 'exit';
+  /** A dependency child's outage. */
+  outage: boolean;
   restarts: boolean;
   /** Position in the event log when the exit was triggered: what follows is its consequence. */
   logIndex: number;
@@ -89,6 +100,7 @@ async function run(s: Scenario) {
     kind: 'actor',
     id,
     restart: s.restarts[i],
+    ...(s.dependencies[i] ? { dependency: { name: `dep${i}` } } : {}),
     behaviour: local<unknown, void>(() => ({
       start(ctx) {
         contexts.set(ctx.path, ctx);
@@ -111,16 +123,18 @@ async function run(s: Scenario) {
     { logger: silentLogger(), clock, random: seededRandom(s.seed), defaults: { backoff: s.backoff } },
   );
   const log: LifecycleEvent[] = [];
-  system.events.subscribe((event) => log.push(event));
+  system.events.subscribe((event) => log.push(event), { types: LIFECYCLE_EVENT_TYPES });
   await system.start();
   await settle();
 
   // The test's own model: which exits must restart, with which attempt, and when the intensity trips.
   const attempts = new Map<string, number>();
+  const counted = new Map<string, number>();
   const restartTimes: number[] = [];
   const expectations: Expectation[] = [];
   const exits: ExitRecord[] = [];
   let escalationAt: number | undefined;
+  const gaveUp: { path: string; at: number }[] = [];
   const statusOf = (path: string) => [...walkTree(system.snapshot())].find((node) => node.path === path)?.status;
   const lastStart = (path: string) => log.filter((e) => e.type === 'started' && e.path === path).at(-1)?.at ?? 0;
 
@@ -134,27 +148,42 @@ async function run(s: Scenario) {
     if (!ctx || statusOf(path) !== 'running') continue;
     const now = clock.now();
     const type = s.restarts[command.child] as RestartType;
-    const restarts = type === 'permanent' || (type === 'transient' && command.kind === 'crash');
-    exits.push({ path, at: now, kind: command.kind, restarts, logIndex: log.length });
+    const failure = command.kind !== 'exit';
+    const outage = command.kind === 'outage' && s.dependencies[command.child] === true;
+    const restarts = type === 'permanent' || (type === 'transient' && failure);
+    exits.push({ path, at: now, kind: command.kind, outage, restarts, logIndex: log.length });
     if (restarts) {
       const ranForMs = now - lastStart(path);
-      const before = ranForMs >= s.backoff.resetAfterMs ? 0 : (attempts.get(path) ?? 0);
-      const inWindow = restartTimes.filter((at) => at > now - s.intensity.withinMs).length + 1;
-      restartTimes.push(now);
-      if (inWindow > s.intensity.maxRestarts) escalationAt ??= now;
-      else {
+      const stable = ranForMs >= s.backoff.resetAfterMs;
+      const before = stable ? 0 : (attempts.get(path) ?? 0);
+      const countedBefore = stable ? 0 : (counted.get(path) ?? 0);
+      if (outage) {
         attempts.set(path, before + 1);
+        counted.set(path, countedBefore);
         expectations.push({ path, failAt: now, attempt: before + 1, ranForMs });
+      } else {
+        const inWindow = restartTimes.filter((at) => at > now - s.intensity.withinMs).length + 1;
+        restartTimes.push(now);
+        if (inWindow > s.intensity.maxRestarts) escalationAt ??= now;
+        else if (countedBefore + 1 > s.backoff.maxAttempts) {
+          gaveUp.push({ path, at: now });
+          escalationAt ??= now;
+        } else {
+          attempts.set(path, before + 1);
+          counted.set(path, countedBefore + 1);
+          expectations.push({ path, failAt: now, attempt: before + 1, ranForMs });
+        }
       }
     }
     if (command.kind === 'crash') ctx.fail(new Error('boom'));
+    else if (command.kind === 'outage') ctx.fail(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }));
     else ctx.stop();
     await settle();
   }
   await settle();
   const endAt = clock.now();
   await system.shutdown();
-  return { log, expectations, exits, escalationAt, endAt, paths };
+  return { log, expectations, exits, escalationAt, gaveUp, endAt, paths };
 }
 
 function baseDelay(attempt: number, b: BackoffOptions): number {
@@ -162,7 +191,7 @@ function baseDelay(attempt: number, b: BackoffOptions): number {
 }
 
 async function checkProperties(s: Scenario): Promise<void> {
-  const { log, expectations, exits, escalationAt, endAt, paths } = await run(s);
+  const { log, expectations, exits, escalationAt, gaveUp, endAt, paths } = await run(s);
   const restarting = log.filter((e): e is Extract<LifecycleEvent, { type: 'restarting' }> => e.type === 'restarting' && !e.manual);
   const started = log.filter((e): e is Extract<LifecycleEvent, { type: 'started' }> => e.type === 'started');
 
@@ -172,6 +201,23 @@ async function checkProperties(s: Scenario): Promise<void> {
   else {
     expect(escalations).toHaveLength(1);
     expect(escalations[0]?.at).toBe(escalationAt);
+  }
+
+  // (f) give-ups come exactly from counted failures, never from a dependency's outage.
+  const gaveUpEvents = log.filter((e) => e.type === 'gave_up').map((e) => ({ path: e.path, at: e.at }));
+  const expectedGiveUps = gaveUp.filter((g) => escalationAt === undefined || g.at <= escalationAt);
+  expect(gaveUpEvents.slice(0, expectedGiveUps.length)).toEqual(expectedGiveUps);
+  for (const event of gaveUpEvents) {
+    const cause = exits.find((exit) => exit.path === event.path && exit.at === event.at);
+    expect(cause?.outage, `${event.path} gave up after an outage`).not.toBe(true);
+  }
+  for (const escalation of escalations) {
+    const causes = exits.filter((exit) => exit.at === escalation.at && exit.restarts);
+    expect(causes.some((exit) => !exit.outage), 'escalated on an outage').toBe(true);
+  }
+  for (const event of restarting) {
+    const cause = exits.find((exit) => exit.path === event.path && exit.at === event.at);
+    if (cause) expect(event.outage).toBe(cause.outage);
   }
 
   for (const expected of expectations) {
@@ -218,7 +264,7 @@ async function checkProperties(s: Scenario): Promise<void> {
 
 describe('supervisor properties', () => {
   for (const strategy of ['one_for_one', 'one_for_all', 'rest_for_one'] as const) {
-    it(`${strategy}: backoff bounds, restart sets, intensity, restart types, reset after a stable run`, async () => {
+    it(`${strategy}: backoff bounds, restart sets, intensity, restart types, reset after a stable run, dependency outages`, async () => {
       await fc.assert(fc.asyncProperty(scenario(strategy), checkProperties), { numRuns: 150 });
     });
   }

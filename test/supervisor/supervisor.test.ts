@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
 import { settle } from '../../src/clock.js';
-import { backoffDelay, DEFAULT_BACKOFF } from '../../supervisor/backoff.js';
+import { backoffDelay } from '../../supervisor/backoff.js';
+import { DEFAULT_BACKOFF } from '../../supervisor/restart-rule.js';
 import { local, type ActorSpec, type ChildSpec } from '../../supervisor/child-spec.js';
 import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import { nodeAt, shutdownOnClock, startSystem } from '../support/system.js';
@@ -40,15 +41,15 @@ const tell = (system: { lookup: (path: string) => unknown }, path: string, messa
 describe('supervisor', () => {
   it('the default backoff is 3 s doubling to 60 s', () => {
     const noJitter = { ...DEFAULT_BACKOFF, jitter: 0 };
-    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => backoffDelay(attempt, noJitter, () => 0.5).delayMs)).toEqual([
+    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => backoffDelay(attempt, noJitter, 0.5).delayMs)).toEqual([
       3_000, 6_000, 12_000, 24_000, 48_000, 60_000, 60_000,
     ]);
     expect(DEFAULT_BACKOFF.maxAttempts).toBe(10);
   });
 
   it('backoff stays finite past 1,024 attempts (the power overflows): zero stays zero, others cap at maxMs', () => {
-    expect(backoffDelay(5_000, { ...DEFAULT_BACKOFF, initialMs: 0 }, () => 0.9).delayMs).toBe(0);
-    expect(backoffDelay(5_000, { ...DEFAULT_BACKOFF, jitter: 0 }, () => 0.9).delayMs).toBe(60_000);
+    expect(backoffDelay(5_000, { ...DEFAULT_BACKOFF, initialMs: 0 }, 0.9).delayMs).toBe(0);
+    expect(backoffDelay(5_000, { ...DEFAULT_BACKOFF, jitter: 0 }, 0.9).delayMs).toBe(60_000);
   });
 
   it('a nested supervisor that exceeds its intensity escalates once; its parent restarts the subtree fresh', async () => {
@@ -193,7 +194,7 @@ describe('supervisor', () => {
       },
       worker('a', journal, { backoff: { initialMs: 10 } }),
     ]);
-    system.events.subscribe(system.lookup<LifecycleEvent, unknown>('/watcher') as ActorRef<LifecycleEvent, unknown>, ['failed', 'restarting', 'started']);
+    system.events.subscribe(system.lookup<LifecycleEvent, unknown>('/watcher') as ActorRef<LifecycleEvent, unknown>, { types: ['failed', 'restarting', 'started'] });
     tell(system, '/a', { type: 'crash' });
     await settle();
     await clock.advanceAsync(20);

@@ -6,7 +6,7 @@ import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import type { FlushedBatch } from '../../actors/pipeline/handler.js';
 import { FileAuthStore } from '../../actors/whatsapp/file-auth-store.js';
 import type { GatewayMessage, SessionInfo } from '../../actors/whatsapp/session-protocol.js';
-import { sessionPaths } from '../../actors/whatsapp/session-paths.js';
+import { sessionPaths } from '../../src/tree-paths.js';
 import type { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { HandlerAction } from '../../actors/pipeline/handler.js';

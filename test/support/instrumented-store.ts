@@ -19,6 +19,7 @@ export type FlushFault = 'before' | 'after';
  */
 export class InstrumentedStore implements BatchStore {
   readonly kind: BatchStore['kind'];
+  readonly target: string;
   inFlight = 0;
   readonly #inner: BatchStore;
   readonly #faults = new Map<string, FlushFault>();
@@ -26,6 +27,11 @@ export class InstrumentedStore implements BatchStore {
   constructor(inner: BatchStore) {
     this.#inner = inner;
     this.kind = inner.kind;
+    this.target = inner.target;
+  }
+
+  onAvailability(listener: Parameters<BatchStore['onAvailability']>[0]): () => void {
+    return this.#inner.onAvailability(listener);
   }
 
   failNextFlush(conversation: Conversation, when: FlushFault): void {
@@ -84,6 +90,15 @@ export class InstrumentedStore implements BatchStore {
   }
   deadLetters(limit: number): Promise<DeadLetter[]> {
     return this.#track(() => this.#inner.deadLetters(limit));
+  }
+  deadLetterCount(): Promise<number> {
+    return this.#track(() => this.#inner.deadLetterCount());
+  }
+  retryDeadLetter(batchId: string, owner: string, leaseUntil: number): Promise<Batch | undefined> {
+    return this.#track(() => this.#inner.retryDeadLetter(batchId, owner, leaseUntil));
+  }
+  dropDeadLetter(batchId: string): Promise<boolean> {
+    return this.#track(() => this.#inner.dropDeadLetter(batchId));
   }
   async *pendingConversations(): AsyncIterable<Conversation> {
     this.inFlight++;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ManualClock } from '../../src/clock.js';
 import { ActorSystem, type RuntimeDefaults } from '../../src/system/actor-system.js';
 import type { ChildSpec } from '../../supervisor/child-spec.js';
-import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
+import { LIFECYCLE_EVENT_TYPES, type LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import type { Strategy } from '../../supervisor/strategy.js';
 import { walkTree, type TreeNode } from '../../supervisor/tree-node.js';
 import { silentLogger } from './logger.js';
@@ -31,7 +31,7 @@ export async function startSystem(children: ChildSpec[], options: TestSystemOpti
       ...(options.onRootFailure ? { onRootFailure: options.onRootFailure } : {}),
     },
   );
-  system.events.subscribe((event) => events.push(event));
+  system.events.subscribe((event) => events.push(event), { types: LIFECYCLE_EVENT_TYPES });
   await system.start();
   return { system, clock, events };
 }

@@ -7,10 +7,10 @@ import { CREDS } from '../../actors/whatsapp/auth-store.js';
 import { RedisAuthStore } from '../../actors/whatsapp/redis-auth-store.js';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import type { FlushedBatch } from '../../actors/pipeline/handler.js';
-import { sessionPaths } from '../../actors/whatsapp/session-paths.js';
+import { sessionPaths } from '../../src/tree-paths.js';
 import { loadConfig } from '../../src/config/config.js';
 import { Runtime } from '../../src/runtime.js';
-import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
+import { LIFECYCLE_EVENT_TYPES, type LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import type { TreeNode } from '../../supervisor/tree-node.js';
 import { silentLogger } from '../support/logger.js';
 import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
@@ -51,7 +51,7 @@ async function start(target: WaServer, env: Record<string, string>) {
     showQr: () => undefined,
   });
   const events: LifecycleEvent[] = [];
-  runtime.system.events.subscribe((event) => events.push(event));
+  runtime.system.events.subscribe((event) => events.push(event), { types: LIFECYCLE_EVENT_TYPES });
   await runtime.start();
   const address = await runtime.httpAddress();
   const base = `http://127.0.0.1:${address?.port}`;

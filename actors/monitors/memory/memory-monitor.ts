@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Behaviour } from '../../../src/actor/behaviour.js';
-import type { CheckResult, CheckStatus, HealthChecks } from '../../../src/health/health-checks.js';
+import type { CheckReport, CheckStatus, HealthChecks } from '../../../src/health/health-checks.js';
 
 export interface MemorySample {
   rssBytes: number;
@@ -36,7 +36,7 @@ export function processMemory(): MemorySample {
 }
 
 /** RSS past the critical line is critical; RSS past the warning line or a heap near V8's limit warns. */
-export function classifyMemory(sample: MemorySample, thresholds: MemoryThresholds, at: Date): CheckResult {
+export function classifyMemory(sample: MemorySample, thresholds: MemoryThresholds, at: Date): CheckReport {
   const rssMb = sample.rssBytes / MB;
   const heapRatio = sample.heapUsedBytes / sample.heapLimitBytes;
   let status: CheckStatus = 'ok';
@@ -65,9 +65,9 @@ export function classifyMemory(sample: MemorySample, thresholds: MemoryThreshold
 }
 
 /** `monitors/memory`: checks heap and RSS on a timer and publishes the result as the `memory` health check. */
-export function memoryMonitor(options: MemoryMonitorOptions): Behaviour<MemoryMonitorMessage, CheckResult | undefined> {
+export function memoryMonitor(options: MemoryMonitorOptions): Behaviour<MemoryMonitorMessage, CheckReport | undefined> {
   const sample = options.sample ?? processMemory;
-  let last: CheckResult | undefined;
+  let last: CheckReport | undefined;
   return {
     start(ctx) {
       ctx.timers.every('check', options.intervalMs, { type: 'check' });

@@ -1,0 +1,39 @@
+import { RuntimeError, anyErrorCode } from '../../src/errors.js';
+import { PiscinaRunner } from './handler-runner.js';
+
+/** HANDLER_MODULE cannot be used; start-up stops with exit 78 (EX_CONFIG), naming the variable. */
+export class HandlerModuleError extends RuntimeError {
+  constructor(readonly handlerModule: string, problem: string) {
+    super('WAR_ERR_HANDLER_INVALID', `HANDLER_MODULE ${JSON.stringify(handlerModule)} ${problem}`);
+  }
+}
+
+/**
+ * Resolves, imports and checks HANDLER_MODULE the way the pipeline's workers will (in a pool
+ * worker, through the same loader), before the tree starts: a missing file, a syntax error or
+ * a missing handler export is a start-up error, not a batch retried into a dead letter while
+ * /health says healthy. Unset: the built-in handler, nothing to check.
+ */
+export async function checkHandlerModule(handlerModule: string | undefined): Promise<void> {
+  if (!handlerModule) return;
+  const runner = new PiscinaRunner({ handlerModule, webhookUrl: undefined, concurrency: 1 });
+  try {
+    await runner.check();
+  } catch (error) {
+    throw new HandlerModuleError(handlerModule, loadProblem(error));
+  } finally {
+    await runner.close();
+  }
+}
+
+function loadProblem(error: unknown): string {
+  if (!(error instanceof Error)) return `does not load: ${String(error)}`;
+  const code = anyErrorCode(error);
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return `cannot be found: ${firstLine(error.message)}`;
+  if (error.message.startsWith('exports no handler function')) return error.message;
+  return `does not load: ${error.name}: ${firstLine(error.message)}`;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

@@ -1,0 +1,75 @@
+import type { Feature, FeatureContext } from '../../src/feature.js';
+import { ConditionLog } from '../../src/logging/condition-log.js';
+import { idOf, TREE } from '../../src/tree-paths.js';
+import { local, type ChildSpec } from '../../supervisor/child-spec.js';
+import type { BatchStore } from '../batcher/batch-store.js';
+import { checkHandlerModule } from './handler-check.js';
+import { PiscinaRunner, type HandlerRunner } from './handler-runner.js';
+import { PipelineCounters } from './pipeline-counters.js';
+import { pipeline, type BookingTarget, type PipelineStatus, type ReplyTarget } from './pipeline.js';
+
+export interface PipelineOffers {
+  readonly counters: PipelineCounters;
+  /** The pipeline's queue and totals, or undefined while it does not answer. */
+  status(): Promise<PipelineStatus | undefined>;
+}
+
+export interface PipelineFeatureDeps {
+  readonly store: BatchStore;
+  /** A session's gateway, for `reply` actions (the WhatsApp feature offers it). */
+  readonly replyTo: (sessionId: string) => ReplyTarget | undefined;
+  /** The booking actor, for `book` actions; undefined until the booking feature exists. */
+  readonly booking?: BookingTarget;
+  /** How handlers run; by default a piscina pool for HANDLER_MODULE (checked before start). Tests pass an inline one. */
+  readonly createRunner?: () => HandlerRunner;
+}
+
+/** How long a reply may wait for its session's gateway to queue it. */
+const ACTION_TIMEOUT_MS = 5_000;
+
+/**
+ * The pipeline feature: `/pipeline`, which runs the handler for every flushed batch, retries
+ * it with backoff, dead-letters what keeps failing, and carries the handler's actions out
+ * through typed links. Its preflight loads HANDLER_MODULE once, so a bad handler stops
+ * start-up instead of dead-lettering every batch.
+ */
+export function pipelineFeature(ctx: FeatureContext, deps: PipelineFeatureDeps): Feature<PipelineOffers> {
+  const { config } = ctx;
+  const p = config.pipeline;
+  const counters = new PipelineCounters();
+  const conditions = new ConditionLog(ctx.logger.child({ actor: TREE.pipeline }), { now: () => ctx.clock.now() });
+  const createRunner = deps.createRunner ?? (() => new PiscinaRunner({ handlerModule: p.handlerModule, webhookUrl: p.webhookUrl, concurrency: p.concurrency }));
+  const child: ChildSpec = {
+    kind: 'actor',
+    id: idOf(TREE.pipeline),
+    // Handlers in flight may finish (and, for the memory store, the queue drains) before it stops.
+    shutdownTimeoutMs: p.handlerTimeoutMs + 5_000,
+    behaviour: local(() =>
+      pipeline({
+        store: deps.store,
+        createRunner,
+        owner: ctx.owner,
+        leaseMs: config.batching.leaseMs,
+        concurrency: p.concurrency,
+        handlerTimeoutMs: p.handlerTimeoutMs,
+        maxAttempts: p.maxAttempts,
+        retryInitialMs: p.retryInitialMs,
+        retryMaxMs: p.retryMaxMs,
+        queueMax: p.queueMax,
+        drainOnStop: deps.store.kind === 'memory',
+        replyTo: deps.replyTo,
+        booking: deps.booking,
+        actionTimeoutMs: ACTION_TIMEOUT_MS,
+        counters,
+        conditions,
+        events: ctx.events,
+      }),
+    ),
+  };
+  const link = ctx.links.to(TREE.pipeline);
+  return {
+    children: [child],
+    offers: { counters, status: () => link.ask({ type: 'status' }).catch(() => undefined) },
+    ...(deps.createRunner ? {} : { preflight: () => checkHandlerModule(p.handlerModule) }),
+  };
+}

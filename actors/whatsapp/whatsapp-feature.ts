@@ -1,0 +1,126 @@
+import { resolve } from 'node:path';
+import type { Feature, FeatureContext } from '../../src/feature.js';
+import { ConditionLog } from '../../src/logging/condition-log.js';
+import type { SessionSample } from '../../src/metrics/runtime-metrics.js';
+import { idOf, sessionPaths, TREE } from '../../src/tree-paths.js';
+import { LIFECYCLE_EVENT_TYPES } from '../../supervisor/lifecycle-events.js';
+import type { BatchIngest } from '../batcher/batch-ingest.js';
+import type { ReplyTarget } from '../pipeline/pipeline.js';
+import type { AuthStoreSpec } from './auth-store.js';
+import { terminalQr } from './qr-render.js';
+import { SessionDirectory } from './session-directory.js';
+import { whatsappMessageId } from './session-gateway.js';
+import { whatsappTree, type WhatsAppTreeOptions } from './whatsapp-tree.js';
+
+export interface WhatsAppOffers {
+  /** The sessions by id, for the HTTP API. */
+  readonly directory: SessionDirectory;
+  /** A session's gateway (its send queue) for pipeline replies; undefined for an id not in WA_SESSIONS. */
+  replyTo(sessionId: string): ReplyTarget | undefined;
+  /** Each session's figures for /metrics, sampled at scrape time. */
+  sample(): Promise<SessionSample[]>;
+  /**
+   * Stops `/whatsapp` (the sockets hand over what they received) ahead of the rest of the
+   * tree at shutdown, so nothing is accepted after the memory store's shutdown flush.
+   */
+  stop(): Promise<void>;
+}
+
+export interface WhatsAppFeatureDeps {
+  readonly ingest: BatchIngest;
+  /** Where sockets run: each in its own worker thread, or (tests) locally with their own socket factory. */
+  readonly placement?: WhatsAppTreeOptions['placement'];
+  /** Shows a session's fresh QR; by default drawn on stderr when it is a terminal, else logged as available. */
+  readonly showQr?: (sessionId: string, qr: string) => void;
+}
+
+/**
+ * The WhatsApp feature: one `/whatsapp/<id>` subtree per WA_SESSIONS id (a gateway on the main
+ * thread, a Baileys socket on its own worker thread). The sockets are dependency children: a
+ * network-style close is retried for ever at the capped backoff, while the close-code table
+ * (close-codes.ts) still decides halts (401, 403, 411, 440).
+ */
+export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps): Feature<WhatsAppOffers> {
+  const { config, links, events } = ctx;
+  const wa = config.whatsapp;
+  const directory = new SessionDirectory({
+    ids: wa.sessions,
+    lookup: (path) => links.target.lookup(path),
+    askTimeoutMs: 5_000,
+    pairTimeoutMs: wa.connectTimeoutMs + 5_000,
+  });
+  const showQr = deps.showQr ?? terminalQr(ctx.logger);
+  const placement = deps.placement ?? { kind: 'thread' };
+  const conditions = new ConditionLog(ctx.logger.child({ component: 'whatsapp' }), { now: () => ctx.clock.now() });
+  const authSpec = (sessionId: string): AuthStoreSpec =>
+    config.redisUrl ? { kind: 'redis', url: config.redisUrl, key: `${config.redisKeyPrefix}wa-auth:${sessionId}` } : { kind: 'file', dir: resolve(wa.authDir, sessionId) };
+  const gateways = new Map(wa.sessions.map((id) => [id, links.to(sessionPaths(id).gateway)]));
+  const tree = whatsappTree({
+    sessions: wa.sessions,
+    placement,
+    socketShutdownMs: wa.socketShutdownMs,
+    gateway: (sessionId) => ({
+      sessionId,
+      socket: links.to(sessionPaths(sessionId).socket),
+      ingest: deps.ingest,
+      subscribe: (socketPath, listener) =>
+        events.subscribe(
+          (event) => {
+            if (event.path === socketPath && !listener.tell({ type: 'lifecycle', event })) throw new Error(`${listener.path} refused a lifecycle event`);
+          },
+          { types: LIFECYCLE_EVENT_TYPES, name: `${sessionPaths(sessionId).gateway} (socket lifecycle)` },
+        ),
+      events,
+      conditions,
+      checks: ctx.checks,
+      showQr,
+      newMessageId: whatsappMessageId,
+      queueMax: wa.sendQueueMax,
+      sendAttempts: wa.sendAttempts,
+      sendRetryMs: wa.sendRetryMs,
+      sendTimeoutMs: wa.sendTimeoutMs,
+      inboundRetryMs: config.store.retryMs,
+      inboundBufferMax: wa.inboundBufferMax,
+    }),
+    socket: (sessionId) => ({
+      sessionId,
+      gatewayPath: sessionPaths(sessionId).gateway,
+      auth: authSpec(sessionId),
+      socket: { webSocketUrl: wa.webSocketUrl, connectTimeoutMs: wa.connectTimeoutMs, keepAliveIntervalMs: wa.keepAliveIntervalMs, qrTimeoutMs: wa.qrTimeoutMs },
+      routeConsole: placement.kind === 'thread',
+      decryptLog: { perWindow: 5, windowMs: 60_000 },
+      reportIntervalMs: 5_000,
+      gatewayAskTimeoutMs: 10_000,
+    }),
+    sessionIntensity: config.supervision.leaf,
+  });
+  return {
+    children: wa.sessions.length > 0 ? [tree] : [],
+    offers: {
+      directory,
+      replyTo: (sessionId) => gateways.get(sessionId),
+      sample: async () =>
+        (await directory.sample()).flatMap(({ info }) =>
+          info
+            ? [
+                {
+                  id: info.id,
+                  status: info.status,
+                  sendQueue: info.queue.depth,
+                  sent24h: info.messages_sent_24h,
+                  received24h: info.messages_received_24h,
+                  errors24h: info.errors_24h,
+                  badMac: info.decryptErrors.badMac,
+                  otherDecryptErrors: info.decryptErrors.decrypt,
+                  lastCloseCode: info.lastCloseCode,
+                },
+              ]
+            : [],
+        ),
+      stop: async () => {
+        if (wa.sessions.length === 0) return;
+        await links.target.supervisor(TREE.root).stopChild(idOf(TREE.whatsapp));
+      },
+    },
+  };
+}

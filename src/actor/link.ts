@@ -1,0 +1,67 @@
+import { ActorStoppedError } from '../errors.js';
+import type { ActorPath } from './actor-path.js';
+import type { ActorRef, AskOptions } from './actor-ref.js';
+
+type Resolver = (path: string) => ActorRef<unknown, unknown> | undefined;
+
+/**
+ * A typed reference handed to an actor at spawn, to an actor of another feature. It resolves
+ * its path when used (the target may be spawned after the holder, and a static child's ref is
+ * the same for the runtime's life): `tell` answers false and `ask` rejects with
+ * WAR_ERR_ACTOR_STOPPED while nothing lives there.
+ */
+export class Link<M, R = unknown> implements ActorRef<M, R> {
+  readonly path: ActorPath<M, R>;
+  readonly #resolve: () => Resolver | undefined;
+
+  constructor(path: ActorPath<M, R>, resolve: () => Resolver | undefined) {
+    this.path = path;
+    this.#resolve = resolve;
+  }
+
+  #ref(): ActorRef<M, R> | undefined {
+    return this.#resolve()?.(this.path) as ActorRef<M, R> | undefined;
+  }
+
+  /** True while an actor lives at the path (running or backing off). */
+  get exists(): boolean {
+    return this.#ref() !== undefined;
+  }
+
+  tell(message: M): boolean {
+    return this.#ref()?.tell(message) ?? false;
+  }
+
+  ask(message: M, options?: AskOptions): Promise<R> {
+    const ref = this.#ref();
+    return ref ? ref.ask(message, options) : Promise.reject(new ActorStoppedError(this.path));
+  }
+}
+
+/** What links resolve against: the actor system, once it exists. */
+export interface LinkTarget {
+  lookup(path: string): ActorRef<unknown, unknown> | undefined;
+}
+
+/**
+ * Makes the links of one runtime before its actor system exists (features are composed
+ * first, and their specs are the system's input); `bind` hands them the system once it
+ * does. One per runtime, never module-level.
+ */
+export class Links<T extends LinkTarget = LinkTarget> {
+  #target: T | undefined;
+
+  bind(target: T): void {
+    this.#target = target;
+  }
+
+  /** The bound system; throws if used before `bind` (a composition bug). */
+  get target(): T {
+    if (!this.#target) throw new Error('links used before the actor system was bound');
+    return this.#target;
+  }
+
+  to<M, R>(path: ActorPath<M, R>): Link<M, R> {
+    return new Link(path, () => (this.#target ? (p: string) => this.#target?.lookup(p) : undefined));
+  }
+}

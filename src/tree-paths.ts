@@ -1,0 +1,58 @@
+import type { RecoveryMessage, SweepResult } from '../actors/batcher/recovery.js';
+import type { MemoryMonitorMessage } from '../actors/monitors/memory/memory-monitor.js';
+import type { PipelineMessage, PipelineStatus } from '../actors/pipeline/pipeline.js';
+import type { StoreOwnerMessage } from '../actors/store/store-owner.js';
+import type { GatewayMessage, SocketMessage, SocketReply } from '../actors/whatsapp/session-protocol.js';
+import { actorPath, type ActorPath } from './actor/actor-path.js';
+import type { CheckReport } from './health/health-checks.js';
+import type { HttpAddress, HttpMessage } from './http/http-server.js';
+
+/**
+ * The tree's paths, in one place (DESIGN section 2), each typed with what its actor takes
+ * and answers. Features spawn their children under these ids and reach each other through
+ * them; nothing else spells a path.
+ *
+ *   /              root, one_for_one
+ *   ├── store      the store's connection and the `store` check
+ *   ├── pipeline   runs the handler for each flushed batch
+ *   ├── batchers/  one actor per conversation with pending messages (dynamic)
+ *   ├── recovery   re-arms pending conversations, takes over expired in-flight batches
+ *   ├── whatsapp/  one subtree per session: <id>/gateway, <id>/socket
+ *   ├── monitors/  memory (more to come)
+ *   └── http       started last, stopped first
+ */
+export const TREE = {
+  root: '/',
+  store: actorPath<StoreOwnerMessage, CheckReport | undefined>('/store'),
+  pipeline: actorPath<PipelineMessage, PipelineStatus | undefined>('/pipeline'),
+  batchers: '/batchers',
+  recovery: actorPath<RecoveryMessage, SweepResult | undefined>('/recovery'),
+  whatsapp: '/whatsapp',
+  monitors: '/monitors',
+  memoryMonitor: actorPath<MemoryMonitorMessage, CheckReport | undefined>('/monitors/memory'),
+  http: actorPath<HttpMessage, HttpAddress | undefined>('/http'),
+} as const;
+
+/** The last segment of a path: the id a supervisor spawns the child under. */
+export function idOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export interface SessionPaths {
+  readonly session: string;
+  /** Main thread: send queue, status, inbound into the batchers. Pipeline replies go here. */
+  readonly gateway: ActorPath<GatewayMessage, unknown>;
+  /** The session's worker thread: the Baileys socket. */
+  readonly socket: ActorPath<SocketMessage, SocketReply>;
+}
+
+/** Where a session's actors live: /whatsapp/<id>/{gateway,socket}. */
+export function sessionPaths(sessionId: string): SessionPaths {
+  const session = `${TREE.whatsapp}/${sessionId}`;
+  return { session, gateway: actorPath(`${session}/gateway`), socket: actorPath(`${session}/socket`) };
+}
+
+/** A conversation's batcher: /batchers/<sessionId>:<phone>. */
+export function batcherPath(conversationKey: string): string {
+  return `${TREE.batchers}/${conversationKey}`;
+}
