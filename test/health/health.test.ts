@@ -60,7 +60,7 @@ describe('health score', () => {
   it('is unhealthy (GET /health answers 503) with any critical check or failed node, whatever the score', () => {
     expect(assessHealth(node('/', 'running'), { m: check('critical') })).toMatchObject({ score: 60, status: 'unhealthy' });
     expect(assessHealth(node('/', 'running', [node('/b', 'failed')]), {})).toMatchObject({ score: 75, status: 'unhealthy' });
-    expect(assessHealth(tree, { m: check('critical') })).toMatchObject({ score: 25, status: 'unhealthy' });
+    expect(assessHealth(node('/', 'running', [node('/a', 'backing_off'), node('/b', 'failed')]), { m: check('critical') })).toMatchObject({ score: 25, status: 'unhealthy' });
   });
 
   it('is 0 and unhealthy when the root is not running', () => {
