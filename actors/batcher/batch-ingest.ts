@@ -12,6 +12,8 @@ export interface IncomingMessage extends Conversation {
   readonly text: string;
   /** The sender's message id (WhatsApp's, or the webhook caller's): redeliveries with it are dropped as duplicates. */
   readonly id?: string;
+  /** When the sender says it was written, epoch ms (the webhook's `timestamp`). */
+  readonly sentAt?: number;
 }
 
 export interface BatchIngestDeps {
@@ -51,7 +53,9 @@ export class BatchIngest {
   async accept(incoming: IncomingMessage): Promise<AppendResult & { readonly id: string }> {
     const id = incoming.id ?? randomUUID();
     // The incoming message is its own conversation: the store reads only sessionId and phone.
-    const result = await this.#deps.store.append(incoming, { id, text: incoming.text, at: this.#deps.clock.now() });
+    const at = this.#deps.clock.now();
+    const stored = incoming.sentAt === undefined ? { id, text: incoming.text, at } : { id, text: incoming.text, at, sentAt: incoming.sentAt };
+    const result = await this.#deps.store.append(incoming, stored);
     if (result.status === 'duplicate') {
       this.counts.duplicates++;
       return { status: 'duplicate', pending: result.pending, id };

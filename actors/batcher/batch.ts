@@ -5,6 +5,8 @@ export interface StoredMessage {
   readonly id: string;
   readonly text: string;
   readonly at: number;
+  /** When the sender says it was written (the webhook's `timestamp`), epoch ms; informational, never a flush input. */
+  readonly sentAt?: number;
 }
 
 export type FlushReason = 'quiet' | 'size' | 'age' | 'recovered' | 'shutdown';

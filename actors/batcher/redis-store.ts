@@ -26,7 +26,7 @@ export interface RedisStoreOptions {
   reconnectMaxMs?: number;
 }
 
-type Entry = [id: string, text: string, at: number];
+type Entry = [id: string, text: string, at: number, sentAt?: number];
 
 interface Scripts {
   batchAppend(pending: string, seen: string, id: string, entry: string, at: number, ttl: number): Promise<AppendReply>;
@@ -179,7 +179,7 @@ export class RedisStore implements BatchStore {
   }
 
   async append(conversation: Conversation, message: StoredMessage): Promise<AppendResult> {
-    const entry: Entry = [message.id, message.text, message.at];
+    const entry: Entry = message.sentAt === undefined ? [message.id, message.text, message.at] : [message.id, message.text, message.at, message.sentAt];
     const [accepted, count, firstAt, lastAt] = await new Promise<AppendReply>((resolve, reject) => {
       const appends = this.#appends;
       appends.push({ pending: this.#pendingKey(conversation), seen: this.#seenKey(conversation), id: message.id, entry: JSON.stringify(entry), at: message.at, resolve, reject });
@@ -459,7 +459,7 @@ function summary(conversation: Conversation, count: number, firstAt: string, las
 }
 
 function parseMessages(json: string): StoredMessage[] {
-  return (JSON.parse(json) as Entry[]).map(([id, text, at]) => ({ id, text, at }));
+  return (JSON.parse(json) as Entry[]).map(([id, text, at, sentAt]) => (sentAt === undefined ? { id, text, at } : { id, text, at, sentAt }));
 }
 
 function pairs(flat: string[]): Record<string, string> {

@@ -29,7 +29,8 @@ export async function checkHandlerModule(handlerModule: string | undefined): Pro
 function loadProblem(error: unknown): string {
   if (!(error instanceof Error)) return `does not load: ${String(error)}`;
   const code = anyErrorCode(error);
-  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return `cannot be found: ${firstLine(error.message)}`;
+  // The code does not always survive the trip out of the pool's worker; the message does.
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /^Cannot find (module|package)/.test(error.message)) return `cannot be found: ${firstLine(error.message)}`;
   if (error.message.startsWith('exports no handler function')) return error.message;
   return `does not load: ${error.name}: ${firstLine(error.message)}`;
 }

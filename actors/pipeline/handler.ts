@@ -9,7 +9,8 @@ export interface FlushedBatch {
   readonly sessionId: string;
   readonly phone: string;
   readonly text: string;
-  readonly messages: readonly { readonly id: string; readonly text: string; readonly at: string }[];
+  /** `at`: when the runtime accepted it; `sentAt`: when the sender says it was written, if it said. */
+  readonly messages: readonly { readonly id: string; readonly text: string; readonly at: string; readonly sentAt?: string }[];
   readonly reason: Batch['reason'];
   readonly firstAt: string;
   readonly lastAt: string;
@@ -45,7 +46,11 @@ export function toFlushedBatch(batch: Batch): FlushedBatch {
     sessionId: batch.sessionId,
     phone: batch.phone,
     text: batchText(batch.messages),
-    messages: batch.messages.map((message) => ({ id: message.id, text: message.text, at: new Date(message.at).toISOString() })),
+    messages: batch.messages.map((message) =>
+      message.sentAt === undefined
+        ? { id: message.id, text: message.text, at: new Date(message.at).toISOString() }
+        : { id: message.id, text: message.text, at: new Date(message.at).toISOString(), sentAt: new Date(message.sentAt).toISOString() },
+    ),
     reason: batch.reason,
     firstAt: new Date(batch.firstAt).toISOString(),
     lastAt: new Date(batch.lastAt).toISOString(),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from '../batcher/batch-ingest.js';
 import type { AppendResult } from '../batcher/batch-store.js';
 import { normalizePhone } from '../batcher/conversation.js';
+import { hasVisibleText } from '../batcher/message-input.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
 import type { SessionEvent } from '../../src/events/runtime-events.js';
@@ -197,7 +198,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
   const enqueue = (message: Extract<GatewayMessage, { type: 'send' }>, ctx: ActorContext<GatewayMessage>): Outcome<SendAccepted> => {
     const phone = normalizePhone(message.to);
     if (!phone.ok) return refused('WAR_ERR_WA_BAD_REQUEST', `to: ${phone.problem}`);
-    if (typeof message.text !== 'string' || message.text.trim() === '') return refused('WAR_ERR_WA_BAD_REQUEST', 'text must be a non-empty string');
+    if (typeof message.text !== 'string' || !hasVisibleText(message.text)) return refused('WAR_ERR_WA_BAD_REQUEST', 'text must have a visible character');
     if (queue.length >= deps.queueMax) {
       ctx.log.warn({ source: message.source, queueMax: deps.queueMax }, 'send queue full; message refused');
       return refused('WAR_ERR_WA_QUEUE_FULL', `the send queue of session ${deps.sessionId} is full (${deps.queueMax})`);

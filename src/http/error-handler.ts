@@ -1,30 +1,77 @@
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { ERROR_CODES, errorCode, type RuntimeErrorCode } from '../errors.js';
 
 export interface ErrorBody {
   error: string;
-  code: string;
+  code: RuntimeErrorCode;
   message: string;
 }
 
-export function errorBody(statusCode: number, code: string, message: string): ErrorBody {
+export function errorBody(statusCode: number, code: RuntimeErrorCode, message: string): ErrorBody {
   return { error: STATUS_CODES[statusCode] ?? 'Error', code, message };
 }
 
+/** fastify's own codes, as ours: a client never sees a code that is not in src/errors.ts. */
+const FASTIFY_CODES: Readonly<Record<string, RuntimeErrorCode>> = {
+  FST_ERR_VALIDATION: 'WAR_ERR_BAD_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'WAR_ERR_BAD_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'WAR_ERR_BAD_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'WAR_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'WAR_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'WAR_ERR_BAD_REQUEST',
+  FST_ERR_NOT_FOUND: 'WAR_ERR_NOT_FOUND',
+};
+
+/** The code and status an error answers with: ours as they are, fastify's mapped, anything else a 500. */
+export function httpErrorOf(error: FastifyError | Error): { statusCode: number; code: RuntimeErrorCode } {
+  const ours = errorCode(error);
+  if (ours) return { statusCode: ERROR_CODES[ours].status, code: ours };
+  const mapped = FASTIFY_CODES[(error as FastifyError).code ?? ''];
+  const statusCode = (error as FastifyError).statusCode;
+  if (mapped) return { statusCode: statusCode && statusCode >= 400 ? statusCode : ERROR_CODES[mapped].status, code: mapped };
+  if (statusCode && statusCode >= 400 && statusCode < 500) return { statusCode, code: 'WAR_ERR_BAD_REQUEST' };
+  return { statusCode: 500, code: 'WAR_ERR_INTERNAL' };
+}
+
 /**
- * One error shape for every route: `{error, code, message}`. Client errors say what was
+ * One error shape for every answer: `{error, code, message}`. Client errors say what was
  * wrong; server errors are logged with their stack and answered without it.
  */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (statusCode >= 500) {
+    const { statusCode, code } = httpErrorOf(error);
+    if (statusCode >= 500 && statusCode !== 503 && statusCode !== 504) {
       request.log.error({ err: error }, 'request failed');
-      return reply.code(statusCode).send(errorBody(statusCode, error.code ?? 'WAR_ERR_INTERNAL', 'internal error; see the server log'));
+      return reply.code(statusCode).send(errorBody(statusCode, code, 'internal error; see the server log'));
     }
-    return reply.code(statusCode).send(errorBody(statusCode, error.code ?? 'WAR_ERR_BAD_REQUEST', error.message));
+    if (statusCode === 503) void reply.header('retry-after', '5');
+    return reply.code(statusCode).send(errorBody(statusCode, code, error.message));
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody(404, 'WAR_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (bad HTTP, headers over
+ * Node's limit) is answered in the same shape; fastify's own default says `Client Error`.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let body: ErrorBody = errorBody(400, 'WAR_ERR_BAD_HTTP', `the request is not valid HTTP (${error.code ?? error.message})`);
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    body = errorBody(431, 'WAR_ERR_HEADERS_TOO_LARGE', "the request's headers exceed the server's limit");
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    body = errorBody(408, 'WAR_ERR_REQUEST_TIMEOUT', 'the request was not received in time');
+  }
+  if (socket.writable) {
+    const json = JSON.stringify(body);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`);
+  }
+  socket.destroy(error);
 }

@@ -40,7 +40,8 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // An unset secret shows as null: `[redacted]` would claim a value is there.
+      redact: { paths: REDACT_PATHS, censor: (value: unknown) => (value === null || value === undefined ? null : '[redacted]') },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

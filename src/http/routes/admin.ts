@@ -3,6 +3,7 @@ import { walkTree } from '../../../supervisor/tree-node.js';
 import { errorCode } from '../../errors.js';
 import { adminAuth } from '../admin-auth.js';
 import { errorBody } from '../error-handler.js';
+import { publishAdmin } from './dead-letters.js';
 import type { HttpDeps } from '../http-deps.js';
 
 const restartBody = {
@@ -30,10 +31,11 @@ export function adminRoutes(app: FastifyInstance, deps: HttpDeps, ownPath: strin
         const known = [...walkTree(deps.tree.snapshot())].some((node) => node.path === path);
         if (!known) return reply.code(404).send(errorBody(404, 'WAR_ERR_CHILD_NOT_FOUND', `no actor at ${path}`));
         if (path === '/') {
-          return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_REQUEST', 'the root cannot be restarted; stop the process (SIGTERM) instead'));
+          return reply.code(400).send(errorBody(400, 'WAR_ERR_ROOT_RESTART', 'the root cannot be restarted; stop the process (SIGTERM) instead'));
         }
         if (ownPath === path || ownPath.startsWith(`${path}/`)) {
           reply.raw.once('finish', () => {
+            publishAdmin(deps, request, 'restart', path, 'ok', 'restarts the HTTP server itself');
             deps.tree.restart(path).catch((error: unknown) => deps.logger.error({ err: error, path }, 'admin restart failed'));
           });
           return reply.code(202).send({ ok: true, restarting: path, note: 'this restarts the HTTP server itself' });
@@ -41,12 +43,13 @@ export function adminRoutes(app: FastifyInstance, deps: HttpDeps, ownPath: strin
         try {
           await deps.tree.restart(path);
         } catch (error) {
+          publishAdmin(deps, request, 'restart', path, 'failed', error instanceof Error ? error.message : String(error));
           if (errorCode(error) === 'WAR_ERR_CHILD_NOT_FOUND') {
             return reply.code(404).send(errorBody(404, 'WAR_ERR_CHILD_NOT_FOUND', `no actor at ${path}`));
           }
           throw error;
         }
-        request.log.info({ path }, 'restarted by admin request');
+        publishAdmin(deps, request, 'restart', path, 'ok');
         return reply.code(200).send({ ok: true, restarted: path });
       },
     );

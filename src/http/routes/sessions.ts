@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { QR_CONTENT_TYPES, renderQr, type QrFormat } from '../../../actors/whatsapp/qr-render.js';
 import { SessionDirectory } from '../../../actors/whatsapp/session-directory.js';
-import { errorCode } from '../../errors.js';
+import { ERROR_CODES, errorCode } from '../../errors.js';
 import { adminAuth } from '../admin-auth.js';
 import { errorBody } from '../error-handler.js';
 import type { HttpDeps } from '../http-deps.js';
@@ -34,21 +34,6 @@ const pairBody = {
   properties: { phone: { type: 'string', pattern: '^\\+?[0-9][0-9 ()-]{6,24}$' } },
 } as const;
 
-/** Errors from the session actors, as HTTP statuses. */
-const STATUS_BY_CODE: Record<string, number> = {
-  WAR_ERR_WA_UNKNOWN_SESSION: 404,
-  WAR_ERR_WA_BAD_REQUEST: 400,
-  WAR_ERR_WA_ALREADY_PAIRED: 409,
-  WAR_ERR_WA_QUEUE_FULL: 503,
-  WAR_ERR_WA_NOT_OPEN: 503,
-  WAR_ERR_WA_PAIRING_FAILED: 502,
-  WAR_ERR_ASK_TIMEOUT: 504,
-  WAR_ERR_ACTOR_STOPPED: 503,
-  WAR_ERR_ACTOR_FAILED: 503,
-  WAR_ERR_WORKER_DIED: 503,
-  WAR_ERR_MAILBOX_FULL: 503,
-};
-
 /**
  * GET /sessions and GET /sessions/:id; behind the admin token, GET /sessions/:id/qr (json,
  * text, svg or png: whoever scans it links a phone to this runtime), POST /sessions/:id/pair
@@ -57,10 +42,11 @@ const STATUS_BY_CODE: Record<string, number> = {
 export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
   // Without sessions every id is unknown: the empty directory says so (404).
   const directory = deps.sessions ?? new SessionDirectory({ ids: [], lookup: () => undefined, askTimeoutMs: 0, pairTimeoutMs: 0 });
+  /** A session actor's refusal answers with its code's status (src/errors.ts); anything else is the error handler's. */
   const fail = (reply: FastifyReply, error: unknown): FastifyReply => {
     const code = errorCode(error);
-    const status = code ? STATUS_BY_CODE[code] : undefined;
-    if (!status || !code) throw error;
+    if (!code) throw error;
+    const status = ERROR_CODES[code].status;
     if (status === 503) void reply.header('retry-after', '5');
     return reply.code(status).send(errorBody(status, code, error instanceof Error ? error.message : String(error)));
   };

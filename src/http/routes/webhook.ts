@@ -1,8 +1,10 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { DEFAULT_SESSION, isSessionId, normalizePhone } from '../../../actors/batcher/conversation.js';
 import { decideFlush } from '../../../actors/batcher/flush-rule.js';
+import { hasVisibleText, parseTimestamp } from '../../../actors/batcher/message-input.js';
 import { errorCode } from '../../errors.js';
 import { errorBody } from '../error-handler.js';
+import { publishAdmin } from './dead-letters.js';
 import type { BatchingAccess, HttpDeps } from '../http-deps.js';
 
 const BODY_LIMIT = 64 * 1024;
@@ -13,7 +15,7 @@ export const batchedBody = {
   type: 'object',
   required: ['phone', 'message'],
   properties: {
-    phone: { type: ['string', 'number'] },
+    phone: { type: 'string', minLength: 1, maxLength: 64 },
     message: { type: 'string', minLength: 1, maxLength: BODY_LIMIT },
     id: { type: 'string', minLength: 1, maxLength: 256 },
     timestamp: { type: ['number', 'string'] },
@@ -22,7 +24,7 @@ export const batchedBody = {
 } as const;
 
 export interface BatchedBody {
-  phone: string | number;
+  phone: string;
   message: string;
   id?: string;
   timestamp?: number | string;
@@ -48,13 +50,19 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
       const body = request.body;
       const phone = normalizePhone(body.phone);
       if (!phone.ok) return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_PHONE', phone.problem));
-      if (body.message.trim().length === 0) {
-        return reply.code(400).send(errorBody(400, 'WAR_ERR_EMPTY_MESSAGE', 'message must not be empty or only whitespace'));
+      if (!hasVisibleText(body.message)) {
+        return reply.code(400).send(errorBody(400, 'WAR_ERR_EMPTY_MESSAGE', 'message must have a visible character (not only spaces, zero-width or control characters)'));
+      }
+      let sentAt: number | undefined;
+      if (body.timestamp !== undefined) {
+        const parsed = parseTimestamp(body.timestamp);
+        if (!parsed.ok) return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_TIMESTAMP', parsed.problem));
+        sentAt = parsed.at;
       }
       const sessionId = body.sessionId ?? DEFAULT_SESSION;
       try {
         // `id` absent (or empty, which the schema refuses anyway) is left to ingest, which makes one.
-        const result = await batching.ingest.accept({ sessionId, phone: phone.phone, text: body.message, id: body.id || undefined });
+        const result = await batching.ingest.accept({ sessionId, phone: phone.phone, text: body.message, id: body.id || undefined, ...(sentAt === undefined ? {} : { sentAt }) });
         return reply.code(202).send({
           success: true,
           status: result.status,
@@ -112,8 +120,8 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
       if (!isSessionId(sessionId)) return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_SESSION', `sessionId ${JSON.stringify(sessionId)} is not a session id`));
       try {
         const deleted = await batching.store.drop({ sessionId, phone: phone.phone });
-        if (deleted === 0) return reply.code(404).send(errorBody(404, 'WAR_ERR_NOT_FOUND', `no pending batch for ${sessionId}:${phone.phone}`));
-        request.log.info({ sessionId, phone: phone.phone, deleted }, 'pending batch dropped on request');
+        if (deleted === 0) return reply.code(404).send(errorBody(404, 'WAR_ERR_NO_PENDING_BATCH', `no pending batch for ${sessionId}:${phone.phone}`));
+        publishAdmin(deps, request, 'pending_drop', `${sessionId}:${phone.phone}`, 'ok', `${deleted} messages`);
         return { success: true, sessionId, phone: phone.phone, deleted };
       } catch (error) {
         if (errorCode(error) === 'WAR_ERR_STORE_UNAVAILABLE') return reply.code(503).send(errorBody(503, 'WAR_ERR_STORE_UNAVAILABLE', 'the store is unavailable'));
