@@ -36,7 +36,7 @@ describe('POST /webhook/whatsapp/batched', () => {
     expect(first).toEqual({ status: 202, body: { success: true, status: 'accepted', id: 'wa-1', sessionId: 'default', phone: '79163779444', pending: 1 } });
     const again = await post(base, JSON.stringify({ phone: '+7 (916) 377-94-44', message: 'Привет', id: 'wa-1' }));
     expect(again.body).toMatchObject({ status: 'duplicate', pending: 1 });
-    const other = await post(base, JSON.stringify({ phone: 79163779444, message: 'ещё', sessionId: 'salon-2' }));
+    const other = await post(base, JSON.stringify({ phone: '79163779444', message: 'ещё', sessionId: 'salon-2', timestamp: '2026-12-01T18:00:00+03:00' }));
     expect(other.body).toMatchObject({ status: 'accepted', sessionId: 'salon-2', pending: 1 });
     const stats = (await (await fetch(`${base}/webhook/whatsapp/batched/stats`)).json()) as { stats: { accepted: number; duplicates: number } };
     expect(stats.stats).toMatchObject({ accepted: 2, duplicates: 1 });
@@ -44,31 +44,55 @@ describe('POST /webhook/whatsapp/batched', () => {
     expect(metrics).toMatch(/^runtime_batch_messages_total\{result="duplicate"\} 1$/m);
   });
 
-  const bad: [string, string, RegExp, string?][] = [
-    ['malformed JSON', '{"phone": "79161234567", "message": ', /not valid JSON/],
-    ['a missing phone', '{"message": "hi"}', /must have required property 'phone'/],
-    ['a phone that is not a phone', '{"phone": "call me", "message": "hi"}', /is not a phone number/],
-    ['a phone too short', '{"phone": "12345", "message": "hi"}', /8 to 15 digits/],
-    ['a group id', '{"phone": "120363025246125486@g.us", "message": "hi"}', /not a person's number/],
-    ['a missing message', '{"phone": "79161234567"}', /must have required property 'message'/],
-    ['a message that is not a string', '{"phone": "79161234567", "message": 42}', /message must be string/],
-    ['an empty message', '{"phone": "79161234567", "message": ""}', /must NOT have fewer than 1 characters/],
-    ['a message of spaces', '{"phone": "79161234567", "message": "   "}', /must not be empty/],
-    ['a bad sessionId', '{"phone": "79161234567", "message": "hi", "sessionId": "a/b"}', /sessionId must match pattern/],
-    ['a body over 64 KiB', JSON.stringify({ phone: '79161234567', message: 'x'.repeat(70_000) }), /exceeds 64 KiB/],
-    ['a JSON array', '[1, 2]', /body must be object/],
+  const bad: [string, string, RegExp, string][] = [
+    ['malformed JSON', '{"phone": "79161234567", "message": ', /not valid JSON/, 'WAR_ERR_BAD_JSON'],
+    ['a missing phone', '{"message": "hi"}', /must have required property 'phone'/, 'WAR_ERR_BAD_REQUEST'],
+    ['a phone that is a JSON number', '{"phone": 79161234567, "message": "hi"}', /phone must be string/, 'WAR_ERR_BAD_REQUEST'],
+    ['a phone that is not a phone', '{"phone": "call me", "message": "hi"}', /is not a phone number/, 'WAR_ERR_BAD_PHONE'],
+    ['a phone too short', '{"phone": "12345", "message": "hi"}', /8 to 15 digits/, 'WAR_ERR_BAD_PHONE'],
+    ['a group id', '{"phone": "120363025246125486@g.us", "message": "hi"}', /not a person's number/, 'WAR_ERR_BAD_PHONE'],
+    ['a missing message', '{"phone": "79161234567"}', /must have required property 'message'/, 'WAR_ERR_BAD_REQUEST'],
+    ['a message that is not a string', '{"phone": "79161234567", "message": 42}', /message must be string/, 'WAR_ERR_BAD_REQUEST'],
+    ['an empty message', '{"phone": "79161234567", "message": ""}', /must NOT have fewer than 1 characters/, 'WAR_ERR_BAD_REQUEST'],
+    ['a message of spaces', '{"phone": "79161234567", "message": "   "}', /visible character/, 'WAR_ERR_EMPTY_MESSAGE'],
+    ['a message of zero-width spaces', JSON.stringify({ phone: '79161234567', message: '\u200b\u200c\u200d\u2060\ufeff' }), /visible character/, 'WAR_ERR_EMPTY_MESSAGE'],
+    ['a message of no-break spaces', JSON.stringify({ phone: '79161234567', message: '\u00a0\u202f\u2007 \u3000' }), /visible character/, 'WAR_ERR_EMPTY_MESSAGE'],
+    ['a timestamp that is not a date', '{"phone": "79161234567", "message": "hi", "timestamp": "tomorrow"}', /neither ISO-8601/, 'WAR_ERR_BAD_TIMESTAMP'],
+    ['a timestamp without a time zone', '{"phone": "79161234567", "message": "hi", "timestamp": "2026-12-01T18:00:00"}', /neither ISO-8601/, 'WAR_ERR_BAD_TIMESTAMP'],
+    ['a timestamp in seconds', '{"phone": "79161234567", "message": "hi", "timestamp": 1764612000}', /looks like seconds/, 'WAR_ERR_BAD_TIMESTAMP'],
+    ['a fractional timestamp', '{"phone": "79161234567", "message": "hi", "timestamp": 1764612000000.5}', /whole number/, 'WAR_ERR_BAD_TIMESTAMP'],
+    ['a bad sessionId', '{"phone": "79161234567", "message": "hi", "sessionId": "a/b"}', /sessionId must match pattern/, 'WAR_ERR_BAD_REQUEST'],
+    ['a body over 64 KiB', JSON.stringify({ phone: '79161234567', message: 'x'.repeat(70_000) }), /exceeds 64 KiB/, 'WAR_ERR_BODY_TOO_LARGE'],
+    ['a JSON array', '[1, 2]', /body must be object/, 'WAR_ERR_BAD_REQUEST'],
   ];
-  for (const [what, body, message] of bad) {
+  for (const [what, body, message, code] of bad) {
     it(`answers 400 for ${what}, saying what was wrong, and stays healthy`, async () => {
       const { base } = await start();
       const response = await post(base, body);
       expect(response.status).toBe(400);
       expect(response.body.message).toMatch(message);
-      expect(response.body).toHaveProperty('code');
+      expect(response.body).toEqual({ error: 'Bad Request', code, message: expect.any(String) });
       expect((await fetch(`${base}/health`)).status).toBe(200);
       expect((await (await fetch(`${base}/webhook/whatsapp/batched/stats`)).json()) as unknown).toMatchObject({ stats: { pendingBatches: 0 } });
     });
   }
+
+  it('keeps a valid timestamp as the message\'s sentAt (ISO-8601 or epoch milliseconds), apart from the time it was accepted', async () => {
+    const { base, delivered } = await start({ BATCH_WINDOW_MS: '50', BATCH_MAX_AGE_MS: '50' });
+    expect((await post(base, JSON.stringify({ phone: '79161234567', message: 'one', timestamp: '2026-12-01T18:00:00+03:00' }))).status).toBe(202);
+    expect((await post(base, JSON.stringify({ phone: '79161234567', message: 'two', timestamp: 1796137200000 }))).status).toBe(202);
+    expect((await post(base, JSON.stringify({ phone: '79161234567', message: 'three', timestamp: '1796137200000' }))).status).toBe(202);
+    await waitFor(() => delivered.reduce((n, batch) => n + batch.messages.length, 0) === 3);
+    const messages = delivered.flatMap((batch) => batch.messages);
+    expect(messages.map((m) => m.sentAt)).toEqual(['2026-12-01T15:00:00.000Z', '2026-12-01T15:00:00.000Z', '2026-12-01T15:00:00.000Z']);
+    for (const m of messages) expect(Date.parse(m.at)).toBeGreaterThan(Date.parse('2026-12-01T15:00:00Z'));
+  });
+
+  it('answers 415 for a body that is not JSON, in the error shape', async () => {
+    const { base } = await start();
+    const response = await post(base, 'phone=1&message=hi', 'application/x-www-form-urlencoded');
+    expect(response).toEqual({ status: 415, body: { error: 'Unsupported Media Type', code: 'WAR_ERR_UNSUPPORTED_MEDIA_TYPE', message: expect.any(String) } });
+  });
 
   it('answers 503 while the store cannot take a write', async () => {
     // A Redis that is not there: the store actor backs off, ingress must say so, not hang or 500.
