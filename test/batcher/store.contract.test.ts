@@ -197,6 +197,32 @@ for (const [kind, makeHarness] of kinds) {
       expect(await h.store.stats(10)).toMatchObject({ inFlight: 0, deadLetters: 1, pendingBatches: 0 });
     });
 
+    it('an operator retries a dead letter (back in flight, leased, messages kept) or drops it; the count follows', async () => {
+      await h.store.append(alice, message('m1', T0));
+      await h.store.append(bob, { id: 'm2', text: 'with a sender time', at: T0, sentAt: T0 - 5_000 });
+      await h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'dead-a' }));
+      await h.store.flush(bob, flushAt(T0 + 9_000, { batchId: 'dead-b' }));
+      await h.store.deadLetter('dead-a', 'boom', T0 + 20_000);
+      await h.store.deadLetter('dead-b', 'boom', T0 + 10_000);
+      expect(await h.store.deadLetterCount()).toBe(2);
+      expect((await h.store.deadLetters(10)).map((letter) => letter.batch.batchId)).toEqual(['dead-b', 'dead-a']);
+      expect((await h.store.deadLetters(1)).map((letter) => letter.batch.batchId)).toEqual(['dead-b']);
+      const retried = await h.store.retryDeadLetter('dead-a', 'op', T0 + 60_000);
+      expect(retried).toMatchObject({ batchId: 'dead-a', ...alice, messages: [{ id: 'm1', text: 'text m1', at: T0 }] });
+      expect(await h.store.retryDeadLetter('dead-a', 'op', T0 + 60_000)).toBeUndefined();
+      expect(await h.store.deadLetterCount()).toBe(1);
+      // Leased to the operator's runtime until its lease ends, then claimable like any in-flight batch.
+      expect(await h.store.claim({ owner: 'other', now: T0 + 30_000, leaseUntil: T0 + 90_000, includeOwn: false, limit: 10 })).toEqual([]);
+      expect(await h.store.renew('dead-a', 'op', T0 + 70_000)).toBe(true);
+      expect(await h.store.ack('dead-a')).toBe(true);
+      expect((await h.store.deadLetters(10))[0]?.batch.messages).toEqual([{ id: 'm2', text: 'with a sender time', at: T0, sentAt: T0 - 5_000 }]);
+      expect(await h.store.dropDeadLetter('dead-b')).toBe(true);
+      expect(await h.store.dropDeadLetter('dead-b')).toBe(false);
+      expect(await h.store.deadLetterCount()).toBe(0);
+      expect(await h.store.deadLetters(10)).toEqual([]);
+      expect((await h.store.stats(10)).deadLetters).toBe(0);
+    });
+
     it('acks made together (batches delivered at once) each say whether they forgot a batch', async () => {
       await Promise.all([h.store.append(alice, message('m1', T0)), h.store.append(bob, message('m2', T0))]);
       await Promise.all([h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'two-1' })), h.store.flush(bob, flushAt(T0 + 9_000, { batchId: 'two-2' }))]);
