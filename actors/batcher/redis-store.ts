@@ -142,14 +142,18 @@ export class RedisStore implements BatchStore {
     redis.defineCommand('batchDropDead', { numberOfKeys: 2, lua: DROP_DEAD });
     redis.defineCommand('batchDrop', { numberOfKeys: 1, lua: DROP });
     this.#redis = redis;
+    this.#lastError = undefined;
     try {
       await redis.connect();
       await this.#indexDeadLetters();
     } catch (error) {
       this.#redis = undefined;
       redis.disconnect();
-      this.#setAvailable(false, error);
-      throw new StoreUnavailableError(this.target, error);
+      // ioredis rejects with "Connection is closed."; the socket's own error (ECONNREFUSED,
+      // ENOTFOUND, a TLS failure) came as an `error` event just before, and says why.
+      const cause = this.#lastError ?? error;
+      this.#setAvailable(false, cause);
+      throw new StoreUnavailableError(this.target, cause);
     }
   }
 
