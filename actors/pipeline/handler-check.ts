@@ -26,9 +26,12 @@ export async function checkHandlerModule(handlerModule: string | undefined): Pro
   }
 }
 
-function loadProblem(error: unknown): string {
-  if (!(error instanceof Error)) return `does not load: ${String(error)}`;
-  const code = anyErrorCode(error);
+function loadProblem(thrown: unknown): string {
+  // What a pool worker throws may arrive as a plain object with the error's fields.
+  const code = anyErrorCode(thrown);
+  if (code === 'ERR_MODULE_NOT_FOUND' && !(thrown instanceof Error) && asError(thrown) === undefined) return 'cannot be found (ERR_MODULE_NOT_FOUND)';
+  const error = thrown instanceof Error ? thrown : asError(thrown);
+  if (!error) return `does not load: ${code ?? String(thrown)}`;
   // The code does not always survive the trip out of the pool's worker; the message does.
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /^Cannot find (module|package)/.test(error.message)) return `cannot be found: ${firstLine(error.message)}`;
   if (error.message.startsWith('exports no handler function')) return error.message;
@@ -37,4 +40,10 @@ function loadProblem(error: unknown): string {
 
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
+}
+
+function asError(value: unknown): Error | undefined {
+  if (value === null || typeof value !== 'object' || typeof (value as { message?: unknown }).message !== 'string') return undefined;
+  const { message, name, code } = value as { message: string; name?: unknown; code?: unknown };
+  return Object.assign(new Error(message), { name: typeof name === 'string' ? name : 'Error', ...(typeof code === 'string' ? { code } : {}) });
 }
