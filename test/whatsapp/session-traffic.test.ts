@@ -141,7 +141,7 @@ describe('outbound: the per-session send queue', () => {
     const url = `${session.base}/sessions/s1/send`;
     expect(await post(url, { to: 'call me', text: 'hi' })).toMatchObject({ status: 400, body: { code: 'WAR_ERR_WA_BAD_REQUEST', message: expect.stringMatching(/not a phone number/) } });
     expect(await post(url, { to: '79161234567' })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/text/) } });
-    expect(await post(url, { to: '79161234567', text: '  ' })).toMatchObject({ status: 400, body: { message: 'text must be a non-empty string' } });
+    expect(await post(url, { to: '79161234567', text: '  ' })).toMatchObject({ status: 400, body: { message: 'text must have a visible character' } });
     expect(await post(`${session.base}/sessions/nope/send`, { to: '79161234567', text: 'hi' })).toMatchObject({ status: 404, body: { code: 'WAR_ERR_WA_UNKNOWN_SESSION' } });
     expect(await post(url, { to: '79161234567', text: 'hi' }, null)).toMatchObject({ status: 401 });
     // Not open yet: messages wait, up to the bound.
