@@ -157,6 +157,9 @@ const VARIABLES = {
 
 export type VariableName = keyof typeof VARIABLES;
 
+/** Every variable the runtime reads (the README's configuration table lists each). */
+export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
+
 export class ConfigError extends RuntimeError {
   constructor(readonly problems: readonly string[]) {
     super('WAR_ERR_CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
