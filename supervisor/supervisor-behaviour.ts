@@ -6,7 +6,7 @@ import type { ChildSpec, SupervisorSpec } from './child-spec.js';
 import type { ChildSlot, SupervisorState } from './child-slot.js';
 import type { ManagedChild } from './managed-child.js';
 import { RestartIntensity } from './restart-intensity.js';
-import { countsTowardIntensity, decideRestart, isOutage, restartGroup } from './restart-rule.js';
+import { countsTowardIntensity, decideRestart, isOutage, needsRestart, restartGroup } from './restart-rule.js';
 import { OK, type SupervisorEnvironment, type SupervisorMessage, type SupervisorReply } from './supervisor-protocol.js';
 import type { NodeError } from './tree-node.js';
 
@@ -141,20 +141,25 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
       if (!outage) this.#logOf(slot).warn({ err: reason.error }, 'child failed');
     }
     const backoff = this.#backoffOf(slot.spec);
+    const restart = slot.spec.restart ?? 'permanent';
+    // A passivating batcher (a normal exit nobody restarts) is the hot path: the rule reads
+    // neither the window, nor the jitter, nor (unless dynamic) the mailbox then, so they are
+    // not gathered (no draw from the random source, no filter of the intensity window).
+    const restarting = needsRestart(restart, reason);
     const decision = decideRestart({
-      restart: slot.spec.restart ?? 'permanent',
+      restart,
       reason,
       attempts: slot.attempts,
       countedAttempts: slot.countedAttempts,
       ranForMs,
       backoff,
       intensity: this.#intensity.options,
-      restartsInWindow: this.#intensity.countAt(now),
+      restartsInWindow: restarting ? this.#intensity.countAt(now) : 0,
       outage,
-      mailWaiting: slot.dynamic && slot.child.mailboxStats().depth > 0,
+      mailWaiting: !restarting && slot.dynamic && reason.kind === 'normal' && slot.child.mailboxStats().depth > 0,
       dynamic: slot.dynamic,
       onGiveUp: slot.spec.onGiveUp ?? 'escalate',
-      jitterSample: this.#env.random(),
+      jitterSample: restarting ? this.#env.random() : 0,
     });
     if (countsTowardIntensity(decision)) this.#intensity.record(now);
     // Since the first outage of this run of outages; a stable run in between starts a new one.
