@@ -1,5 +1,7 @@
 import type { BackoffOptions } from '../../supervisor/backoff.js';
 import { local, thread, type ChildSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
+import { isOutage } from '../../supervisor/restart-rule.js';
+import { errorCode } from '../../src/errors.js';
 import { siblingModule } from '../../src/thread/module-url.js';
 import { idOf, TREE } from '../../src/tree-paths.js';
 import { sessionGateway, type SessionGatewayDeps } from './session-gateway.js';
@@ -54,7 +56,7 @@ function sessionTree(sessionId: string, options: WhatsAppTreeOptions): ChildSpec
         kind: 'actor',
         id: 'socket',
         onGiveUp: 'stay_down',
-        dependency: { name: `whatsapp:${sessionId}` },
+        dependency: { name: `whatsapp:${sessionId}`, isOutage: isSocketOutage },
         shutdownTimeoutMs: options.socketShutdownMs,
         ...(options.backoff ? { backoff: options.backoff } : {}),
         behaviour:
@@ -66,3 +68,12 @@ function sessionTree(sessionId: string, options: WhatsAppTreeOptions): ChildSpec
   };
 }
 
+
+/**
+ * A socket's outages: a WhatsApp close (WAR_ERR_WA_CLOSED) or a network error, and a start
+ * that timed out, since a socket's start waits on its auth store (Redis, when REDIS_URL is
+ * set, holds commands while it is away). A worker that keeps dying is not an outage.
+ */
+export function isSocketOutage(error: Error): boolean {
+  return isOutage(error) || errorCode(error) === 'WAR_ERR_ACTOR_START_TIMEOUT';
+}
