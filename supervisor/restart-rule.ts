@@ -56,9 +56,14 @@ export interface DependencyOptions {
   readonly isOutage?: (error: Error) => boolean;
 }
 
-/** Codes that say "what I talk to is not there", ours and the network stack's. */
+/**
+ * Codes that say "what I talk to is not there", ours and the network stack's. A dependency
+ * child's start that timed out counts too: its start waits on the connection (a Redis still
+ * loading its append-only file, an auth store holding commands while Redis is away).
+ */
 const OUTAGE_CODES: ReadonlySet<string> = new Set([
   'WAR_ERR_STORE_UNAVAILABLE',
+  'WAR_ERR_ACTOR_START_TIMEOUT',
   'WAR_ERR_WA_CLOSED',
   'ECONNREFUSED',
   'ECONNRESET',
@@ -95,27 +100,28 @@ export function needsRestart(restart: RestartType, reason: ExitReason): boolean 
   return false;
 }
 
+/** What the rule reads. Not readonly: a supervisor fills one object per exit instead of making one (a batcher passivates thousands of times a second). */
 export interface RestartInput {
-  readonly restart: RestartType;
-  readonly reason: ExitReason;
+  restart: RestartType;
+  reason: ExitReason;
   /** Consecutive restarts so far without a stable run: drives the delay. */
-  readonly attempts: number;
+  attempts: number;
   /** Of those, the ones that were not outages: drives giving up. */
-  readonly countedAttempts: number;
+  countedAttempts: number;
   /** How long the incarnation that ended had been running. */
-  readonly ranForMs: number;
-  readonly backoff: BackoffOptions;
-  readonly intensity: IntensityOptions;
+  ranForMs: number;
+  backoff: BackoffOptions;
+  intensity: IntensityOptions;
   /** Restarts the supervisor counted within `intensity.withinMs` before now. */
-  readonly restartsInWindow: number;
+  restartsInWindow: number;
   /** The child is a dependency and this failure is its dependency being down. */
-  readonly outage: boolean;
+  outage: boolean;
   /** A dynamic child with mail waiting in its mailbox. */
-  readonly mailWaiting: boolean;
-  readonly dynamic: boolean;
-  readonly onGiveUp: 'escalate' | 'stay_down';
+  mailWaiting: boolean;
+  dynamic: boolean;
+  onGiveUp: 'escalate' | 'stay_down';
   /** A sample from [0, 1) for the jitter, drawn by the caller: the rule itself draws nothing. */
-  readonly jitterSample: number;
+  jitterSample: number;
 }
 
 export type RestartDecision =
@@ -135,6 +141,11 @@ export type RestartDecision =
   | { readonly action: 'give_up'; readonly attempts: number; readonly then: 'escalate' | 'stay_down' }
   | { readonly action: 'escalate'; readonly restartsInWindow: number };
 
+// The decisions of a passivating batcher's exit (thousands a second) are shared constants.
+const NONE_STOPPED: RestartDecision = Object.freeze({ action: 'none', status: 'stopped' });
+const NONE_FAILED: RestartDecision = Object.freeze({ action: 'none', status: 'failed' });
+const RESTART_FOR_MAIL: RestartDecision = Object.freeze({ action: 'restart_for_mail' });
+
 /**
  * The restart rule, free of side effects. In order:
  * 1. an exit the restart type does not restart needs nothing (a dynamic child with mail
@@ -149,8 +160,8 @@ export type RestartDecision =
  */
 export function decideRestart(input: RestartInput): RestartDecision {
   if (!needsRestart(input.restart, input.reason)) {
-    if (input.dynamic && input.reason.kind === 'normal' && input.mailWaiting) return { action: 'restart_for_mail' };
-    return { action: 'none', status: input.reason.kind === 'failure' ? 'failed' : 'stopped' };
+    if (input.dynamic && input.reason.kind === 'normal' && input.mailWaiting) return RESTART_FOR_MAIL;
+    return input.reason.kind === 'failure' ? NONE_FAILED : NONE_STOPPED;
   }
   const stable = input.ranForMs >= input.backoff.resetAfterMs;
   const attempt = (stable ? 0 : input.attempts) + 1;

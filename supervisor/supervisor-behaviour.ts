@@ -6,7 +6,7 @@ import type { ChildSpec, SupervisorSpec } from './child-spec.js';
 import type { ChildSlot, SupervisorState } from './child-slot.js';
 import type { ManagedChild } from './managed-child.js';
 import { RestartIntensity } from './restart-intensity.js';
-import { countsTowardIntensity, decideRestart, isOutage, needsRestart, restartGroup } from './restart-rule.js';
+import { countsTowardIntensity, decideRestart, isOutage, needsRestart, restartGroup, type RestartInput } from './restart-rule.js';
 import { OK, type SupervisorEnvironment, type SupervisorMessage, type SupervisorReply } from './supervisor-protocol.js';
 import type { NodeError } from './tree-node.js';
 
@@ -36,6 +36,8 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
   readonly #env: SupervisorEnvironment;
   readonly #state: SupervisorState;
   readonly #intensity: RestartIntensity;
+  /** Filled for each exit (restart-rule.ts reads it, never keeps it). */
+  readonly #restartInput: RestartInput;
   #ctx!: ActorContext<SupervisorMessage>;
 
   constructor(handle: SlotFactory, spec: SupervisorSpec, state: SupervisorState, env: SupervisorEnvironment) {
@@ -44,6 +46,21 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
     this.#env = env;
     this.#state = state;
     this.#intensity = new RestartIntensity({ ...env.defaults.intensity, ...spec.intensity });
+    this.#restartInput = {
+      restart: 'permanent',
+      reason: { kind: 'normal' },
+      attempts: 0,
+      countedAttempts: 0,
+      ranForMs: 0,
+      backoff: env.defaults.backoff,
+      intensity: this.#intensity.options,
+      restartsInWindow: 0,
+      outage: false,
+      mailWaiting: false,
+      dynamic: false,
+      onGiveUp: 'escalate',
+      jitterSample: 0,
+    };
   }
 
   async start(ctx: ActorContext<SupervisorMessage>): Promise<void> {
@@ -146,21 +163,20 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
     // neither the window, nor the jitter, nor (unless dynamic) the mailbox then, so they are
     // not gathered (no draw from the random source, no filter of the intensity window).
     const restarting = needsRestart(restart, reason);
-    const decision = decideRestart({
-      restart,
-      reason,
-      attempts: slot.attempts,
-      countedAttempts: slot.countedAttempts,
-      ranForMs,
-      backoff,
-      intensity: this.#intensity.options,
-      restartsInWindow: restarting ? this.#intensity.countAt(now) : 0,
-      outage,
-      mailWaiting: !restarting && slot.dynamic && reason.kind === 'normal' && slot.child.mailboxStats().depth > 0,
-      dynamic: slot.dynamic,
-      onGiveUp: slot.spec.onGiveUp ?? 'escalate',
-      jitterSample: restarting ? this.#env.random() : 0,
-    });
+    const input = this.#restartInput;
+    input.restart = restart;
+    input.reason = reason;
+    input.attempts = slot.attempts;
+    input.countedAttempts = slot.countedAttempts;
+    input.ranForMs = ranForMs;
+    input.backoff = backoff;
+    input.restartsInWindow = restarting ? this.#intensity.countAt(now) : 0;
+    input.outage = outage;
+    input.mailWaiting = !restarting && slot.dynamic && reason.kind === 'normal' && slot.child.mailboxStats().depth > 0;
+    input.dynamic = slot.dynamic;
+    input.onGiveUp = slot.spec.onGiveUp ?? 'escalate';
+    input.jitterSample = restarting ? this.#env.random() : 0;
+    const decision = decideRestart(input);
     if (countsTowardIntensity(decision)) this.#intensity.record(now);
     // Since the first outage of this run of outages; a stable run in between starts a new one.
     slot.outageSince = outage ? (ranForMs < backoff.resetAfterMs ? (slot.outageSince ?? now) : now) : null;

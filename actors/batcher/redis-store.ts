@@ -111,7 +111,13 @@ export class RedisStore implements BatchStore {
   }
 
   async connect(): Promise<void> {
-    if (this.#redis) return;
+    // A client from a start that was abandoned (it timed out while Redis was loading) is
+    // replaced, not taken as connected.
+    if (this.#redis?.status === 'ready') return;
+    if (this.#redis) {
+      this.#redis.disconnect();
+      this.#redis = undefined;
+    }
     const redisOptions: RedisOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -147,7 +153,8 @@ export class RedisStore implements BatchStore {
       await redis.connect();
       await this.#indexDeadLetters();
     } catch (error) {
-      this.#redis = undefined;
+      // A later connect may have replaced this client already: leave that one alone.
+      if (this.#redis === redis) this.#redis = undefined;
       redis.disconnect();
       // ioredis rejects with "Connection is closed."; the socket's own error (ECONNREFUSED,
       // ENOTFOUND, a TLS failure) came as an `error` event just before, and says why.
@@ -447,7 +454,10 @@ export class RedisStore implements BatchStore {
     }
     this.#coalesceWrites(redis);
     try {
-      return await operation(redis);
+      const result = await operation(redis);
+      // A call that went through: the store is there (after a timeout, LOADING or a refused write).
+      if (!this.#available) this.#setAvailable(true, undefined);
+      return result;
     } catch (error) {
       if (isConnectionError(error)) {
         this.#setAvailable(false, error);
@@ -496,13 +506,17 @@ function describeCause(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
-/** Transport trouble (as opposed to a script or argument error, which is a bug and should crash loudly). */
+/**
+ * The store cannot take the call now: transport trouble, or a Redis that refuses writes for a
+ * while (out of memory under noeviction, a failed RDB save, loading, a read-only replica). As
+ * opposed to a script or argument error, which is a bug and should crash loudly.
+ */
 function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   return (
     error.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|LOADING|READONLY/.test(error.message) ||
+    /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|LOADING|READONLY|OOM command not allowed|MISCONF|MASTERDOWN|NOREPLICAS|BUSY Redis is busy|TRYAGAIN|CLUSTERDOWN/.test(error.message) ||
     (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code))
   );
 }

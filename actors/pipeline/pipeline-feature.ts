@@ -42,8 +42,9 @@ export function pipelineFeature(ctx: FeatureContext, deps: PipelineFeatureDeps):
   const child: ChildSpec = {
     kind: 'actor',
     id: idOf(TREE.pipeline),
-    // Handlers in flight may finish (and, for the memory store, the queue drains) before it stops.
-    shutdownTimeoutMs: p.handlerTimeoutMs + 5_000,
+    // Handlers in flight may finish, carry their actions out and be acked (and, for the
+    // memory store, the queue drains) before it stops.
+    shutdownTimeoutMs: p.handlerTimeoutMs + ACTION_TIMEOUT_MS + 5_000,
     behaviour: local(() =>
       pipeline({
         store: deps.store,

@@ -67,6 +67,8 @@ export interface PipelineDeps {
   readonly drainOnStop: boolean;
 }
 
+const NO_OUTCOMES: readonly ActionOutcome[] = Object.freeze([]);
+
 interface Entry {
   readonly batch: Batch;
   attempt: number;
@@ -164,7 +166,8 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     // The handler's slot is free now: the next batch need not wait for this one's actions
     // and ack (a store round trip). The entry stays (state 'acking') until the ack lands.
     pump(ctx);
-    const outcomes = await Promise.all(actions.map((action) => apply(batch, action, ctx)));
+    // Most batches ask for nothing (a webhook handler): no promise, no tick before the ack then.
+    const outcomes = actions.length === 0 ? NO_OUTCOMES : await Promise.all(actions.map((action) => apply(batch, action, ctx)));
     const failedActions = outcomes.filter((outcome) => outcome !== 'done').length;
     move(entry, 'acking');
     // The fields (the merged text) are built only when the line is written.
@@ -235,8 +238,12 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       );
       deps.events.publish({ type: 'dead_lettered', at, batchId, sessionId, phone, attempts: entry.attempt, error: describe(error) });
     } catch (storeError) {
+      // The store is away: the batch stays in flight and goes round once more (a delivery that
+      // now succeeds is better than a dead letter), then tries to be parked again.
       move(entry, 'waiting');
-      ctx.log.warn({ err: storeError, batchId }, 'could not dead-letter; the batch stays in flight');
+      entry.attempt = deps.maxAttempts - 1;
+      ctx.timers.once(`retry:${batchId}`, deps.retryMaxMs, { type: 'retry', batchId });
+      ctx.log.warn({ err: storeError, batchId }, 'could not dead-letter; the batch stays in flight and is tried again');
     }
     pump(ctx);
   };

@@ -21,6 +21,7 @@ export function storeFeature(ctx: FeatureContext, options: { store?: BatchStore 
   const { config } = ctx;
   const store = options.store ?? createStore(ctx);
   const conditions = new ConditionLog(ctx.logger.child({ actor: TREE.store }), { now: () => ctx.clock.now() });
+  const incarnations = { latest: 0 };
   const owner: ChildSpec = {
     kind: 'actor',
     id: idOf(TREE.store),
@@ -32,6 +33,7 @@ export function storeFeature(ctx: FeatureContext, options: { store?: BatchStore 
         checks: ctx.checks,
         pingIntervalMs: config.store.pingIntervalMs,
         conditions,
+        incarnations,
       }),
     ),
   };

@@ -15,6 +15,11 @@ export interface StoreOwnerDeps {
   readonly pingIntervalMs: number;
   /** Outlives the actor's incarnations, so an outage across restarts is one line, then summaries. */
   readonly conditions: ConditionLog;
+  /**
+   * Outlives the incarnations too: which one is the latest. A start abandoned at its timeout
+   * still runs its `stop` later; only the latest incarnation may close the shared store.
+   */
+  readonly incarnations: { latest: number };
 }
 
 export const STORE_CHECK = 'store';
@@ -30,6 +35,8 @@ export const STORE_CHECK = 'store';
 export function storeOwner(deps: StoreOwnerDeps): Behaviour<StoreOwnerMessage, CheckReport | undefined> {
   const { store, checks } = deps;
   const { conditions } = deps;
+  const mine = ++deps.incarnations.latest;
+  const latest = (): boolean => deps.incarnations.latest === mine;
   let unsubscribe: (() => void) | undefined;
 
   const report = (ctx: ActorContext<StoreOwnerMessage>, status: CheckStatus, what: string): void => {
@@ -59,9 +66,10 @@ export function storeOwner(deps: StoreOwnerDeps): Behaviour<StoreOwnerMessage, C
         await store.connect();
       } catch (error) {
         // Readiness says why before the supervisor retries; the error names target and cause.
-        down(ctx, describe((error as { cause?: unknown }).cause ?? error));
+        if (latest()) down(ctx, describe((error as { cause?: unknown }).cause ?? error));
         throw error;
       }
+      if (!latest()) return;
       unsubscribe = store.onAvailability((change) => void ctx.self.tell({ type: 'availability', ...change }));
       up(ctx);
       ctx.timers.every('ping', deps.pingIntervalMs, { type: 'ping' });
@@ -86,6 +94,7 @@ export function storeOwner(deps: StoreOwnerDeps): Behaviour<StoreOwnerMessage, C
     },
     async stop() {
       unsubscribe?.();
+      if (!latest()) return;
       checks.remove(STORE_CHECK);
       await store.close();
     },

@@ -22,7 +22,11 @@ export interface SessionGatewayDeps {
   readonly socket: ActorRef<SocketMessage, SocketReply>;
   readonly ingest: { accept(incoming: IncomingMessage): Promise<AppendResult> };
   /** The socket's lifecycle events (bounded: a gateway that cannot keep up is cut off, never waited for). Returns the unsubscribe. */
-  readonly subscribe: (socketPath: string, listener: ActorRef<{ readonly type: 'lifecycle'; readonly event: LifecycleEvent }, unknown>) => () => void;
+  readonly subscribe: (
+    socketPath: string,
+    listener: ActorRef<{ readonly type: 'lifecycle'; readonly event: LifecycleEvent }, unknown>,
+    onCutOff: () => void,
+  ) => () => void;
   /** Where status changes go (the runtime's event stream). */
   readonly events: { publish(event: SessionEvent): void };
   /** Outlives the gateway's incarnations: a store outage is one line, then summaries. */
@@ -260,7 +264,15 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
 
   return {
     start(ctx) {
-      unsubscribe = deps.subscribe(deps.socket.path, ctx.self);
+      // Cut off (the mailbox refused an event): subscribe again and have the socket say where it stands.
+      const follow = (): void => {
+        unsubscribe = deps.subscribe(deps.socket.path, ctx.self, () => {
+          ctx.log.warn('fell behind on the socket\'s lifecycle events; following them again');
+          follow();
+          deps.socket.tell({ type: 'report' });
+        });
+      };
+      follow();
       publish(ctx);
       // A gateway restarted on its own starts blank: the running socket tells it where it stands.
       deps.socket.tell({ type: 'report' });

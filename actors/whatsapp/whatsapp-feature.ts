@@ -63,12 +63,12 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
       sessionId,
       socket: links.to(sessionPaths(sessionId).socket),
       ingest: deps.ingest,
-      subscribe: (socketPath, listener) =>
+      subscribe: (socketPath, listener, onCutOff) =>
         events.subscribe(
           (event) => {
             if (event.path === socketPath && !listener.tell({ type: 'lifecycle', event })) throw new Error(`${listener.path} refused a lifecycle event`);
           },
-          { types: LIFECYCLE_EVENT_TYPES, name: `${sessionPaths(sessionId).gateway} (socket lifecycle)` },
+          { types: LIFECYCLE_EVENT_TYPES, name: `${sessionPaths(sessionId).gateway} (socket lifecycle)`, onCutOff },
         ),
       events,
       conditions,

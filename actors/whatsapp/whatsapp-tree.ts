@@ -1,7 +1,5 @@
 import type { BackoffOptions } from '../../supervisor/backoff.js';
 import { local, thread, type ChildSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
-import { isOutage } from '../../supervisor/restart-rule.js';
-import { errorCode } from '../../src/errors.js';
 import { siblingModule } from '../../src/thread/module-url.js';
 import { idOf, TREE } from '../../src/tree-paths.js';
 import { sessionGateway, type SessionGatewayDeps } from './session-gateway.js';
@@ -56,7 +54,8 @@ function sessionTree(sessionId: string, options: WhatsAppTreeOptions): ChildSpec
         kind: 'actor',
         id: 'socket',
         onGiveUp: 'stay_down',
-        dependency: { name: `whatsapp:${sessionId}`, isOutage: isSocketOutage },
+        // Outages: a WhatsApp close (WAR_ERR_WA_CLOSED), a network error, a start that timed out waiting on the auth store.
+        dependency: { name: `whatsapp:${sessionId}` },
         shutdownTimeoutMs: options.socketShutdownMs,
         ...(options.backoff ? { backoff: options.backoff } : {}),
         behaviour:
@@ -69,11 +68,3 @@ function sessionTree(sessionId: string, options: WhatsAppTreeOptions): ChildSpec
 }
 
 
-/**
- * A socket's outages: a WhatsApp close (WAR_ERR_WA_CLOSED) or a network error, and a start
- * that timed out, since a socket's start waits on its auth store (Redis, when REDIS_URL is
- * set, holds commands while it is away). A worker that keeps dying is not an outage.
- */
-export function isSocketOutage(error: Error): boolean {
-  return isOutage(error) || errorCode(error) === 'WAR_ERR_ACTOR_START_TIMEOUT';
-}

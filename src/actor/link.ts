@@ -2,8 +2,6 @@ import { ActorStoppedError } from '../errors.js';
 import type { ActorPath } from './actor-path.js';
 import type { ActorRef, AskOptions } from './actor-ref.js';
 
-type Resolver = (path: string) => ActorRef<unknown, unknown> | undefined;
-
 /**
  * A typed reference handed to an actor at spawn, to an actor of another feature. It resolves
  * its path when used (the target may be spawned after the holder, and a static child's ref is
@@ -12,15 +10,16 @@ type Resolver = (path: string) => ActorRef<unknown, unknown> | undefined;
  */
 export class Link<M, R = unknown> implements ActorRef<M, R> {
   readonly path: ActorPath<M, R>;
-  readonly #resolve: () => Resolver | undefined;
+  readonly #links: Links;
 
-  constructor(path: ActorPath<M, R>, resolve: () => Resolver | undefined) {
+  constructor(path: ActorPath<M, R>, links: Links) {
     this.path = path;
-    this.#resolve = resolve;
+    this.#links = links;
   }
 
+  /** A registry lookup per use (a flush, a reply): no closure, no cached ref that could outlive its actor. */
   #ref(): ActorRef<M, R> | undefined {
-    return this.#resolve()?.(this.path) as ActorRef<M, R> | undefined;
+    return this.#links.resolve(this.path) as ActorRef<M, R> | undefined;
   }
 
   /** True while an actor lives at the path (running or backing off). */
@@ -61,7 +60,12 @@ export class Links<T extends LinkTarget = LinkTarget> {
     return this.#target;
   }
 
+  /** The actor at `path`, or undefined (also before `bind`). */
+  resolve(path: string): ActorRef<unknown, unknown> | undefined {
+    return this.#target?.lookup(path);
+  }
+
   to<M, R>(path: ActorPath<M, R>): Link<M, R> {
-    return new Link(path, () => (this.#target ? (p: string) => this.#target?.lookup(p) : undefined));
+    return new Link(path, this as Links);
   }
 }

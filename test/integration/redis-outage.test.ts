@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -116,5 +117,35 @@ describe('Redis dying under a running runtime', () => {
     await redis.start();
     await waitFor(async () => (await fetch(`${base}/health/ready`)).status === 200, 10_000, 'readiness to come back');
     expect((await accept(base, 'after')).status).toBe(202);
+  });
+});
+
+describe('a Redis that refuses writes', () => {
+  it('out of memory under noeviction is the store being away (503, readiness 503), not a bug that crashes the tree; writes resume when Redis has room', async () => {
+    redis = new PrivateRedis();
+    await redis.start();
+    runtime = new Runtime({
+      loaded: loadConfig({ PORT: '0', REDIS_URL: redis.url, REDIS_KEY_PREFIX: testPrefix('oom'), METRICS_PROCESS: 'false' }),
+      logger: silentLogger(),
+      handlerRunner: () => new InlineRunner(() => []),
+    });
+    await runtime.start();
+    const base = `http://127.0.0.1:${(await runtime.httpAddress())?.port}`;
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const refused = await accept(base, 'while-full');
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ code: 'WAR_ERR_STORE_UNAVAILABLE', message: expect.stringContaining('retry with the same id') });
+      await waitFor(async () => (await fetch(`${base}/health/ready`)).status === 503, 2_000, 'readiness to turn 503');
+      await admin.config('SET', 'maxmemory', '0');
+      await waitFor(async () => (await accept(base, 'while-full')).status === 202, 10_000, 'the webhook to accept again');
+      const tree = (await getJson(`${base}/health/tree`)).body.tree as TreeNode;
+      for (const node of walkTree(tree)) expect(node.status, node.path).not.toBe('failed');
+      expect(tree.status).toBe('running');
+    } finally {
+      admin.disconnect();
+    }
   });
 });

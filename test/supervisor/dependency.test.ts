@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../actors/batcher/batch-store.js';
-import { isSocketOutage } from '../../actors/whatsapp/whatsapp-tree.js';
 import { RuntimeError, WorkerDiedError } from '../../src/errors.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 import { decideRestart, DEFAULT_BACKOFF, isOutage, type RestartInput } from '../../supervisor/restart-rule.js';
@@ -112,9 +111,9 @@ describe('the restart rule', () => {
     expect(isOutage(new TypeError('x is not a function'))).toBe(false);
   });
 
-  it("a WhatsApp socket's outages also include a start that timed out waiting on its auth store, not a dying worker", () => {
-    expect(isSocketOutage(new RuntimeError('WAR_ERR_WA_CLOSED', 'WhatsApp connection closed: 428 connectionClosed'))).toBe(true);
-    expect(isSocketOutage(new RuntimeError('WAR_ERR_ACTOR_START_TIMEOUT', 'did not start within 30000 ms'))).toBe(true);
-    expect(isSocketOutage(new WorkerDiedError(3, 'out of memory'))).toBe(false);
+  it("a dependency's outages include a WhatsApp close and a start that timed out waiting on the connection, not a dying worker", () => {
+    expect(isOutage(new RuntimeError('WAR_ERR_WA_CLOSED', 'WhatsApp connection closed: 428 connectionClosed'))).toBe(true);
+    expect(isOutage(new RuntimeError('WAR_ERR_ACTOR_START_TIMEOUT', 'did not start within 30000 ms'))).toBe(true);
+    expect(isOutage(new WorkerDiedError(3, 'out of memory'))).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { walkTree, type NodeStatus } from '../../../supervisor/tree-node.js';
+import { STORE_CHECK } from '../../../actors/store/store-owner.js';
 import { assessHealth } from '../../health/health-score.js';
 import type { HttpDeps } from '../http-deps.js';
 
@@ -29,9 +30,10 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const tree = deps.tree.snapshot();
     const reasons: string[] = [];
     if (tree.status !== 'running') reasons.push(`root is ${tree.status}`);
-    for (const [name, check] of Object.entries(deps.checks.all())) {
-      if (name === 'store' && check.status === 'critical') reasons.push(`store: ${check.message}`);
-    }
+    // No store check yet (starting) or any more (its owner is restarting) is not ready either.
+    const store = deps.checks.get(STORE_CHECK);
+    if (!store) reasons.push('store: not checked yet');
+    else if (store.status === 'critical') reasons.push(`store: ${store.message}`);
     const ready = reasons.length === 0;
     return reply.code(ready ? 200 : 503).send({ ready, reasons });
   });
