@@ -24,7 +24,8 @@ import type { HttpAddress } from './http/http-server.js';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics/runtime-metrics.js';
 import { readPackageInfo } from './service-info.js';
 import { ActorSystem } from './system/actor-system.js';
-import { idOf, TREE } from './tree-paths.js';
+import { TREE } from './tree-paths.js';
+import { childId } from '../supervisor/tree-node.js';
 
 export interface RuntimeOptions {
   loaded: LoadedConfig;
@@ -166,7 +167,7 @@ export class Runtime {
     if (this.system.isRunning) {
       await this.system
         .supervisor(TREE.root)
-        .stopChild(idOf(TREE.http))
+        .stopChild(childId(TREE.http))
         .catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop http first'));
       await this.#shutdownSteps.stopWhatsApp().catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop whatsapp before the flush'));
       if (this.store.kind === 'memory') await this.#shutdownSteps.flushForShutdown();

@@ -8,7 +8,7 @@ import type { CheckReport } from './health/health-checks.js';
 import type { HttpAddress, HttpMessage } from './http/http-server.js';
 
 /**
- * The tree's paths, in one place (DESIGN section 2), each typed with what its actor takes
+ * The tree's paths, in one place, each typed with what its actor takes
  * and answers. Features spawn their children under these ids and reach each other through
  * them; nothing else spells a path.
  *
@@ -33,11 +33,6 @@ export const TREE = {
   http: actorPath<HttpMessage, HttpAddress | undefined>('/http'),
 } as const;
 
-/** The last segment of a path: the id a supervisor spawns the child under. */
-export function idOf(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
 export interface SessionPaths {
   readonly session: string;
   /** Main thread: send queue, status, inbound into the batchers. Pipeline replies go here. */
@@ -50,9 +45,4 @@ export interface SessionPaths {
 export function sessionPaths(sessionId: string): SessionPaths {
   const session = `${TREE.whatsapp}/${sessionId}`;
   return { session, gateway: actorPath(`${session}/gateway`), socket: actorPath(`${session}/socket`) };
-}
-
-/** A conversation's batcher: /batchers/<sessionId>:<phone>. */
-export function batcherPath(conversationKey: string): string {
-  return `${TREE.batchers}/${conversationKey}`;
 }

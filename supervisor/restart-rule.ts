@@ -190,15 +190,11 @@ export function countsTowardIntensity(decision: RestartDecision): boolean {
 }
 
 /**
- * The children a restart led by `leaderIndex` takes down (`down`, in start order) and
- * brings back (`back`): the strategy's set, without the `temporary` siblings.
+ * The children (indices in start order, given each child's restart type) that a restart led
+ * by `leaderIndex` takes down (`down`) and brings back (`back`): the strategy's set, without
+ * the `temporary` siblings.
  */
-export function restartGroup<T extends { readonly restart: RestartType }>(
-  strategy: Strategy,
-  children: readonly T[],
-  leaderIndex: number,
-): { down: T[]; back: T[] } {
-  const down = restartSet(strategy, children.length, leaderIndex).map((index) => children[index] as T);
-  const leader = children[leaderIndex];
-  return { down, back: down.filter((member) => member === leader || member.restart !== 'temporary') };
+export function restartGroup(strategy: Strategy, restarts: readonly RestartType[], leaderIndex: number): { down: number[]; back: number[] } {
+  const down = restartSet(strategy, restarts.length, leaderIndex);
+  return { down, back: down.filter((index) => index === leaderIndex || restarts[index] !== 'temporary') };
 }

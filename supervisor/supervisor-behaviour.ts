@@ -213,13 +213,14 @@ export class SupervisorBehaviour implements Behaviour<SupervisorMessage, Supervi
     const slots = this.#state.slots;
     const group = restartGroup(
       this.#spec.strategy,
-      slots.map((slot) => ({ slot, restart: slot.spec.restart ?? 'permanent' })),
+      slots.map((slot) => slot.spec.restart ?? 'permanent'),
       slots.indexOf(leader),
     );
-    for (const { slot } of group.down.slice().reverse()) {
+    for (const index of group.down.slice().reverse()) {
+      const slot = slots[index] as ChildSlot;
       if (slot !== leader) await this.#stopSlot(slot);
     }
-    const members = group.back.map((member) => member.slot);
+    const members = group.back.map((index) => slots[index] as ChildSlot);
     for (const member of members) {
       if (member.pendingLeader !== undefined && member.pendingLeader !== leader.id) {
         this.#ctx.timers.cancel(restartTimerKey(member.pendingLeader));

@@ -7,7 +7,7 @@ import { SupervisorState, type ChildSlot } from './child-slot.js';
 import type { ManagedChild } from './managed-child.js';
 import { SupervisorBehaviour, type SlotFactory } from './supervisor-behaviour.js';
 import type { SupervisorEnvironment, SupervisorMessage, SupervisorReply } from './supervisor-protocol.js';
-import { childPath, type TreeNode } from './tree-node.js';
+import { childId, childPath, type TreeNode } from './tree-node.js';
 
 export type { SupervisionDefaults, SupervisorEnvironment, SupervisorMessage, SupervisorReply } from './supervisor-protocol.js';
 
@@ -106,7 +106,7 @@ export class SupervisorHandle implements ManagedChild, SlotFactory {
 
   /** One listener for every child (not a closure per child: a dynamic supervisor may hold 10,000). */
   readonly #childExited: ExitListener = (reason, incarnation, child) => {
-    const id = child.path.slice(child.path.lastIndexOf('/') + 1);
+    const id = childId(child.path);
     const slot = this.#state.find(id);
     // A child no longer in its slot (retired, replaced) is ignored, as the supervisor would.
     if (slot?.child !== child) return;

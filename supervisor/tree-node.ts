@@ -36,6 +36,11 @@ export function childPath(parent: string, id: string): string {
   return parent === '/' ? `/${id}` : [parent, id].join('/');
 }
 
+/** The last segment of a path: the id its supervisor knows the child by. */
+export function childId(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
 export function parentPath(path: string): string | undefined {
   if (path === '/') return undefined;
   const cut = path.lastIndexOf('/');

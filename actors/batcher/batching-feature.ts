@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Feature, FeatureContext } from '../../src/feature.js';
 import { ConditionLog } from '../../src/logging/condition-log.js';
-import { idOf, TREE } from '../../src/tree-paths.js';
+import { TREE } from '../../src/tree-paths.js';
+import { childId } from '../../supervisor/tree-node.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 import { newFlushCounts, type FlushCounts } from './batch.js';
 import { BatchIngest } from './batch-ingest.js';
@@ -50,7 +51,7 @@ export function batchingFeature(ctx: FeatureContext, deps: { store: BatchStore }
   const children: ChildSpec[] = [
     {
       kind: 'supervisor',
-      id: idOf(TREE.batchers),
+      id: childId(TREE.batchers),
       strategy: 'one_for_one',
       // Leaves are generous: one conversation's trouble must not take the others down.
       intensity: config.supervision.leaf,
@@ -58,7 +59,7 @@ export function batchingFeature(ctx: FeatureContext, deps: { store: BatchStore }
     },
     {
       kind: 'actor',
-      id: idOf(TREE.recovery),
+      id: childId(TREE.recovery),
       behaviour: local(() =>
         recovery({
           store,

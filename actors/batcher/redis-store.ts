@@ -164,12 +164,18 @@ export class RedisStore implements BatchStore {
     }
   }
 
-  /** Dead letters parked before the index existed join it (SCAN, never KEYS; they are few). */
+  /**
+   * Dead letters parked before the index existed join it, once per Redis (a marker key says it
+   * was done): SCAN, never KEYS, and not a walk of the keyspace at every start.
+   */
   async #indexDeadLetters(): Promise<void> {
+    const built = `${this.#deadIndexKey()}:built`;
+    if ((await this.#call((redis) => redis.exists(built))) === 1) return;
     const prefix = this.#deadKey('');
     for await (const key of this.#scan(`${prefix}*`)) {
       await this.#call((redis) => redis.sadd(this.#deadIndexKey(), key.slice(prefix.length)));
     }
+    await this.#call((redis) => redis.set(built, '1'));
   }
 
   async close(): Promise<void> {

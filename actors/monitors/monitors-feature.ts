@@ -1,5 +1,6 @@
 import type { Feature, FeatureContext } from '../../src/feature.js';
-import { idOf, TREE } from '../../src/tree-paths.js';
+import { TREE } from '../../src/tree-paths.js';
+import { childId } from '../../supervisor/tree-node.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 import { memoryMonitor } from './memory/memory-monitor.js';
 
@@ -7,9 +8,9 @@ import { memoryMonitor } from './memory/memory-monitor.js';
 export function monitorsFeature(ctx: FeatureContext): Feature<Record<string, never>> {
   const monitors: ChildSpec = {
     kind: 'supervisor',
-    id: idOf(TREE.monitors),
+    id: childId(TREE.monitors),
     strategy: 'one_for_one',
-    children: [{ kind: 'actor', id: idOf(TREE.memoryMonitor), behaviour: local(() => memoryMonitor({ ...ctx.config.memory, checks: ctx.checks })) }],
+    children: [{ kind: 'actor', id: childId(TREE.memoryMonitor), behaviour: local(() => memoryMonitor({ ...ctx.config.memory, checks: ctx.checks })) }],
   };
   return { children: [monitors], offers: {} };
 }

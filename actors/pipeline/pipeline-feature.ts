@@ -1,6 +1,7 @@
 import type { Feature, FeatureContext } from '../../src/feature.js';
 import { ConditionLog } from '../../src/logging/condition-log.js';
-import { idOf, TREE } from '../../src/tree-paths.js';
+import { TREE } from '../../src/tree-paths.js';
+import { childId } from '../../supervisor/tree-node.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 import type { BatchStore } from '../batcher/batch-store.js';
 import { checkHandlerModule } from './handler-check.js';
@@ -41,7 +42,7 @@ export function pipelineFeature(ctx: FeatureContext, deps: PipelineFeatureDeps):
   const createRunner = deps.createRunner ?? (() => new PiscinaRunner({ handlerModule: p.handlerModule, webhookUrl: p.webhookUrl, concurrency: p.concurrency }));
   const child: ChildSpec = {
     kind: 'actor',
-    id: idOf(TREE.pipeline),
+    id: childId(TREE.pipeline),
     // Handlers in flight may finish, carry their actions out and be acked (and, for the
     // memory store, the queue drains) before it stops.
     shutdownTimeoutMs: p.handlerTimeoutMs + ACTION_TIMEOUT_MS + 5_000,

@@ -1,6 +1,7 @@
 import type { Feature, FeatureContext } from '../../src/feature.js';
 import { ConditionLog } from '../../src/logging/condition-log.js';
-import { idOf, TREE } from '../../src/tree-paths.js';
+import { TREE } from '../../src/tree-paths.js';
+import { childId } from '../../supervisor/tree-node.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 import type { BatchStore } from '../batcher/batch-store.js';
 import { MemoryStore } from '../batcher/memory-store.js';
@@ -24,7 +25,7 @@ export function storeFeature(ctx: FeatureContext, options: { store?: BatchStore 
   const incarnations = { latest: 0 };
   const owner: ChildSpec = {
     kind: 'actor',
-    id: idOf(TREE.store),
+    id: childId(TREE.store),
     dependency: { name: store.kind },
     backoff: { initialMs: Math.min(config.store.retryMs, config.store.pingIntervalMs), maxMs: config.store.pingIntervalMs },
     behaviour: local(() =>

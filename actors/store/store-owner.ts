@@ -33,8 +33,7 @@ export const STORE_CHECK = 'store';
  * store tells its availability listeners) and ok again when the connection is back.
  */
 export function storeOwner(deps: StoreOwnerDeps): Behaviour<StoreOwnerMessage, CheckReport | undefined> {
-  const { store, checks } = deps;
-  const { conditions } = deps;
+  const { store, checks, conditions } = deps;
   const mine = ++deps.incarnations.latest;
   const latest = (): boolean => deps.incarnations.latest === mine;
   let unsubscribe: (() => void) | undefined;

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { Feature, FeatureContext } from '../../src/feature.js';
 import { ConditionLog } from '../../src/logging/condition-log.js';
 import type { SessionSample } from '../../src/metrics/runtime-metrics.js';
-import { idOf, sessionPaths, TREE } from '../../src/tree-paths.js';
+import { sessionPaths, TREE } from '../../src/tree-paths.js';
+import { childId } from '../../supervisor/tree-node.js';
 import { LIFECYCLE_EVENT_TYPES } from '../../supervisor/lifecycle-events.js';
 import type { BatchIngest } from '../batcher/batch-ingest.js';
 import type { ReplyTarget } from '../pipeline/pipeline.js';
@@ -119,7 +120,7 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
         ),
       stop: async () => {
         if (wa.sessions.length === 0) return;
-        await links.target.supervisor(TREE.root).stopChild(idOf(TREE.whatsapp));
+        await links.target.supervisor(TREE.root).stopChild(childId(TREE.whatsapp));
       },
     },
   };

@@ -1,7 +1,8 @@
 import type { BackoffOptions } from '../../supervisor/backoff.js';
 import { local, thread, type ChildSpec, type SupervisorSpec } from '../../supervisor/child-spec.js';
 import { siblingModule } from '../../src/thread/module-url.js';
-import { idOf, TREE } from '../../src/tree-paths.js';
+import { TREE } from '../../src/tree-paths.js';
+import { childId } from '../../supervisor/tree-node.js';
 import { sessionGateway, type SessionGatewayDeps } from './session-gateway.js';
 import { sessionSocket, type SessionSocketArgs, type SessionSocketOverrides } from './session-socket.js';
 
@@ -32,7 +33,7 @@ export interface WhatsAppTreeOptions {
 export function whatsappTree(options: WhatsAppTreeOptions): SupervisorSpec {
   return {
     kind: 'supervisor',
-    id: idOf(TREE.whatsapp),
+    id: childId(TREE.whatsapp),
     strategy: 'one_for_one',
     children: options.sessions.map((sessionId) => sessionTree(sessionId, options)),
   };

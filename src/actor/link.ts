@@ -22,11 +22,6 @@ export class Link<M, R = unknown> implements ActorRef<M, R> {
     return this.#links.resolve(this.path) as ActorRef<M, R> | undefined;
   }
 
-  /** True while an actor lives at the path (running or backing off). */
-  get exists(): boolean {
-    return this.#ref() !== undefined;
-  }
-
   tell(message: M): boolean {
     return this.#ref()?.tell(message) ?? false;
   }

@@ -1,5 +1,6 @@
 import type { Feature } from '../feature.js';
-import { idOf, TREE } from '../tree-paths.js';
+import { TREE } from '../tree-paths.js';
+import { childId } from '../../supervisor/tree-node.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 import type { HttpDeps } from './http-deps.js';
 import { httpServer } from './http-server.js';
@@ -10,6 +11,6 @@ import { httpServer } from './http-server.js';
  * when it starts, after every other feature is composed.
  */
 export function httpFeature(deps: () => HttpDeps): Feature<Record<string, never>> {
-  const child: ChildSpec = { kind: 'actor', id: idOf(TREE.http), behaviour: local(() => httpServer(deps())) };
+  const child: ChildSpec = { kind: 'actor', id: childId(TREE.http), behaviour: local(() => httpServer(deps())) };
   return { children: [child], offers: {} };
 }

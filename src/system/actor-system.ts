@@ -5,7 +5,7 @@ import type { ManagedChild } from '../../supervisor/managed-child.js';
 import type { IntensityOptions } from '../../supervisor/restart-intensity.js';
 import { DEFAULT_ACTOR_SHUTDOWN_MS, DEFAULT_BACKOFF, DEFAULT_INTENSITY } from '../../supervisor/restart-rule.js';
 import { SupervisorHandle, type SupervisorEnvironment } from '../../supervisor/supervisor.js';
-import { parentPath, type NodeError, type NodeStatus, type TreeNode } from '../../supervisor/tree-node.js';
+import { childId, parentPath, type NodeError, type NodeStatus, type TreeNode } from '../../supervisor/tree-node.js';
 import { ActorCell, type CellEnvironment } from '../actor/actor-cell.js';
 import { EventBus } from '../events/event-bus.js';
 import type { RuntimeEvent, RuntimeEvents } from '../events/runtime-events.js';
@@ -173,7 +173,7 @@ export class ActorSystem {
     const parent = parentPath(path);
     if (parent === undefined) throw new RuntimeError('WAR_ERR_ROOT_RESTART', 'the root cannot be restarted; stop the process instead');
     if (!this.#registry.has(path)) throw new RuntimeError('WAR_ERR_CHILD_NOT_FOUND', `no actor at ${path}`);
-    await this.supervisor(parent).restartChild(path.slice(path.lastIndexOf('/') + 1));
+    await this.supervisor(parent).restartChild(childId(path));
   }
 
   snapshot(): TreeNode {
