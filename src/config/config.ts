@@ -26,6 +26,17 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** Limits at the HTTP edge: what a slow or greedy client may hold of the server. */
+  readonly http: {
+    /** A request (headers and body) not fully received in this time is answered 408 and cut. */
+    readonly bodyTimeoutMs: number;
+    /** The headers alone must arrive within this: at most `bodyTimeoutMs`, as Node requires (unset, it follows a shorter one). */
+    readonly headersTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this. */
+    readonly keepAliveTimeoutMs: number;
+    /** Open connections beyond this are refused (closed at once); 0: no cap. */
+    readonly maxConnections: number;
+  };
   readonly logLevel: LogLevel;
   /** Admin routes answer 403 while this is unset. */
   readonly adminToken: string | undefined;
@@ -107,6 +118,12 @@ export interface Config {
 const VARIABLES = {
   PORT: integer({ min: 0, max: 65_535, fallback: 3000 }),
   HOST: string({ fallback: '127.0.0.1' }),
+  HTTP_BODY_TIMEOUT_MS: integer({ min: 100, max: 3_600_000, fallback: 10_000 }),
+  HTTP_HEADERS_TIMEOUT_MS: integer({ min: 100, max: 3_600_000, fallback: 10_000 }),
+  // Longer than the 60 s idle timeout of common proxies and load balancers (nginx upstream
+  // keepalive, AWS ALB): a server that closes first races the proxy reusing the socket (a 502).
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer({ min: 100, max: 3_600_000, fallback: 72_000 }),
+  HTTP_MAX_CONNECTIONS: integer({ min: 0, max: 1_000_000, fallback: 1_024 }),
   LOG_LEVEL: logLevel({ fallback: 'info' }),
   ADMIN_TOKEN: secret({ minLength: 16 }),
   BACKOFF_INITIAL_MS: integer({ min: 0, max: 3_600_000, fallback: DEFAULT_BACKOFF.initialMs }),
@@ -193,12 +210,25 @@ export function loadConfig(env: Environment): LoadedConfig {
     (values as Record<string, unknown>)[name] = result.value;
     effective[name] = parser.display(result.value);
   }
-  if (problems.length === 0) crossCheck(values, problems);
+  if (problems.length === 0) {
+    // Lowering the body timeout alone must not fail start-up on the headers' default.
+    if ((source.HTTP_HEADERS_TIMEOUT_MS ?? '').trim() === '' && values.HTTP_HEADERS_TIMEOUT_MS > values.HTTP_BODY_TIMEOUT_MS) {
+      values.HTTP_HEADERS_TIMEOUT_MS = values.HTTP_BODY_TIMEOUT_MS;
+      effective.HTTP_HEADERS_TIMEOUT_MS = values.HTTP_BODY_TIMEOUT_MS;
+    }
+    crossCheck(values, problems);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
     port: values.PORT,
     host: values.HOST,
+    http: {
+      bodyTimeoutMs: values.HTTP_BODY_TIMEOUT_MS,
+      headersTimeoutMs: values.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: values.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: values.HTTP_MAX_CONNECTIONS,
+    },
     logLevel: values.LOG_LEVEL as LogLevel,
     adminToken: values.ADMIN_TOKEN,
     backoff: {
@@ -261,6 +291,12 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
   if (values.BACKOFF_MAX_MS < values.BACKOFF_INITIAL_MS) {
     problems.push(
       `BACKOFF_MAX_MS must be at least BACKOFF_INITIAL_MS (${values.BACKOFF_INITIAL_MS}), got ${values.BACKOFF_MAX_MS}`,
+    );
+  }
+  if (values.HTTP_HEADERS_TIMEOUT_MS > values.HTTP_BODY_TIMEOUT_MS) {
+    // Node refuses a headers timeout longer than the request timeout; say so before it throws.
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS must be at most HTTP_BODY_TIMEOUT_MS (${values.HTTP_BODY_TIMEOUT_MS}), got ${values.HTTP_HEADERS_TIMEOUT_MS}`,
     );
   }
   if (values.PIPELINE_RETRY_MAX_MS < values.PIPELINE_RETRY_INITIAL_MS) {

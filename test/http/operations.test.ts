@@ -85,7 +85,7 @@ describe('error shape', () => {
       fetch(`${base}/admin/dead-letters/nope/retry`, { method: 'POST', headers: auth }),
       fetch(`${base}/admin/dead-letters/nope`, { method: 'DELETE', headers: auth }),
       fetch(`${base}/admin/restart`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{"path":"/"}' }),
-      fetch(`${base}/webhook/whatsapp/batched/79161234567`, { method: 'DELETE' }),
+      fetch(`${base}/webhook/whatsapp/batched/79161234567`, { method: 'DELETE', headers: auth }),
       fetch(`${base}/sessions/nope`),
     ]);
     for (const answer of answers) {

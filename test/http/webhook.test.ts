@@ -6,6 +6,9 @@ import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
 
+const TOKEN = 'admin-token-7f3c9a1be2d44c0e';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
 let runtime: Runtime | undefined;
 afterEach(async () => {
   await runtime?.shutdown();
@@ -106,7 +109,7 @@ describe('POST /webhook/whatsapp/batched', () => {
 
 describe('GET /webhook/whatsapp/batched/stats and DELETE', () => {
   it('lists pending batches with their due time, and drops one on request', async () => {
-    const { base, delivered } = await start({ BATCH_WINDOW_MS: '60000', BATCH_MAX_AGE_MS: '120000' });
+    const { base, delivered } = await start({ BATCH_WINDOW_MS: '60000', BATCH_MAX_AGE_MS: '120000', ADMIN_TOKEN: TOKEN });
     await post(base, JSON.stringify({ phone: '79161234567', message: 'one' }));
     await post(base, JSON.stringify({ phone: '79161234567', message: 'two' }));
     await post(base, JSON.stringify({ phone: '79169999999', message: 'keep' }));
@@ -120,11 +123,11 @@ describe('GET /webhook/whatsapp/batched/stats and DELETE', () => {
     expect(alice?.messages).toBe(2);
     expect(Date.parse(alice?.dueAt ?? '') - Date.parse(alice?.lastAt ?? '')).toBe(60_000);
 
-    const dropped = await fetch(`${base}/webhook/whatsapp/batched/%2B7%20916%20123-45-67`, { method: 'DELETE' });
+    const dropped = await fetch(`${base}/webhook/whatsapp/batched/%2B7%20916%20123-45-67`, { method: 'DELETE', headers: auth });
     expect(dropped.status).toBe(200);
     expect(await dropped.json()).toMatchObject({ success: true, phone: '79161234567', deleted: 2 });
-    expect((await fetch(`${base}/webhook/whatsapp/batched/79161234567`, { method: 'DELETE' })).status).toBe(404);
-    expect((await fetch(`${base}/webhook/whatsapp/batched/not-a-phone`, { method: 'DELETE' })).status).toBe(400);
+    expect((await fetch(`${base}/webhook/whatsapp/batched/79161234567`, { method: 'DELETE', headers: auth })).status).toBe(404);
+    expect((await fetch(`${base}/webhook/whatsapp/batched/not-a-phone`, { method: 'DELETE', headers: auth })).status).toBe(400);
     await runtime?.shutdown();
     runtime = undefined;
     // The memory store's shutdown flush delivers what was left, not what was dropped.

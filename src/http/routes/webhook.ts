@@ -3,6 +3,7 @@ import { DEFAULT_SESSION, isSessionId, normalizePhone } from '../../../actors/ba
 import { decideFlush } from '../../../actors/batcher/flush-rule.js';
 import { hasVisibleText, parseTimestamp } from '../../../actors/batcher/message-input.js';
 import { errorCode } from '../../errors.js';
+import { adminAuth } from '../admin-auth.js';
 import { errorBody } from '../error-handler.js';
 import { publishAdmin } from './dead-letters.js';
 import type { BatchingAccess, HttpDeps } from '../http-deps.js';
@@ -113,7 +114,9 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
       }
     });
 
-    scope.delete<{ Params: { phone: string }; Querystring: { sessionId?: string } }>('/webhook/whatsapp/batched/:phone', async (request, reply) => {
+    // Dropping a conversation's messages loses them for good: an admin operation, guarded
+    // (and disabled without ADMIN_TOKEN) like every other one.
+    scope.delete<{ Params: { phone: string }; Querystring: { sessionId?: string } }>('/webhook/whatsapp/batched/:phone', { onRequest: adminAuth(deps.config.adminToken) }, async (request, reply) => {
       const phone = normalizePhone(request.params.phone);
       if (!phone.ok) return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_PHONE', phone.problem));
       const sessionId = request.query.sessionId ?? DEFAULT_SESSION;
