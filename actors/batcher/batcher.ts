@@ -155,10 +155,13 @@ class Batcher implements Behaviour<BatcherMessage, void> {
     switch (result.status) {
       case 'flushed': {
         deps.flushed[result.batch.reason]++;
-        // Refused (pipeline down or full): the batch stays in flight in the store, and the
-        // recovery sweep hands it over again once its lease runs out.
-        if (!deps.pipeline.tell({ type: 'batch', batch: result.batch })) {
-          ctx.log.warn({ batchId: result.batch.batchId }, 'pipeline did not take the batch; it stays in flight for the recovery sweep');
+        // Not deliverable: it waits in the store behind its conversation's earlier batch, and
+        // whoever settles that one delivers it (ordering.ts). Refused (the pipeline is
+        // restarting): the lease is given back, so the recovery sweep or the restarted
+        // pipeline takes it at once instead of after the lease runs out.
+        if (result.deliverable && !deps.pipeline.tell({ type: 'batch', batch: result.batch })) {
+          ctx.log.warn({ batchId: result.batch.batchId }, 'pipeline did not take the batch; it waits in the store for the recovery sweep');
+          void deps.store.release(result.batch.batchId, deps.owner).catch(() => undefined);
         }
         if (result.remaining) {
           if (this.#arm(result.remaining, ctx)) ctx.self.tell(DUE);

@@ -33,14 +33,17 @@ export class DeadLetters {
   }
 
   /**
-   * The batch handed to the pipeline again, or undefined if there is no such dead letter. If
-   * the pipeline does not take it now, it stays in flight and the recovery sweep delivers it
-   * once its lease runs out: it is never lost.
+   * The batch back in flight, or undefined if there is no such dead letter. It joins the end
+   * of its conversation's batches (ordering.ts): handed to the pipeline now if it is the
+   * oldest, else delivered once the earlier ones are. If the pipeline does not take it now,
+   * it stays in flight and the recovery sweep delivers it once its lease runs out: it is
+   * never lost.
    */
   async retry(batchId: string): Promise<{ batch: Batch; queued: boolean } | undefined> {
-    const batch = await this.#store.retryDeadLetter(batchId, this.#owner, this.#clock.now() + this.#leaseMs);
-    if (!batch) return undefined;
-    return { batch, queued: this.#pipeline.tell({ type: 'batch', batch }) };
+    const retried = await this.#store.retryDeadLetter(batchId, { owner: this.#owner, leaseUntil: this.#clock.now() + this.#leaseMs });
+    if (!retried) return undefined;
+    const { batch } = retried;
+    return { batch, queued: retried.deliverable && this.#pipeline.tell({ type: 'batch', batch }) };
   }
 
   drop(batchId: string): Promise<boolean> {

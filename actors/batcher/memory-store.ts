@@ -6,10 +6,16 @@ import type {
   DeadLetter,
   FlushRequest,
   FlushResult,
+  Lease,
+  Retried,
+  Settled,
+  SpillReport,
   StoreStats,
 } from './batch-store.js';
 import { conversationKey, type Conversation } from './conversation.js';
 import { decideFlush } from './flush-rule.js';
+import { InFlightOrder } from './ordering.js';
+import { loadSpill, writeSpill, type SpillContents } from './spill-file.js';
 
 const PRUNE_EVERY = 50_000;
 
@@ -18,27 +24,27 @@ interface PendingEntry extends Conversation {
   readonly messages: StoredMessage[];
 }
 
-interface InFlightEntry {
-  batch: Batch;
-  owner: string;
-  leaseUntil: number;
-}
-
 export interface MemoryStoreOptions {
   /** How long a message id is remembered for deduplication (BATCH_TTL_S). */
   seenTtlMs: number;
+  /**
+   * Where `spill` writes what is left at shutdown, and the first `connect` loads it from
+   * (DATA_DIR/memory-spill.json); without it nothing outlives the process.
+   */
+  spillFile?: string;
 }
 
 /**
- * The embedded store (the default): one process, no dependencies. It survives actor
- * crashes (it lives outside the actors), not the process: on SIGTERM the runtime flushes
- * what is pending with reason `shutdown`.
+ * The store in process memory (BATCH_STORE=memory: tests, benchmarks, and users who accept
+ * the loss). It survives actor crashes (it lives outside the actors), not a kill of the
+ * process; at shutdown what could not be delivered is written to a spill file that the next
+ * start loads (spill-file.ts).
  */
 export class MemoryStore implements BatchStore {
   readonly kind = 'memory';
   readonly target = 'memory store';
   readonly #pending = new Map<string, PendingEntry>();
-  readonly #inFlight = new Map<string, InFlightEntry>();
+  readonly #inFlight = new InFlightOrder();
   readonly #dead = new Map<string, DeadLetter>();
   /**
    * `<conversation key> <message id>` -> forget after, in epoch seconds (rounded up: an id
@@ -48,10 +54,13 @@ export class MemoryStore implements BatchStore {
    */
   readonly #seen = new Map<string, number>();
   readonly #seenTtlMs: number;
+  readonly #spillFile: string | undefined;
   #appendsSincePrune = 0;
+  #loaded = false;
 
   constructor(options: MemoryStoreOptions) {
     this.#seenTtlMs = options.seenTtlMs;
+    this.#spillFile = options.spillFile;
   }
 
   /** In the process: never unavailable. */
@@ -59,8 +68,49 @@ export class MemoryStore implements BatchStore {
     return () => undefined;
   }
 
-  async connect(): Promise<void> {}
+  /** The first connect loads what the last run spilled (once: a restarted /store keeps what is in memory). */
+  async connect(): Promise<void> {
+    if (this.#loaded || !this.#spillFile) return;
+    this.#loaded = true;
+    const contents = await loadSpill(this.#spillFile);
+    if (contents) this.#restore(contents);
+  }
+
   async close(): Promise<void> {}
+
+  /** Writes everything not yet delivered (pending, in flight, dead letters, remembered ids) for the next start. */
+  async spill(): Promise<SpillReport> {
+    const contents: SpillContents = {
+      pending: [...this.#pending.values()].map((entry) => ({ sessionId: entry.sessionId, phone: entry.phone, messages: entry.messages })),
+      inFlight: [...this.#inFlight.values()].map((entry) => entry.batch),
+      dead: [...this.#dead.values()],
+      seen: [...this.#seen.entries()],
+    };
+    const messages =
+      contents.pending.reduce((sum, entry) => sum + entry.messages.length, 0) +
+      contents.inFlight.reduce((sum, batch) => sum + batch.messages.length, 0) +
+      contents.dead.reduce((sum, dead) => sum + dead.batch.messages.length, 0);
+    const batches = contents.inFlight.length + contents.dead.length;
+    if (messages === 0) return { file: undefined, messages, batches, lost: 0 };
+    if (!this.#spillFile) return { file: undefined, messages, batches, lost: messages };
+    try {
+      await writeSpill(this.#spillFile, contents);
+      return { file: this.#spillFile, messages, batches, lost: 0 };
+    } catch (error) {
+      return { file: this.#spillFile, messages, batches, lost: messages, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  #restore(contents: SpillContents): void {
+    for (const [key, forgetAt] of contents.seen) this.#seen.set(key, forgetAt);
+    for (const entry of contents.pending) {
+      if (entry.messages.length === 0) continue;
+      this.#pending.set(conversationKey(entry), { sessionId: entry.sessionId, phone: entry.phone, messages: [...entry.messages] });
+    }
+    // In cut order, so each conversation's queue is rebuilt as it was; nobody holds a lease now.
+    for (const batch of contents.inFlight) this.#inFlight.add(batch, undefined);
+    for (const dead of contents.dead) this.#dead.set(dead.batch.batchId, dead);
+  }
   async ping(): Promise<void> {}
 
   async append(conversation: Conversation, message: StoredMessage): Promise<AppendResult> {
@@ -113,9 +163,9 @@ export class MemoryStore implements BatchStore {
       lastAt: (taken.at(-1) as StoredMessage).at,
       flushedAt: request.now,
     };
-    this.#inFlight.set(batch.batchId, { batch, owner: request.owner, leaseUntil: request.leaseUntil });
+    const deliverable = this.#inFlight.add(batch, request);
     if (entry.messages.length === 0) this.#pending.delete(key);
-    return { status: 'flushed', batch, remaining: entry.messages.length > 0 ? summary(entry) : undefined };
+    return { status: 'flushed', batch, remaining: entry.messages.length > 0 ? summary(entry) : undefined, deliverable };
   }
 
   async drop(conversation: Conversation): Promise<number> {
@@ -126,35 +176,26 @@ export class MemoryStore implements BatchStore {
   }
 
   async claim(request: ClaimRequest): Promise<Batch[]> {
-    const claimed: Batch[] = [];
-    for (const entry of this.#inFlight.values()) {
-      if (claimed.length >= request.limit) break;
-      const mine = request.includeOwn && entry.owner === request.owner;
-      if (!mine && entry.leaseUntil > request.now) continue;
-      entry.owner = request.owner;
-      entry.leaseUntil = request.leaseUntil;
-      claimed.push(entry.batch);
-    }
-    return claimed;
+    return this.#inFlight.claim(request, request.now, request.includeOwn, request.limit);
   }
 
   async renew(batchId: string, owner: string, leaseUntil: number): Promise<boolean> {
-    const entry = this.#inFlight.get(batchId);
-    if (!entry || entry.owner !== owner) return false;
-    entry.leaseUntil = leaseUntil;
-    return true;
+    return this.#inFlight.renew(batchId, owner, leaseUntil);
   }
 
-  async ack(batchId: string): Promise<boolean> {
-    return this.#inFlight.delete(batchId);
+  async release(batchId: string, owner: string): Promise<boolean> {
+    return this.#inFlight.release(batchId, owner);
   }
 
-  async deadLetter(batchId: string, error: string, at: number): Promise<boolean> {
-    const entry = this.#inFlight.get(batchId);
-    if (!entry) return false;
-    this.#inFlight.delete(batchId);
-    this.#dead.set(batchId, { batch: entry.batch, error, at });
-    return true;
+  async ack(batchId: string, next: Lease): Promise<Settled> {
+    const { removed, next: batch } = this.#inFlight.remove(batchId, next);
+    return { settled: removed !== undefined, next: batch };
+  }
+
+  async deadLetter(batchId: string, error: string, at: number, next: Lease): Promise<Settled> {
+    const { removed, next: batch } = this.#inFlight.remove(batchId, next);
+    if (removed) this.#dead.set(batchId, { batch: removed.batch, error, at });
+    return { settled: removed !== undefined, next: batch };
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
@@ -165,12 +206,11 @@ export class MemoryStore implements BatchStore {
     return this.#dead.size;
   }
 
-  async retryDeadLetter(batchId: string, owner: string, leaseUntil: number): Promise<Batch | undefined> {
+  async retryDeadLetter(batchId: string, lease: Lease): Promise<Retried | undefined> {
     const dead = this.#dead.get(batchId);
     if (!dead) return undefined;
     this.#dead.delete(batchId);
-    this.#inFlight.set(batchId, { batch: dead.batch, owner, leaseUntil });
-    return dead.batch;
+    return { batch: dead.batch, deliverable: this.#inFlight.add(dead.batch, lease) };
   }
 
   async dropDeadLetter(batchId: string): Promise<boolean> {
@@ -189,6 +229,7 @@ export class MemoryStore implements BatchStore {
       pendingMessages: all.reduce((sum, pending) => sum + pending.count, 0),
       batches: all.slice(0, limit),
       inFlight: this.#inFlight.size,
+      waitingForEarlier: this.#inFlight.waiting,
       deadLetters: this.#dead.size,
     };
   }

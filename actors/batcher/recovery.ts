@@ -48,7 +48,10 @@ export function recovery(deps: RecoveryDeps): Behaviour<RecoveryMessage, SweepRe
         }
         const now = ctx.clock.now();
         const claimed = await deps.store.claim({ owner: deps.owner, now, leaseUntil: now + deps.leaseMs, includeOwn: false, limit: CLAIM_LIMIT });
-        for (const batch of claimed) if (deps.pipeline.tell({ type: 'batch', batch })) result.reclaimed++;
+        for (const batch of claimed) {
+          if (deps.pipeline.tell({ type: 'batch', batch })) result.reclaimed++;
+          else await deps.store.release(batch.batchId, deps.owner);
+        }
       } catch (error) {
         if (errorCode(error) !== 'WAR_ERR_STORE_UNAVAILABLE') throw error;
         deps.conditions.on('sweep_waits_for_store', 'warn', { cause: describe(error) }, 'recovery sweep waits for the store');

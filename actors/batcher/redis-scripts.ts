@@ -63,13 +63,6 @@ end
 return out
 `;
 
-/** The acks of one burst in one call. KEYS: in-flight batches. -> per key, 1 if it was deleted. */
-export const ACK_MANY = `
-local out = {}
-for i = 1, #KEYS do out[i] = redis.call('DEL', KEYS[i]) end
-return out
-`;
-
 /** KEYS: pending. -> {count, firstAt, lastAt} */
 export const PENDING = `
 local n = redis.call('LLEN', KEYS[1])
@@ -80,14 +73,54 @@ return {n, tostring(first), tostring(last)}
 `;
 
 /**
- * The flush rule of flush-rule.ts, applied and acted on atomically: size, then age, then
- * quiet; if due, the first maxMessages entries move into a new in-flight hash.
- * KEYS: pending, inflight. ARGV: now, windowMs, maxMessages, maxAgeMs, force ('' | reason),
- * sessionId, phone, owner, leaseUntil, ttlSeconds.
- * -> {'empty'} | {'not_due', dueAt, count, firstAt, lastAt}
- *  | {'flushed', reason, firstAt, lastAt, messagesJson, remaining, remainingFirstAt, lastAt}
+ * The ordering rule of ordering.ts, as Lua shared by the scripts that cut, settle and retry
+ * batches. A conversation's in-flight batch ids wait in cut order in a LIST (`<prefix>order:
+ * <sessionId>:<phone>`); its head alone is in the `heads` sorted set, scored by the time its
+ * lease ends (a released head by the time it was cut), which is what claims read. The list
+ * and the next batch's hash are named from the batch's fields, not passed as KEYS: a
+ * standalone Redis allows it (the store does not support Redis Cluster).
  */
-export const FLUSH = `
+const ORDER = `
+local function orderKey(orderPrefix, sessionId, phone)
+  return orderPrefix .. sessionId .. ':' .. phone
+end
+-- Ids whose hash is gone (the safety-net TTL ran out) never block the queue.
+local function firstLive(queue, inflightPrefix)
+  local id = redis.call('LINDEX', queue, 0)
+  while id and redis.call('EXISTS', inflightPrefix .. id) == 0 do
+    redis.call('LPOP', queue)
+    id = redis.call('LINDEX', queue, 0)
+  end
+  return id
+end
+local function lease(heads, inflightPrefix, id, owner, leaseUntil)
+  redis.call('HSET', inflightPrefix .. id, 'owner', owner, 'leaseUntil', leaseUntil)
+  redis.call('ZADD', heads, leaseUntil, id)
+end
+-- Takes a settled batch out of its conversation's queue; if it was the head, leases the next
+-- one to the settling runtime and returns its id.
+local function unlink(heads, queue, inflightPrefix, id, owner, leaseUntil)
+  redis.call('ZREM', heads, id)
+  local head = redis.call('LINDEX', queue, 0)
+  redis.call('LREM', queue, 1, id)
+  if head ~= id then return false end
+  local nextId = firstLive(queue, inflightPrefix)
+  if not nextId then return false end
+  lease(heads, inflightPrefix, nextId, owner, leaseUntil)
+  return nextId
+end
+`;
+
+/**
+ * The flush rule of flush-rule.ts, applied and acted on atomically: size, then age, then
+ * quiet; if due, the first maxMessages entries move into a new in-flight hash, which joins
+ * the conversation's queue and is leased to `owner` only if it is the queue's head.
+ * KEYS: pending, inflight, order queue, heads. ARGV: now, windowMs, maxMessages, maxAgeMs,
+ * force ('' | reason), sessionId, phone, owner, leaseUntil, ttlSeconds, batchId, inflightPrefix.
+ * -> {'empty'} | {'not_due', dueAt, count, firstAt, lastAt}
+ *  | {'flushed', reason, firstAt, lastAt, messagesJson, remaining, remainingFirstAt, lastAt, deliverable}
+ */
+export const FLUSH = ORDER + `
 local n = redis.call('LLEN', KEYS[1])
 if n == 0 then return {'empty'} end
 local now = tonumber(ARGV[1])
@@ -113,64 +146,168 @@ local messages = '[' .. table.concat(items, ',') .. ']'
 redis.call('HSET', KEYS[2],
   'sessionId', ARGV[6], 'phone', ARGV[7], 'messages', messages, 'reason', reason,
   'firstAt', tostring(first), 'lastAt', tostring(batchLast), 'flushedAt', ARGV[1],
-  'owner', ARGV[8], 'leaseUntil', ARGV[9])
+  'owner', '', 'leaseUntil', '0')
 redis.call('EXPIRE', KEYS[2], ARGV[10])
+local ahead = firstLive(KEYS[3], ARGV[12])
+redis.call('RPUSH', KEYS[3], ARGV[11])
+redis.call('EXPIRE', KEYS[3], ARGV[10])
+local deliverable = 0
+if not ahead then
+  lease(KEYS[4], ARGV[12], ARGV[11], ARGV[8], ARGV[9])
+  deliverable = 1
+end
 local remaining = n - take
 local remainingFirst = '0'
 if remaining > 0 then remainingFirst = tostring(cjson.decode(redis.call('LINDEX', KEYS[1], 0))[3]) end
-return {'flushed', reason, tostring(first), tostring(batchLast), messages, remaining, remainingFirst, tostring(last)}
+return {'flushed', reason, tostring(first), tostring(batchLast), messages, remaining, remainingFirst, tostring(last), deliverable}
 `;
 
 /**
- * KEYS: inflight. ARGV: owner, now, leaseUntil, includeOwn ('1' | '0').
- * -> nil, or the hash's fields as a flat list, now leased to owner.
+ * Claimable heads (released, or their lease ran out), oldest first, then (includeOwn) the
+ * heads this owner holds, all leased to it. KEYS: heads. ARGV: inflightPrefix, owner, now,
+ * leaseUntil, limit, includeOwn ('1' | '0'). -> {{batchId, fields...}, ...}
  */
-export const CLAIM = `
-local fields = redis.call('HMGET', KEYS[1], 'owner', 'leaseUntil')
-if not fields[1] then return nil end
-local mine = ARGV[4] == '1' and fields[1] == ARGV[1]
-if not mine and tonumber(fields[2]) > tonumber(ARGV[2]) then return nil end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'leaseUntil', ARGV[3])
-return redis.call('HGETALL', KEYS[1])
+export const CLAIM = ORDER + `
+local out = {}
+local taken = {}
+local limit = tonumber(ARGV[5])
+local function take(id)
+  local key = ARGV[1] .. id
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+    return
+  end
+  lease(KEYS[1], ARGV[1], id, ARGV[2], ARGV[4])
+  taken[id] = true
+  local entry = redis.call('HGETALL', key)
+  table.insert(entry, 1, id)
+  out[#out + 1] = entry
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, limit)) do take(id) end
+if ARGV[6] == '1' then
+  -- Live leases are few (what the pipelines have room for): walking them is bounded.
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[3], '+inf')) do
+    if #out >= limit then break end
+    if not taken[id] and redis.call('HGET', ARGV[1] .. id, 'owner') == ARGV[2] then take(id) end
+  end
+end
+return out
 `;
 
-/** KEYS: inflight. ARGV: owner, leaseUntil. -> 1 if renewed */
+/** KEYS: inflight, heads. ARGV: owner, leaseUntil, batchId. -> 1 if renewed */
 export const RENEW = `
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'leaseUntil', ARGV[2])
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[3])
 return 1
+`;
+
+/** A released head is claimable at once, in cut order. KEYS: inflight, heads. ARGV: owner, batchId. -> 1 if released */
+export const RELEASE = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'owner', '', 'leaseUntil', '0')
+redis.call('ZADD', KEYS[2], 'XX', redis.call('HGET', KEYS[1], 'flushedAt'), ARGV[2])
+return 1
+`;
+
+/**
+ * Acks, one or many (the batches of one burst). KEYS: heads. ARGV: inflightPrefix,
+ * orderPrefix, owner, leaseUntil, then the batch ids. -> per batch {deleted (1|0), next batch
+ * id or '', its fields...}
+ */
+export const ACK = ORDER + `
+local out = {}
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local key = ARGV[1] .. id
+  local fields = redis.call('HMGET', key, 'sessionId', 'phone')
+  if not fields[1] then
+    redis.call('ZREM', KEYS[1], id)
+    out[#out + 1] = {0, ''}
+  else
+    redis.call('DEL', key)
+    local nextId = unlink(KEYS[1], orderKey(ARGV[2], fields[1], fields[2]), ARGV[1], id, ARGV[3], ARGV[4])
+    if nextId then
+      local entry = redis.call('HGETALL', ARGV[1] .. nextId)
+      table.insert(entry, 1, nextId)
+      table.insert(entry, 1, 1)
+      out[#out + 1] = entry
+    else
+      out[#out + 1] = {1, ''}
+    end
+  end
+end
+return out
 `;
 
 /**
  * Never dropped: the dead letter has no TTL, and its id joins the dead-letter index (a set,
- * so counting and listing never walk the keyspace). KEYS: inflight, dead, index.
- * ARGV: error, at, batchId. -> 1 if moved
+ * so counting and listing never walk the keyspace); the conversation's next batch is leased to
+ * the caller. KEYS: inflight, dead, index, heads. ARGV: error, at, batchId, inflightPrefix,
+ * orderPrefix, owner, leaseUntil. -> {moved (1|0), next batch id or '', its fields...}
  */
-export const DEAD_LETTER = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+export const DEAD_LETTER = ORDER + `
+local fields = redis.call('HMGET', KEYS[1], 'sessionId', 'phone')
+if not fields[1] then return {0, ''} end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('PERSIST', KEYS[2])
-redis.call('HSET', KEYS[2], 'error', ARGV[1], 'deadAt', ARGV[2])
+redis.call('HSET', KEYS[2], 'error', ARGV[1], 'deadAt', ARGV[2], 'owner', '', 'leaseUntil', '0')
 redis.call('SADD', KEYS[3], ARGV[3])
-return 1
+local nextId = unlink(KEYS[4], orderKey(ARGV[5], fields[1], fields[2]), ARGV[4], ARGV[3], ARGV[6], ARGV[7])
+if not nextId then return {1, ''} end
+local entry = redis.call('HGETALL', ARGV[4] .. nextId)
+table.insert(entry, 1, nextId)
+table.insert(entry, 1, 1)
+return entry
 `;
 
 /**
- * An operator's retry: the dead letter goes back in flight, leased to the runtime that will
- * deliver it, with its safety-net TTL again. KEYS: dead, inflight, index.
- * ARGV: batchId, owner, leaseUntil, ttlSeconds. -> nil, or the batch's fields as a flat list
+ * An operator's retry: the dead letter goes back in flight at the end of its conversation's
+ * queue, with its safety-net TTL again, leased to `owner` only if it is the head.
+ * KEYS: dead, inflight, index, heads. ARGV: batchId, owner, leaseUntil, ttlSeconds,
+ * inflightPrefix, orderPrefix. -> nil, or {deliverable (1|0), the batch's fields...}
  */
-export const RETRY_DEAD = `
+export const RETRY_DEAD = ORDER + `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('SREM', KEYS[3], ARGV[1])
   return nil
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('HDEL', KEYS[2], 'error', 'deadAt')
-redis.call('HSET', KEYS[2], 'owner', ARGV[2], 'leaseUntil', ARGV[3])
+redis.call('HSET', KEYS[2], 'owner', '', 'leaseUntil', '0')
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('SREM', KEYS[3], ARGV[1])
-return redis.call('HGETALL', KEYS[2])
+local fields = redis.call('HMGET', KEYS[2], 'sessionId', 'phone')
+local queue = orderKey(ARGV[6], fields[1], fields[2])
+local ahead = firstLive(queue, ARGV[5])
+redis.call('RPUSH', queue, ARGV[1])
+redis.call('EXPIRE', queue, ARGV[4])
+local deliverable = 0
+if not ahead then
+  lease(KEYS[4], ARGV[5], ARGV[1], ARGV[2], ARGV[3])
+  deliverable = 1
+end
+local entry = redis.call('HGETALL', KEYS[2])
+table.insert(entry, 1, deliverable)
+return entry
+`;
+
+/**
+ * In-flight batches cut before the ordering rule existed join their conversation's queue
+ * (once per Redis: the caller keeps a marker). KEYS: inflight, heads. ARGV: batchId,
+ * inflightPrefix, orderPrefix.
+ */
+export const ADOPT = ORDER + `
+local fields = redis.call('HMGET', KEYS[1], 'sessionId', 'phone', 'owner', 'leaseUntil')
+if not fields[1] then return 0 end
+local queue = orderKey(ARGV[3], fields[1], fields[2])
+local ahead = firstLive(queue, ARGV[2])
+for _, id in ipairs(redis.call('LRANGE', queue, 0, -1)) do
+  if id == ARGV[1] then return 0 end
+end
+redis.call('RPUSH', queue, ARGV[1])
+if not ahead then redis.call('ZADD', KEYS[2], tonumber(fields[4]) or 0, ARGV[1]) end
+return 1
 `;
 
 /** An operator's drop. KEYS: dead, index. ARGV: batchId. -> 1 if there was one */

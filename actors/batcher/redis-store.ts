@@ -9,10 +9,13 @@ import {
   type DeadLetter,
   type FlushRequest,
   type FlushResult,
+  type Lease,
+  type Retried,
+  type Settled,
   type StoreStats,
 } from './batch-store.js';
 import { conversationKey, parseConversationKey, type Conversation } from './conversation.js';
-import { ACK_MANY, APPEND, APPEND_MANY, CLAIM, DEAD_LETTER, DROP, DROP_DEAD, FLUSH, PENDING, RENEW, RETRY_DEAD } from './redis-scripts.js';
+import { ACK, ADOPT, APPEND, APPEND_MANY, CLAIM, DEAD_LETTER, DROP, DROP_DEAD, FLUSH, PENDING, RELEASE, RENEW, RETRY_DEAD } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -32,14 +35,16 @@ interface Scripts {
   batchAppend(pending: string, seen: string, id: string, entry: string, at: number, ttl: number): Promise<AppendReply>;
   /** numKeys, the keys (pending, seen per message), ttl, then (id, entry, at) per message. */
   batchAppendMany(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
-  /** numKeys, then the in-flight keys. */
-  batchAckMany(numKeys: number, ...keys: string[]): Promise<number[]>;
+  /** heads, inflightPrefix, orderPrefix, owner, leaseUntil, then the batch ids. */
+  batchAck(heads: string, ...argv: (string | number)[]): Promise<(string | number)[][]>;
   batchPending(pending: string): Promise<[number, string, string]>;
-  batchFlush(pending: string, inflight: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
-  batchClaim(inflight: string, owner: string, now: number, leaseUntil: number, includeOwn: string): Promise<string[] | null>;
-  batchRenew(inflight: string, owner: string, leaseUntil: number): Promise<number>;
-  batchDeadLetter(inflight: string, dead: string, index: string, error: string, at: number, batchId: string): Promise<number>;
-  batchRetryDead(dead: string, inflight: string, index: string, batchId: string, owner: string, leaseUntil: number, ttl: number): Promise<string[] | null>;
+  batchFlush(pending: string, inflight: string, order: string, heads: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
+  batchClaim(heads: string, inflightPrefix: string, owner: string, now: number, leaseUntil: number, limit: number, includeOwn: string): Promise<string[][]>;
+  batchRenew(inflight: string, heads: string, owner: string, leaseUntil: number, batchId: string): Promise<number>;
+  batchRelease(inflight: string, heads: string, owner: string, batchId: string): Promise<number>;
+  batchDeadLetter(inflight: string, dead: string, index: string, heads: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
+  batchRetryDead(dead: string, inflight: string, index: string, heads: string, ...argv: (string | number)[]): Promise<(string | number)[] | null>;
+  batchAdopt(inflight: string, heads: string, batchId: string, inflightPrefix: string, orderPrefix: string): Promise<number>;
   batchDropDead(dead: string, index: string, batchId: string): Promise<number>;
   batchDrop(pending: string): Promise<number>;
 }
@@ -48,8 +53,9 @@ type ScriptedRedis = Redis & Scripts;
 
 /** An ack waiting for its burst to be sent. */
 interface QueuedAck {
-  readonly key: string;
-  readonly resolve: (deleted: boolean) => void;
+  readonly batchId: string;
+  readonly next: Lease;
+  readonly resolve: (settled: Settled) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -87,7 +93,7 @@ export class RedisStore implements BatchStore {
   #corked = false;
   /** Appends of the current burst (this tick and its microtasks), sent together at its end. */
   #appends: QueuedAppend[] = [];
-  /** Acks of the current burst (batches delivered together), sent together at its end. */
+  /** Acks of the current burst (batches delivered together), sent together at its end, per lease. */
   #acks: QueuedAck[] = [];
 
   constructor(options: RedisStoreOptions) {
@@ -138,13 +144,15 @@ export class RedisStore implements BatchStore {
     });
     redis.defineCommand('batchAppend', { numberOfKeys: 2, lua: APPEND });
     redis.defineCommand('batchAppendMany', { lua: APPEND_MANY });
-    redis.defineCommand('batchAckMany', { lua: ACK_MANY });
+    redis.defineCommand('batchAck', { numberOfKeys: 1, lua: ACK });
     redis.defineCommand('batchPending', { numberOfKeys: 1, lua: PENDING });
-    redis.defineCommand('batchFlush', { numberOfKeys: 2, lua: FLUSH });
+    redis.defineCommand('batchFlush', { numberOfKeys: 4, lua: FLUSH });
     redis.defineCommand('batchClaim', { numberOfKeys: 1, lua: CLAIM });
-    redis.defineCommand('batchRenew', { numberOfKeys: 1, lua: RENEW });
-    redis.defineCommand('batchDeadLetter', { numberOfKeys: 3, lua: DEAD_LETTER });
-    redis.defineCommand('batchRetryDead', { numberOfKeys: 3, lua: RETRY_DEAD });
+    redis.defineCommand('batchRenew', { numberOfKeys: 2, lua: RENEW });
+    redis.defineCommand('batchRelease', { numberOfKeys: 2, lua: RELEASE });
+    redis.defineCommand('batchDeadLetter', { numberOfKeys: 4, lua: DEAD_LETTER });
+    redis.defineCommand('batchRetryDead', { numberOfKeys: 4, lua: RETRY_DEAD });
+    redis.defineCommand('batchAdopt', { numberOfKeys: 2, lua: ADOPT });
     redis.defineCommand('batchDropDead', { numberOfKeys: 2, lua: DROP_DEAD });
     redis.defineCommand('batchDrop', { numberOfKeys: 1, lua: DROP });
     this.#redis = redis;
@@ -152,6 +160,7 @@ export class RedisStore implements BatchStore {
     try {
       await redis.connect();
       await this.#indexDeadLetters();
+      await this.#adoptUnordered();
     } catch (error) {
       // A later connect may have replaced this client already: leave that one alone.
       if (this.#redis === redis) this.#redis = undefined;
@@ -174,6 +183,26 @@ export class RedisStore implements BatchStore {
     const prefix = this.#deadKey('');
     for await (const key of this.#scan(`${prefix}*`)) {
       await this.#call((redis) => redis.sadd(this.#deadIndexKey(), key.slice(prefix.length)));
+    }
+    await this.#call((redis) => redis.set(built, '1'));
+  }
+
+  /**
+   * In-flight batches cut before the ordering rule existed join their conversations' queues,
+   * in cut order, once per Redis (a marker key says it was done).
+   */
+  async #adoptUnordered(): Promise<void> {
+    const built = `${this.#headsKey()}:built`;
+    if ((await this.#call((redis) => redis.exists(built))) === 1) return;
+    const found: { batchId: string; flushedAt: number }[] = [];
+    const prefix = this.#inFlightKey('');
+    for await (const key of this.#scan(`${prefix}*`)) {
+      const flushedAt = await this.#call((redis) => redis.hget(key, 'flushedAt'));
+      found.push({ batchId: key.slice(prefix.length), flushedAt: Number(flushedAt) });
+    }
+    found.sort((a, b) => a.flushedAt - b.flushedAt);
+    for (const { batchId } of found) {
+      await this.#call((redis) => redis.batchAdopt(this.#inFlightKey(batchId), this.#headsKey(), batchId, prefix, this.#orderKey('')));
     }
     await this.#call((redis) => redis.set(built, '1'));
   }
@@ -218,6 +247,8 @@ export class RedisStore implements BatchStore {
       redis.batchFlush(
         this.#pendingKey(conversation),
         this.#inFlightKey(request.batchId),
+        this.#orderKey(conversationKey(conversation)),
+        this.#headsKey(),
         request.now,
         rules.windowMs,
         rules.maxMessages,
@@ -228,6 +259,8 @@ export class RedisStore implements BatchStore {
         request.owner,
         request.leaseUntil,
         this.#options.ttlSeconds,
+        request.batchId,
+        this.#inFlightKey(''),
       ),
     );
     const [status] = reply;
@@ -236,8 +269,8 @@ export class RedisStore implements BatchStore {
       const [, dueAt, count, firstAt, lastAt] = reply as [string, string, number, string, string];
       return { status: 'not_due', dueAt: Number(dueAt), pending: summary(conversation, count, firstAt, lastAt) };
     }
-    const [, reason, firstAt, lastAt, messagesJson, remaining, remainingFirstAt, remainingLastAt] = reply as [
-      string, string, string, string, string, number, string, string,
+    const [, reason, firstAt, lastAt, messagesJson, remaining, remainingFirstAt, remainingLastAt, deliverable] = reply as [
+      string, string, string, string, string, number, string, string, number,
     ];
     const batch: Batch = {
       batchId: request.batchId,
@@ -253,6 +286,7 @@ export class RedisStore implements BatchStore {
       status: 'flushed',
       batch,
       remaining: remaining > 0 ? summary(conversation, remaining, remainingFirstAt, remainingLastAt) : undefined,
+      deliverable: Number(deliverable) === 1,
     };
   }
 
@@ -260,32 +294,47 @@ export class RedisStore implements BatchStore {
     return this.#call((redis) => redis.batchDrop(this.#pendingKey(conversation)));
   }
 
+  /** Indexed: the heads sorted set, never a walk of the keyspace. */
   async claim(request: ClaimRequest): Promise<Batch[]> {
-    const claimed: Batch[] = [];
-    for await (const key of this.#scan(`${this.#options.keyPrefix}inflight:*`)) {
-      if (claimed.length >= request.limit) break;
-      const fields = await this.#call((redis) =>
-        redis.batchClaim(key, request.owner, request.now, request.leaseUntil, request.includeOwn ? '1' : '0'),
-      );
-      if (fields) claimed.push(batchFromHash(key.slice(this.#inFlightKey('').length), pairs(fields)));
-    }
-    return claimed;
+    const entries = await this.#call((redis) =>
+      redis.batchClaim(this.#headsKey(), this.#inFlightKey(''), request.owner, request.now, request.leaseUntil, request.limit, request.includeOwn ? '1' : '0'),
+    );
+    return entries.map(([batchId, ...fields]) => batchFromHash(batchId as string, pairs(fields)));
   }
 
   async renew(batchId: string, owner: string, leaseUntil: number): Promise<boolean> {
-    return (await this.#call((redis) => redis.batchRenew(this.#inFlightKey(batchId), owner, leaseUntil))) === 1;
+    return (await this.#call((redis) => redis.batchRenew(this.#inFlightKey(batchId), this.#headsKey(), owner, leaseUntil, batchId))) === 1;
   }
 
-  ack(batchId: string): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
+  async release(batchId: string, owner: string): Promise<boolean> {
+    return (await this.#call((redis) => redis.batchRelease(this.#inFlightKey(batchId), this.#headsKey(), owner, batchId))) === 1;
+  }
+
+  ack(batchId: string, next: Lease): Promise<Settled> {
+    return new Promise<Settled>((resolve, reject) => {
       const acks = this.#acks;
-      acks.push({ key: this.#inFlightKey(batchId), resolve, reject });
+      acks.push({ batchId, next, resolve, reject });
       if (acks.length === 1) process.nextTick(this.#sendAcks);
     });
   }
 
-  async deadLetter(batchId: string, error: string, at: number): Promise<boolean> {
-    return (await this.#call((redis) => redis.batchDeadLetter(this.#inFlightKey(batchId), this.#deadKey(batchId), this.#deadIndexKey(), error, at, batchId))) === 1;
+  async deadLetter(batchId: string, error: string, at: number, next: Lease): Promise<Settled> {
+    const reply = await this.#call((redis) =>
+      redis.batchDeadLetter(
+        this.#inFlightKey(batchId),
+        this.#deadKey(batchId),
+        this.#deadIndexKey(),
+        this.#headsKey(),
+        error,
+        at,
+        batchId,
+        this.#inFlightKey(''),
+        this.#orderKey(''),
+        next.owner,
+        next.leaseUntil,
+      ),
+    );
+    return settledFrom(reply);
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
@@ -306,11 +355,24 @@ export class RedisStore implements BatchStore {
     return this.#call((redis) => redis.scard(this.#deadIndexKey()));
   }
 
-  async retryDeadLetter(batchId: string, owner: string, leaseUntil: number): Promise<Batch | undefined> {
-    const fields = await this.#call((redis) =>
-      redis.batchRetryDead(this.#deadKey(batchId), this.#inFlightKey(batchId), this.#deadIndexKey(), batchId, owner, leaseUntil, this.#options.ttlSeconds),
+  async retryDeadLetter(batchId: string, lease: Lease): Promise<Retried | undefined> {
+    const reply = await this.#call((redis) =>
+      redis.batchRetryDead(
+        this.#deadKey(batchId),
+        this.#inFlightKey(batchId),
+        this.#deadIndexKey(),
+        this.#headsKey(),
+        batchId,
+        lease.owner,
+        lease.leaseUntil,
+        this.#options.ttlSeconds,
+        this.#inFlightKey(''),
+        this.#orderKey(''),
+      ),
     );
-    return fields ? batchFromHash(batchId, pairs(fields)) : undefined;
+    if (!reply) return undefined;
+    const [deliverable, ...fields] = reply;
+    return { batch: batchFromHash(batchId, pairs(fields.map(String))), deliverable: Number(deliverable) === 1 };
   }
 
   async dropDeadLetter(batchId: string): Promise<boolean> {
@@ -339,8 +401,9 @@ export class RedisStore implements BatchStore {
     batches.sort((a, b) => a.firstAt - b.firstAt);
     let inFlight = 0;
     for await (const _ of this.#scan(`${this.#options.keyPrefix}inflight:*`)) inFlight++;
+    const heads = await this.#call((redis) => redis.zcard(this.#headsKey()));
     const deadLetters = await this.deadLetterCount();
-    return { pendingBatches, pendingMessages, batches: batches.slice(0, limit), inFlight, deadLetters };
+    return { pendingBatches, pendingMessages, batches: batches.slice(0, limit), inFlight, waitingForEarlier: Math.max(0, inFlight - heads), deadLetters };
   }
 
   // ---- keys and plumbing -----------------------------------------------------------------
@@ -355,6 +418,16 @@ export class RedisStore implements BatchStore {
 
   #inFlightKey(batchId: string): string {
     return `${this.#options.keyPrefix}inflight:${batchId}`;
+  }
+
+  /** A conversation's in-flight batch ids in cut order (ordering.ts). */
+  #orderKey(conversation: string): string {
+    return `${this.#options.keyPrefix}order:${conversation}`;
+  }
+
+  /** Each conversation's oldest in-flight batch, scored by when its lease ends: what claims read. */
+  #headsKey(): string {
+    return `${this.#options.keyPrefix}heads`;
   }
 
   #deadKey(batchId: string): string {
@@ -419,27 +492,34 @@ export class RedisStore implements BatchStore {
     );
   }
 
-  /** Sends the burst's acks: one DEL for one, else one ACK_MANY call (a reply per batch). */
+  /**
+   * Sends the burst's acks: one script call for all acks that lease the next batches to the
+   * same owner (in practice all of them), bounded per call, a reply per batch.
+   */
   readonly #sendAcks = (): void => {
     const burst = this.#acks;
     this.#acks = [];
     for (let from = 0; from < burst.length; from += APPENDS_PER_CALL) {
       const acks = burst.slice(from, from + APPENDS_PER_CALL);
-      if (acks.length === 1) {
-        const one = acks[0] as QueuedAck;
-        this.#call((redis) => redis.del(one.key)).then((deleted) => one.resolve(deleted === 1), one.reject);
-        continue;
-      }
-      this.#call((redis) => redis.batchAckMany(acks.length, ...acks.map((ack) => ack.key))).then(
-        (deleted) => {
-          for (let i = 0; i < acks.length; i++) (acks[i] as QueuedAck).resolve(Number(deleted[i]) === 1);
-        },
-        (error: unknown) => {
-          for (const ack of acks) ack.reject(error);
-        },
-      );
+      const { owner, leaseUntil } = (acks[0] as QueuedAck).next;
+      // One lease for the call: acks given different leases are rare (two owners in one process: tests).
+      const same = acks.filter((ack) => ack.next.owner === owner);
+      const others = acks.filter((ack) => ack.next.owner !== owner);
+      if (others.length > 0) for (const ack of others) this.#sendAckCall([ack], ack.next);
+      this.#sendAckCall(same, { owner, leaseUntil: Math.max(...same.map((ack) => ack.next.leaseUntil)) });
     }
   };
+
+  #sendAckCall(acks: QueuedAck[], next: Lease): void {
+    this.#call((redis) => redis.batchAck(this.#headsKey(), this.#inFlightKey(''), this.#orderKey(''), next.owner, next.leaseUntil, ...acks.map((ack) => ack.batchId))).then(
+      (replies) => {
+        for (let i = 0; i < acks.length; i++) (acks[i] as QueuedAck).resolve(settledFrom(replies[i] as (string | number)[]));
+      },
+      (error: unknown) => {
+        for (const ack of acks) ack.reject(error);
+      },
+    );
+  }
 
   /** SCAN, never KEYS: the walk is incremental and never blocks Redis. */
   async *#scan(match: string): AsyncIterable<string> {
@@ -480,6 +560,15 @@ function summary(conversation: Conversation, count: number, firstAt: string, las
 
 function parseMessages(json: string): StoredMessage[] {
   return (JSON.parse(json) as Entry[]).map(([id, text, at, sentAt]) => (sentAt === undefined ? { id, text, at } : { id, text, at, sentAt }));
+}
+
+/** A settling script's reply: {settled (1|0), next batch id or '', its fields...}. */
+function settledFrom(reply: (string | number)[]): Settled {
+  const [settled, nextId, ...fields] = reply;
+  return {
+    settled: Number(settled) === 1,
+    next: nextId ? batchFromHash(String(nextId), pairs(fields.map(String))) : undefined,
+  };
 }
 
 function pairs(flat: string[]): Record<string, string> {

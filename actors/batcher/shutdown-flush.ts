@@ -39,7 +39,8 @@ export async function flushPendingForShutdown(deps: ShutdownFlushDeps): Promise<
       if (result.status !== 'flushed') break;
       batches++;
       deps.flushed.shutdown++;
-      await deps.pipeline.ask({ type: 'batch', batch: result.batch }).catch((error: unknown) => {
+      // One waiting behind its conversation's earlier batch is delivered after it (ordering.ts).
+      if (result.deliverable) await deps.pipeline.ask({ type: 'batch', batch: result.batch }).catch((error: unknown) => {
         deps.logger.error({ err: error, batchId: result.batch.batchId }, 'pipeline did not take a shutdown batch');
       });
       if (!result.remaining) break;

@@ -4,6 +4,10 @@ import type {
   BatchStore,
   ClaimRequest,
   DeadLetter,
+  Lease,
+  Retried,
+  Settled,
+  SpillReport,
   FlushRequest,
   FlushResult,
   StoreStats,
@@ -82,11 +86,14 @@ export class InstrumentedStore implements BatchStore {
   renew(batchId: string, owner: string, leaseUntil: number): Promise<boolean> {
     return this.#track(() => this.#inner.renew(batchId, owner, leaseUntil));
   }
-  ack(batchId: string): Promise<boolean> {
-    return this.#track(() => this.#inner.ack(batchId));
+  release(batchId: string, owner: string): Promise<boolean> {
+    return this.#track(() => this.#inner.release(batchId, owner));
   }
-  deadLetter(batchId: string, error: string, at: number): Promise<boolean> {
-    return this.#track(() => this.#inner.deadLetter(batchId, error, at));
+  ack(batchId: string, next: Lease): Promise<Settled> {
+    return this.#track(() => this.#inner.ack(batchId, next));
+  }
+  deadLetter(batchId: string, error: string, at: number, next: Lease): Promise<Settled> {
+    return this.#track(() => this.#inner.deadLetter(batchId, error, at, next));
   }
   deadLetters(limit: number): Promise<DeadLetter[]> {
     return this.#track(() => this.#inner.deadLetters(limit));
@@ -94,8 +101,12 @@ export class InstrumentedStore implements BatchStore {
   deadLetterCount(): Promise<number> {
     return this.#track(() => this.#inner.deadLetterCount());
   }
-  retryDeadLetter(batchId: string, owner: string, leaseUntil: number): Promise<Batch | undefined> {
-    return this.#track(() => this.#inner.retryDeadLetter(batchId, owner, leaseUntil));
+  retryDeadLetter(batchId: string, lease: Lease): Promise<Retried | undefined> {
+    return this.#track(() => this.#inner.retryDeadLetter(batchId, lease));
+  }
+  get spill(): (() => Promise<SpillReport>) | undefined {
+    const inner = this.#inner;
+    return inner.spill ? () => this.#track(() => (inner.spill as () => Promise<SpillReport>).call(inner)) : undefined;
   }
   dropDeadLetter(batchId: string): Promise<boolean> {
     return this.#track(() => this.#inner.dropDeadLetter(batchId));
