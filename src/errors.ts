@@ -26,6 +26,9 @@ export const ERROR_CODES = {
   WAR_ERR_CONFIG_INVALID: { status: 500, meaning: 'a configuration variable has a bad value (start-up exits 78)' },
   WAR_ERR_HANDLER_INVALID: { status: 500, meaning: 'HANDLER_MODULE cannot be loaded or exports no handler function (start-up exits 78)' },
   WAR_ERR_HANDLER_TIMEOUT: { status: 504, meaning: 'a batch handler did not finish within HANDLER_TIMEOUT_MS' },
+  // ---- downstream (BATCH_WEBHOOK_URL, or whatever a handler calls) --------------------
+  WAR_ERR_DOWNSTREAM_REJECTED: { status: 502, meaning: 'the downstream refused the batch for good (a 4xx other than 408, 409, 425, 429, or a handler error marked permanent): dead-lettered after one attempt' },
+  WAR_ERR_DOWNSTREAM_FAILED: { status: 502, meaning: 'the downstream failed the batch for now (a 5xx, 408, 409, 425 or 429): retried with backoff, no sooner than its Retry-After' },
   // ---- store and batching ------------------------------------------------------------
   WAR_ERR_STORE_UNAVAILABLE: { status: 503, meaning: 'the batch store cannot take a read or write now (Redis down or reconnecting)' },
   WAR_ERR_DEAD_LETTER_NOT_FOUND: { status: 404, meaning: 'no dead letter with that batchId' },
@@ -103,6 +106,33 @@ export class ActorFailedError extends RuntimeError {
 export class WorkerDiedError extends RuntimeError {
   constructor(readonly threadId: number, readonly reason: string) {
     super('WAR_ERR_WORKER_DIED', `worker thread ${threadId} died: ${reason}`);
+  }
+}
+
+/**
+ * A batch's downstream did not take it. `permanent`: trying again cannot help, so the batch is
+ * dead-lettered at once; `retryAfterMs`: the downstream asked for this much quiet before the
+ * next attempt. The pipeline reads these as plain properties, so a handler that cannot import
+ * this class signals the same with any error carrying them (README, handler section).
+ */
+export class DownstreamError extends RuntimeError {
+  /** The HTTP status the downstream answered with, when there was an answer. */
+  readonly status: number | undefined;
+  /** The first characters of its body, for the dead letter and the log. */
+  readonly bodyStart: string | undefined;
+  readonly permanent: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    message: string,
+    details: { readonly status?: number | undefined; readonly bodyStart?: string | undefined; readonly permanent: boolean; readonly retryAfterMs?: number | undefined },
+    options?: { cause?: unknown },
+  ) {
+    super(details.permanent ? 'WAR_ERR_DOWNSTREAM_REJECTED' : 'WAR_ERR_DOWNSTREAM_FAILED', message, options);
+    this.status = details.status;
+    this.bodyStart = details.bodyStart;
+    this.permanent = details.permanent;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 

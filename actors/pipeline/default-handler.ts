@@ -1,12 +1,19 @@
 import { request } from 'undici';
+import { DownstreamError } from '../../src/errors.js';
 import type { BatchHandler, HandlerAction } from './handler.js';
+import { honoursRetryAfter, isPermanentStatus, parseRetryAfter } from './retry-rule.js';
+
+/** Enough of an error body to say what the webhook objected to, without a page of HTML in every log line. */
+const BODY_START_CHARS = 200;
 
 /**
  * The built-in handler: POSTs the batch as JSON to BATCH_WEBHOOK_URL (an n8n flow, an AI
  * service) with `Idempotency-Key: <batchId>`, so a repeated delivery can be dropped there.
  * A 2xx answer whose JSON has a string `reply` (or `text`) becomes a reply to the client.
- * Anything else throws, and the pipeline retries with backoff, then dead-letters.
- * With no URL it does nothing; the pipeline logs every batch it delivers.
+ * Any other answer throws a DownstreamError: permanent for a 4xx that sending again cannot
+ * change (dead-lettered at once), otherwise retried with backoff, no sooner than the
+ * Retry-After of a 429 or 503 (retry-rule.ts). A network error or a timeout throws as is
+ * and is retried too. With no URL it does nothing; the pipeline logs every batch it delivers.
  */
 const forward: BatchHandler = async (batch, context) => {
   if (!context.webhookUrl) return [];
@@ -17,8 +24,11 @@ const forward: BatchHandler = async (batch, context) => {
     signal: context.signal,
   });
   const body = await response.body.text();
-  if (response.statusCode < 200 || response.statusCode >= 300) {
-    throw new Error(`webhook answered ${response.statusCode}: ${body.slice(0, 200)}`);
+  const status = response.statusCode;
+  if (status < 200 || status >= 300) {
+    const bodyStart = body.slice(0, BODY_START_CHARS);
+    const retryAfterMs = honoursRetryAfter(status) ? parseRetryAfter(response.headers['retry-after'], Date.now()) : undefined;
+    throw new DownstreamError(`webhook answered ${status}: ${bodyStart}`, { status, bodyStart, permanent: isPermanentStatus(status), retryAfterMs });
   }
   return replyFrom(body, String(response.headers['content-type'] ?? ''));
 };

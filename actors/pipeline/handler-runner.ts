@@ -4,6 +4,7 @@ import { Piscina } from 'piscina';
 import { RuntimeError } from '../../src/errors.js';
 import { siblingModule, typeScriptWorkerShim } from '../../src/thread/module-url.js';
 import { validateActions, type BatchHandler, type FlushedBatch, type HandlerAction, type HandlerContext } from './handler.js';
+import { fromHandlerFailure, isHandlerFailure } from './handler-failure.js';
 
 /** Runs the handler for one batch; rejects on a throw or when `timeoutMs` passes. */
 export interface HandlerRunner {
@@ -65,12 +66,16 @@ export class PiscinaRunner implements HandlerRunner {
 
   async run(batch: FlushedBatch, attempt: number, timeoutMs: number): Promise<HandlerAction[]> {
     const task: HandlerTask = { kind: 'batch', handlerModule: this.#handlerModule, batch, attempt, webhookUrl: this.#webhookUrl, timeoutMs };
+    let result: unknown;
     try {
-      return validateActions(await this.#pool.run(task, { signal: AbortSignal.timeout(timeoutMs) }));
+      result = await this.#pool.run(task, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       if ((error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError') throw new HandlerTimeoutError(timeoutMs);
       throw error;
     }
+    // What the handler threw comes back as data (handler-failure.ts); a TimeoutError of its own stays its own.
+    if (isHandlerFailure(result)) throw fromHandlerFailure(result);
+    return validateActions(result);
   }
 
   /** Loads HANDLER_MODULE in a pool worker, as a batch would; rejects with what is wrong with it. */

@@ -7,6 +7,7 @@
  */
 import { tsImport } from 'tsx/esm/api';
 import { validateActions, type BatchHandler, type HandlerAction } from './handler.js';
+import { toHandlerFailure, type HandlerFailure } from './handler-failure.js';
 import type { HandlerCheck, HandlerTask } from './handler-runner.js';
 
 const TYPESCRIPT = /\.(c|m)?tsx?$/;
@@ -49,16 +50,22 @@ function handlerFor(specifier: string): Promise<BatchHandler> {
   return handler;
 }
 
-export default async function runHandler(task: HandlerTask | HandlerCheck): Promise<HandlerAction[] | { ok: true }> {
+export default async function runHandler(task: HandlerTask | HandlerCheck): Promise<HandlerAction[] | HandlerFailure | { ok: true }> {
   if (task.kind === 'check') {
     await handlerFor(task.handlerModule);
     return { ok: true };
   }
   const handler = await handlerFor(task.handlerModule);
-  const result = await handler(task.batch, {
-    webhookUrl: task.webhookUrl,
-    attempt: task.attempt,
-    signal: AbortSignal.timeout(task.timeoutMs),
-  });
-  return validateActions(result);
+  try {
+    const result = await handler(task.batch, {
+      webhookUrl: task.webhookUrl,
+      attempt: task.attempt,
+      signal: AbortSignal.timeout(task.timeoutMs),
+    });
+    return validateActions(result);
+  } catch (error) {
+    // Thrown, it would reach the pipeline without its code, status, permanent or retryAfterMs.
+    if (error instanceof Error) return toHandlerFailure(error);
+    throw error;
+  }
 }

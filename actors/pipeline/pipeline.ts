@@ -12,6 +12,7 @@ import type { ActionName, ActionOutcome } from './action-outcome.js';
 import { toFlushedBatch, type HandlerAction } from './handler.js';
 import type { HandlerRunner } from './handler-runner.js';
 import type { PipelineCounters } from './pipeline-counters.js';
+import { failureSignal, retryRule } from './retry-rule.js';
 
 export type PipelineMessage =
   | BatchHandoff
@@ -217,8 +218,9 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       publish(ctx);
       return;
     }
-    if (entry.attempt < deps.maxAttempts) {
-      const delayMs = Math.min(deps.retryInitialMs * 2 ** (entry.attempt - 1), deps.retryMaxMs);
+    const decision = retryRule(error, entry.attempt, deps);
+    if (decision.kind === 'retry') {
+      const { delayMs } = decision;
       move(entry, 'waiting');
       counters.retried++;
       ctx.log.warn({ batchId, attempt: entry.attempt, delayMs, err: error }, 'handler failed; retrying the batch');
@@ -233,10 +235,10 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       counters.deadLettered++;
       const { sessionId, phone, messages } = entry.batch;
       ctx.log.error(
-        { batchId, sessionId, phone, messages: messages.length, reason: entry.batch.reason, attempts: entry.attempt, err: error },
-        'batch dead-lettered after repeated failures; GET /admin/dead-letters lists it, POST /admin/dead-letters/:batchId/retry delivers it again',
+        { batchId, sessionId, phone, messages: messages.length, reason: entry.batch.reason, attempts: entry.attempt, status: failureSignal(error).status, why: decision.why, err: error },
+        'batch dead-lettered; GET /admin/dead-letters lists it, POST /admin/dead-letters/:batchId/retry delivers it again',
       );
-      deps.events.publish({ type: 'dead_lettered', at, batchId, sessionId, phone, attempts: entry.attempt, error: describe(error) });
+      deps.events.publish({ type: 'dead_lettered', at, batchId, sessionId, phone, attempts: entry.attempt, error: `${describe(error)} (${decision.why})` });
     } catch (storeError) {
       // The store is away: the batch stays in flight and goes round once more (a delivery that
       // now succeeds is better than a dead letter), then tries to be parked again.
