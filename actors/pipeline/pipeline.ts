@@ -101,6 +101,12 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   let stopping = false;
   /** The start could not reach the store to take back its own batches: try again on the next tick. */
   let claimPending = true;
+  /**
+   * Batches were turned away because the queue was full: they wait in the store, released,
+   * and are pulled back as soon as there is room (not after a lease runs out).
+   */
+  let backlogged = false;
+  let pulling = false;
 
   const publish = (ctx: ActorContext<PipelineMessage>): void => {
     ctx.setDetail({ ...queueState, delivered: counters.deliveredCount, retried: counters.retried, deadLettered: counters.deadLettered });
@@ -126,8 +132,12 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
 
   const offer = (batch: Batch, ctx: ActorContext<PipelineMessage>): void => {
     if (entries.has(batch.batchId)) return;
-    if (entries.size >= deps.queueMax) {
-      ctx.log.warn({ batchId: batch.batchId, queueMax: deps.queueMax }, 'pipeline full; the batch stays in flight for the recovery sweep');
+    if (entries.size >= deps.queueMax || (stopping && !deps.drainOnStop)) {
+      // Backpressure: the batch waits in the store, claimable at once by this pipeline (once
+      // it has room) or any other runtime's.
+      backlogged = true;
+      deps.conditions.on('backlogged', 'warn', { queueMax: deps.queueMax }, 'pipeline full (PIPELINE_QUEUE_MAX); batches wait in the store and are taken as room frees');
+      void deps.store.release(batch.batchId, deps.owner).catch(() => undefined);
       return;
     }
     const entry: Entry = { batch, attempt: 0, failedActions: false, state: 'queued' };
@@ -142,8 +152,41 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       if (entry.state !== 'queued' || entries.get(entry.batch.batchId) !== entry) continue;
       run(entry, ctx);
     }
+    if (backlogged) pull(ctx);
     publish(ctx);
   };
+
+  /**
+   * Takes back batches that wait in the store for room, in bulk: once half the queue is free,
+   * or sooner if the handlers would otherwise run dry, so the drain keeps the handler's pace.
+   */
+  const pull = (ctx: ActorContext<PipelineMessage>): void => {
+    const room = deps.queueMax - entries.size;
+    if (pulling || (stopping && !deps.drainOnStop) || room <= 0 || (room < Math.ceil(deps.queueMax / 2) && queueState.queued >= deps.concurrency)) return;
+    pulling = true;
+    const now = ctx.clock.now();
+    void deps.store
+      .claim({ owner: deps.owner, now, leaseUntil: now + deps.leaseMs, includeOwn: false, limit: room })
+      .then(
+        (batches) => {
+          pulling = false;
+          if (batches.length < room) {
+            backlogged = false;
+            deps.conditions.off('backlogged', 'the batches that waited for room are taken');
+          }
+          for (const batch of batches) offer(batch, ctx);
+          pump(ctx);
+        },
+        (error: unknown) => {
+          // The store is away: the renew tick pulls again.
+          pulling = false;
+          ctx.log.debug({ err: error }, 'could not pull waiting batches');
+        },
+      );
+  };
+
+  /** The conversation's next batch, leased to this pipeline when the one before it is settled. */
+  const nextLease = (ctx: ActorContext<PipelineMessage>): { owner: string; leaseUntil: number } => ({ owner: deps.owner, leaseUntil: ctx.clock.now() + deps.leaseMs });
 
   const run = (entry: Entry, ctx: ActorContext<PipelineMessage>): void => {
     move(entry, 'running');
@@ -195,9 +238,13 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   /** Until the ack lands the batch stays in flight; the renew tick tries again. */
   const acknowledge = async (entry: Entry, withFailedActions: boolean, ctx: ActorContext<PipelineMessage>): Promise<void> => {
     try {
-      await deps.store.ack(entry.batch.batchId);
+      const settled = await deps.store.ack(entry.batch.batchId, nextLease(ctx));
       if (entries.get(entry.batch.batchId) === entry) counters.delivered(withFailedActions);
       forget(entry);
+      if (settled.next) {
+        offer(settled.next, ctx);
+        pump(ctx);
+      }
       deps.conditions.off('ack_failed', 'acks go through again');
     } catch (error) {
       entry.failedActions = withFailedActions;
@@ -230,8 +277,9 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     }
     try {
       const at = ctx.clock.now();
-      await deps.store.deadLetter(batchId, describe(error), at);
+      const settled = await deps.store.deadLetter(batchId, describe(error), at, nextLease(ctx));
       forget(entry);
+      if (settled.next) offer(settled.next, ctx);
       counters.deadLettered++;
       const { sessionId, phone, messages } = entry.batch;
       ctx.log.error(
@@ -302,6 +350,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
 
   const renewLeases = async (ctx: ActorContext<PipelineMessage>): Promise<void> => {
     if (claimPending) await claimOwn(ctx);
+    if (backlogged) pull(ctx);
     const leaseUntil = ctx.clock.now() + deps.leaseMs;
     for (const entry of [...entries.values()]) {
       if (entry.state === 'acking') {
@@ -373,7 +422,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       for (const entry of entries.values()) {
         if (entry.state === 'acking') continue;
         left.push(entry.batch.batchId);
-        await deps.store.renew(entry.batch.batchId, deps.owner, 0).catch(() => false);
+        await deps.store.release(entry.batch.batchId, deps.owner).catch(() => false);
       }
       if (left.length > 0) ctx.log.warn({ batches: left }, 'batches still in flight at stop; handed back for the next start');
     },
