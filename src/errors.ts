@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   WAR_ERR_DOWNSTREAM_FAILED: { status: 502, meaning: 'the downstream failed the batch for now (a 5xx, 408, 409, 425 or 429): retried with backoff, no sooner than its Retry-After' },
   // ---- store and batching ------------------------------------------------------------
   WAR_ERR_STORE_UNAVAILABLE: { status: 503, meaning: 'the batch store cannot take a read or write now (Redis down or reconnecting)' },
+  WAR_ERR_STORE_LOCKED: { status: 503, meaning: 'the SQLite store file is held by another runtime (one runtime per DATA_DIR)' },
+  WAR_ERR_SPILL_UNREADABLE: { status: 500, meaning: "the memory store's spill file (DATA_DIR/memory-spill.json) cannot be read; start-up exits 78 rather than start without its messages" },
   WAR_ERR_DEAD_LETTER_NOT_FOUND: { status: 404, meaning: 'no dead letter with that batchId' },
   WAR_ERR_NO_PENDING_BATCH: { status: 404, meaning: 'the conversation has no pending batch' },
   // ---- WhatsApp ----------------------------------------------------------------------

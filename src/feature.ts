@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config/config.js';
 import type { RuntimeEvents } from './events/runtime-events.js';
 import type { HealthChecks } from './health/health-checks.js';
+import type { ShutdownDeadline } from './shutdown-deadline.js';
 import type { ActorSystem } from './system/actor-system.js';
 
 /**
@@ -21,6 +22,8 @@ export interface FeatureContext {
   readonly links: Links<ActorSystem>;
   /** This runtime's identity as the owner of in-flight batches. */
   readonly owner: string;
+  /** Set when shutdown begins: how long draining actors may still take. */
+  readonly shutdown: ShutdownDeadline;
 }
 
 /**

@@ -23,7 +23,9 @@ import { httpFeature } from './http/http-feature.js';
 import type { HttpAddress } from './http/http-server.js';
 import { createRuntimeMetrics, type RuntimeMetrics } from './metrics/runtime-metrics.js';
 import { readPackageInfo } from './service-info.js';
+import { ShutdownDeadline } from './shutdown-deadline.js';
 import { ActorSystem } from './system/actor-system.js';
+import type { SpillReport } from '../actors/batcher/batch-store.js';
 import { TREE } from './tree-paths.js';
 import { childId } from '../supervisor/tree-node.js';
 
@@ -38,7 +40,7 @@ export interface RuntimeOptions {
   handlerRunner?: () => HandlerRunner;
   /** This runtime's identity as the owner of in-flight batches; unique per process by default. */
   owner?: string;
-  /** The batch store; by default Redis when REDIS_URL is set, else the embedded memory store. */
+  /** The batch store; by default the one BATCH_STORE names (SQLite under DATA_DIR unless REDIS_URL is set). */
   store?: BatchStore;
   /** Where WhatsApp sockets run; tests may run them locally with their own socket factory. */
   whatsappPlacement?: WhatsAppFeatureDeps['placement'];
@@ -57,6 +59,13 @@ export interface RuntimeOptions {
  * Features reach each other through typed links, resolved once the actor system exists.
  * main.ts only adds the process's signals and exit codes.
  */
+/** What a shutdown kept: nothing to do (a durable store keeps what is left), or the memory store's spill. */
+export interface ShutdownReport {
+  readonly spill: SpillReport | undefined;
+  /** Messages that could not be kept; the process exits non-zero when there are any. */
+  readonly lost: number;
+}
+
 export class Runtime {
   readonly system: ActorSystem;
   readonly events: RuntimeEvents;
@@ -68,6 +77,9 @@ export class Runtime {
   readonly #logger: Logger;
   readonly #features: readonly Feature<unknown>[];
   readonly #shutdownSteps: { stopWhatsApp(): Promise<void>; flushForShutdown(): Promise<number> };
+  readonly #deadline: ShutdownDeadline;
+  readonly #clock: Clock;
+  #preflown = false;
 
   constructor(options: RuntimeOptions) {
     const { config, effective } = options.loaded;
@@ -81,7 +93,9 @@ export class Runtime {
     this.events = events;
     this.checks = new HealthChecks({ onTransition: (change) => events.publish({ type: 'check', ...change }), now: () => clock.now() });
     const links = new Links<ActorSystem>();
-    const ctx: FeatureContext = { config, logger, clock, checks: this.checks, events, links, owner: this.owner };
+    this.#clock = clock;
+    this.#deadline = new ShutdownDeadline(config.shutdownTimeoutMs);
+    const ctx: FeatureContext = { config, logger, clock, checks: this.checks, events, links, owner: this.owner, shutdown: this.#deadline };
 
     const store = storeFeature(ctx, options.store ? { store: options.store } : {});
     this.store = store.offers.store;
@@ -150,9 +164,20 @@ export class Runtime {
     });
   }
 
-  /** Runs every feature's preflight (HANDLER_MODULE is loaded and checked), then starts the tree. */
-  async start(): Promise<void> {
+  /**
+   * Every feature's checks before the tree starts: HANDLER_MODULE loads, the embedded store's
+   * file opens (and no other runtime holds it), a spill loads. What fails here is a problem
+   * to fix, not an outage to wait out: the process exits 78.
+   */
+  async preflight(): Promise<void> {
+    if (this.#preflown) return;
     for (const feature of this.#features) await feature.preflight?.();
+    this.#preflown = true;
+  }
+
+  /** The preflight (if not run yet), then the tree. */
+  async start(): Promise<void> {
+    await this.preflight();
     await this.system.start();
   }
 
@@ -160,9 +185,12 @@ export class Runtime {
    * Stops accepting (HTTP first, then WhatsApp, whose sockets hand over what they received),
    * then, for the memory store, which does not outlive the process, hands every pending batch
    * to the pipeline with reason `shutdown`; then stops the tree in reverse start order (the
-   * pipeline drains before it stops). The Redis store keeps pending batches for the next start.
+   * pipeline lets deliveries in progress finish, and for the memory store drains, until the
+   * shutdown's deadline). SQLite and Redis keep what is left for the next start; the memory
+   * store writes it to its spill file, and the report says whether anything could not be kept.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(): Promise<ShutdownReport> {
+    this.#deadline.begin(this.#clock.now());
     this.metrics.close();
     if (this.system.isRunning) {
       await this.system
@@ -173,6 +201,18 @@ export class Runtime {
       if (this.store.kind === 'memory') await this.#shutdownSteps.flushForShutdown();
     }
     await this.system.shutdown();
+    return this.#keepWhatIsLeft();
+  }
+
+  async #keepWhatIsLeft(): Promise<ShutdownReport> {
+    if (!this.store.spill) return { spill: undefined, lost: 0 };
+    const spill = await this.store.spill();
+    if (spill.lost > 0) {
+      this.#logger.error({ messages: spill.lost, batches: spill.batches, file: spill.file, cause: spill.error }, `${spill.lost} accepted messages could not be kept: the memory store could not write its spill file`);
+    } else if (spill.file) {
+      this.#logger.warn({ messages: spill.messages, batches: spill.batches, file: spill.file }, `${spill.messages} messages not delivered before shutdown were written to ${spill.file}; the next start loads them`);
+    }
+    return { spill, lost: spill.lost };
   }
 
   async httpAddress(): Promise<HttpAddress | undefined> {

@@ -1,5 +1,6 @@
 import { open, readFile, rename, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { RuntimeError } from '../../src/errors.js';
 import type { Batch, StoredMessage } from './batch.js';
 import type { DeadLetter } from './batch-store.js';
 import type { Conversation } from './conversation.js';
@@ -46,10 +47,19 @@ export async function loadSpill(file: string): Promise<SpillContents | undefined
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const parsed = JSON.parse(text) as Partial<SpillContents> & { format?: unknown };
+  let parsed: Partial<SpillContents> & { format?: unknown };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    throw unreadable(file, 'it is not valid JSON (cut short?)');
+  }
   if (parsed.format !== FORMAT || !Array.isArray(parsed.pending) || !Array.isArray(parsed.inFlight) || !Array.isArray(parsed.dead) || !Array.isArray(parsed.seen)) {
-    throw new Error(`${file} is not a memory-store spill file (${FORMAT}); move it away to start without it`);
+    throw unreadable(file, `it is not a ${FORMAT} file`);
   }
   await rename(file, `${file}.loaded`);
   return { pending: parsed.pending, inFlight: parsed.inFlight, dead: parsed.dead, seen: parsed.seen };
+}
+
+function unreadable(file: string, why: string): RuntimeError {
+  return new RuntimeError('WAR_ERR_SPILL_UNREADABLE', `${file} cannot be loaded: ${why}; move it away to start without its messages`);
 }

@@ -43,9 +43,9 @@ export function pipelineFeature(ctx: FeatureContext, deps: PipelineFeatureDeps):
   const child: ChildSpec = {
     kind: 'actor',
     id: childId(TREE.pipeline),
-    // Handlers in flight may finish, carry their actions out and be acked (and, for the
-    // memory store, the queue drains) before it stops.
-    shutdownTimeoutMs: p.handlerTimeoutMs + ACTION_TIMEOUT_MS + 5_000,
+    // Its own drain ends at the shutdown's deadline (ShutdownDeadline); this is only the
+    // supervisor's backstop, for a restart as well (handlers in flight may finish first).
+    shutdownTimeoutMs: Math.max(config.shutdownTimeoutMs, p.handlerTimeoutMs + ACTION_TIMEOUT_MS + 5_000),
     behaviour: local(() =>
       pipeline({
         store: deps.store,
@@ -59,6 +59,7 @@ export function pipelineFeature(ctx: FeatureContext, deps: PipelineFeatureDeps):
         retryMaxMs: p.retryMaxMs,
         queueMax: p.queueMax,
         drainOnStop: deps.store.kind === 'memory',
+        drainRemainingMs: () => ctx.shutdown.drainRemainingMs(ctx.clock.now()),
         replyTo: deps.replyTo,
         booking: deps.booking,
         actionTimeoutMs: ACTION_TIMEOUT_MS,

@@ -66,6 +66,8 @@ export interface PipelineDeps {
    * not outlive the process); otherwise give the leases back for the next runtime.
    */
   readonly drainOnStop: boolean;
+  /** How long a stop may still wait for deliveries (the shutdown's deadline, less its reserve). */
+  readonly drainRemainingMs: () => number;
 }
 
 const NO_OUTCOMES: readonly ActionOutcome[] = Object.freeze([]);
@@ -73,6 +75,8 @@ const NO_OUTCOMES: readonly ActionOutcome[] = Object.freeze([]);
 interface Entry {
   readonly batch: Batch;
   attempt: number;
+  /** While `waiting`: when the retry is due (clock ms), so a drain at shutdown keeps the backoff. */
+  retryAt: number;
   /** Delivered, and some of its actions could not be carried out (kept for an ack retried later). */
   failedActions: boolean;
   /** `applying`: the handler succeeded and its actions are being carried out; `acking`: waiting for the store's ack. */
@@ -140,7 +144,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       void deps.store.release(batch.batchId, deps.owner).catch(() => undefined);
       return;
     }
-    const entry: Entry = { batch, attempt: 0, failedActions: false, state: 'queued' };
+    const entry: Entry = { batch, attempt: 0, retryAt: 0, failedActions: false, state: 'queued' };
     entries.set(batch.batchId, entry);
     tally('queued', 1);
     queue.push(entry);
@@ -255,23 +259,20 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   const failed = async (entry: Entry, error: unknown, ctx: ActorContext<PipelineMessage>): Promise<void> => {
     queueState.running--;
     const { batchId } = entry.batch;
-    if (entry.attempt < deps.maxAttempts && stopping) {
-      counters.retried++;
-      // Draining for shutdown: try again at once while the shutdown budget lasts; otherwise
-      // leave it in flight (its lease is given back in stop) for the next runtime.
-      move(entry, deps.drainOnStop ? 'queued' : 'waiting');
-      if (deps.drainOnStop) queue.push(entry);
-      ctx.log.warn({ batchId, attempt: entry.attempt, err: error }, 'handler failed during shutdown');
-      publish(ctx);
-      return;
-    }
     const decision = retryRule(error, entry.attempt, deps);
     if (decision.kind === 'retry') {
       const { delayMs } = decision;
       move(entry, 'waiting');
+      entry.retryAt = ctx.clock.now() + delayMs;
       counters.retried++;
-      ctx.log.warn({ batchId, attempt: entry.attempt, delayMs, err: error }, 'handler failed; retrying the batch');
-      ctx.timers.once(`retry:${batchId}`, delayMs, { type: 'retry', batchId });
+      if (stopping) {
+        // The drain in `stop` retries it when its backoff is over, if the shutdown's budget
+        // lasts (memory store); otherwise it stays in flight for the next start.
+        ctx.log.warn({ batchId, attempt: entry.attempt, delayMs, err: error }, 'handler failed during shutdown');
+      } else {
+        ctx.log.warn({ batchId, attempt: entry.attempt, delayMs, err: error }, 'handler failed; retrying the batch');
+        ctx.timers.once(`retry:${batchId}`, delayMs, { type: 'retry', batchId });
+      }
       publish(ctx);
       return;
     }
@@ -400,31 +401,47 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     },
     async stop(ctx, reason: ExitReason) {
       stopping = true;
+      // Wall time: a drain must end before the process's own shutdown timer, whatever the clock says.
+      const deadline = performance.now() + (reason.kind === 'shutdown' ? deps.drainRemainingMs() : deps.handlerTimeoutMs + deps.actionTimeoutMs);
+      const left = (): number => Math.max(0, deadline - performance.now());
       if (deps.drainOnStop && reason.kind === 'shutdown') {
-        // Retries still waiting get their last chance now: the process is going away.
-        for (const entry of entries.values()) {
-          if (entry.state === 'waiting') {
-            move(entry, 'queued');
-            queue.push(entry);
+        // The memory store does not outlive the process: deliver what can be delivered in
+        // time, retries at their backoff; the rest is spilled to DATA_DIR after the tree stops.
+        while (left() > 0) {
+          const now = ctx.clock.now();
+          let nextRetryMs = Infinity;
+          for (const entry of entries.values()) {
+            if (entry.state !== 'waiting') continue;
+            if (entry.retryAt <= now) {
+              move(entry, 'queued');
+              queue.push(entry);
+            } else nextRetryMs = Math.min(nextRetryMs, entry.retryAt - now);
           }
-        }
-        while (queue.length > 0 || tasks.size > 0) {
           pump(ctx);
-          await Promise.race(tasks);
+          if (queue.length === 0 && tasks.size === 0 && !pulling && nextRetryMs === Infinity) break;
+          await Promise.race([...tasks, sleep(Math.min(nextRetryMs, left(), 1_000))]);
         }
       } else {
-        await Promise.all(tasks);
+        await Promise.race([Promise.all(tasks), sleep(left())]);
       }
+      // Handlers still running past the budget are abandoned; their batches stay in flight.
       await runner.close();
+      await Promise.race([Promise.allSettled(tasks), sleep(100)]);
       // What is left stays in flight; giving the lease back lets the next runtime (or this
       // one, restarted) deliver it at once instead of after the lease runs out.
-      const left: string[] = [];
+      const remaining: string[] = [];
       for (const entry of entries.values()) {
         if (entry.state === 'acking') continue;
-        left.push(entry.batch.batchId);
+        remaining.push(entry.batch.batchId);
         await deps.store.release(entry.batch.batchId, deps.owner).catch(() => false);
       }
-      if (left.length > 0) ctx.log.warn({ batches: left }, 'batches still in flight at stop; handed back for the next start');
+      if (remaining.length > 0) {
+        ctx.log.warn({ batches: remaining.length, batchIds: remaining.slice(0, 20), store: deps.store.kind }, 'batches not delivered before stop; they stay in the store for the next start');
+      }
     },
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -44,6 +44,7 @@ export async function startRuntime(options: RuntimeContenderOptions): Promise<Ru
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     BATCH_WINDOW_MS: String(options.windowMs),
+    BATCH_STORE: options.store,
     ...(options.store === 'redis' ? { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: options.prefix } : {}),
     ...options.env,
   };
@@ -75,6 +76,8 @@ export async function startRuntime(options: RuntimeContenderOptions): Promise<Ru
       const result = await ingest.accept({ sessionId: 'default', phone: message.phone, text: message.text, id: message.id });
       if (result.status !== 'accepted') throw new Error(`message ${message.id} was not accepted: ${result.status}`);
     },
-    close: () => runtime.shutdown(),
+    close: async () => {
+      await runtime.shutdown();
+    },
   };
 }

@@ -7,6 +7,7 @@ import {
   idList,
   integer,
   logLevel,
+  oneOf,
   optionalString,
   pattern,
   ratio,
@@ -52,7 +53,13 @@ export interface Config {
     /** `/batchers` and each `/whatsapp/<id>`: one conversation's or one number's trouble never takes the others down. */
     readonly leaf: { readonly maxRestarts: number; readonly withinMs: number };
   };
+  /** Where the runtime keeps files: the embedded store, the memory store's shutdown spill. */
+  readonly dataDir: string;
   readonly store: {
+    /** sqlite (the default without REDIS_URL), redis (the default with it), memory (keeps nothing across a crash). */
+    readonly kind: 'sqlite' | 'redis' | 'memory';
+    /** SQLite's `synchronous`: normal survives a process crash, full also a power loss (an fsync per commit). */
+    readonly sqliteSynchronous: 'normal' | 'full';
     /** How often `/store` pings the store; while it is down, also the longest wait between reconnects. */
     readonly pingIntervalMs: number;
     /** How long a batcher, the pipeline or a session waits before asking an unavailable store again. */
@@ -67,7 +74,7 @@ export interface Config {
   };
   /** Node process metrics (heap, GC, event loop lag) on /metrics. */
   readonly metricsProcess: boolean;
-  /** Unset: the embedded in-memory store. */
+  /** The batch store's Redis when BATCH_STORE is redis (the default when set), and the WhatsApp auth store's. */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
   readonly batching: {
@@ -142,6 +149,9 @@ const VARIABLES = {
   MEMORY_HEAP_WARN_RATIO: ratio({ fallback: 0.85 }),
   METRICS_PROCESS: booleanFlag({ fallback: true }),
   REDIS_URL: url({ protocols: ['redis:', 'rediss:'], redactQuery: false }),
+  BATCH_STORE: oneOf(['sqlite', 'redis', 'memory'] as const, { fallback: 'sqlite' }),
+  DATA_DIR: string({ fallback: './data' }),
+  SQLITE_SYNCHRONOUS: oneOf(['normal', 'full'] as const, { fallback: 'normal' }),
   REDIS_KEY_PREFIX: pattern({ regex: /^[A-Za-z0-9:_-]{0,64}$/, description: "up to 64 letters, digits, ':', '_' or '-'", fallback: 'wa:' }),
   BATCH_WINDOW_MS: integer({ min: 1, max: 3_600_000, fallback: 9_000 }),
   BATCH_MAX_MESSAGES: integer({ min: 1, max: 10_000, fallback: 10 }),
@@ -216,6 +226,11 @@ export function loadConfig(env: Environment): LoadedConfig {
       values.HTTP_HEADERS_TIMEOUT_MS = values.HTTP_BODY_TIMEOUT_MS;
       effective.HTTP_HEADERS_TIMEOUT_MS = values.HTTP_BODY_TIMEOUT_MS;
     }
+    // Unset, the store follows REDIS_URL: Redis when there is one, else the embedded SQLite.
+    if ((source.BATCH_STORE ?? '').trim() === '' && values.REDIS_URL) {
+      values.BATCH_STORE = 'redis';
+      effective.BATCH_STORE = 'redis';
+    }
     crossCheck(values, problems);
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -241,7 +256,13 @@ export function loadConfig(env: Environment): LoadedConfig {
       root: { maxRestarts: values.ROOT_MAX_RESTARTS, withinMs: values.ROOT_RESTART_WINDOW_MS },
       leaf: { maxRestarts: values.LEAF_MAX_RESTARTS, withinMs: values.LEAF_RESTART_WINDOW_MS },
     },
-    store: { pingIntervalMs: values.STORE_PING_INTERVAL_MS, retryMs: values.STORE_RETRY_MS },
+    dataDir: values.DATA_DIR,
+    store: {
+      kind: values.BATCH_STORE as Config['store']['kind'],
+      sqliteSynchronous: values.SQLITE_SYNCHRONOUS as Config['store']['sqliteSynchronous'],
+      pingIntervalMs: values.STORE_PING_INTERVAL_MS,
+      retryMs: values.STORE_RETRY_MS,
+    },
     memory: {
       intervalMs: values.MEMORY_CHECK_INTERVAL_MS,
       rssWarnMb: values.MEMORY_RSS_WARN_MB,
@@ -298,6 +319,9 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
     problems.push(
       `HTTP_HEADERS_TIMEOUT_MS must be at most HTTP_BODY_TIMEOUT_MS (${values.HTTP_BODY_TIMEOUT_MS}), got ${values.HTTP_HEADERS_TIMEOUT_MS}`,
     );
+  }
+  if (values.BATCH_STORE === 'redis' && !values.REDIS_URL) {
+    problems.push('BATCH_STORE is redis, but REDIS_URL is not set: set REDIS_URL, or BATCH_STORE=sqlite for the embedded store');
   }
   if (values.PIPELINE_RETRY_MAX_MS < values.PIPELINE_RETRY_INITIAL_MS) {
     problems.push(`PIPELINE_RETRY_MAX_MS must be at least PIPELINE_RETRY_INITIAL_MS (${values.PIPELINE_RETRY_INITIAL_MS}), got ${values.PIPELINE_RETRY_MAX_MS}`);

@@ -2,15 +2,20 @@
  * The runtime as a process: config from the environment, the runtime, and the process's own
  * duties (signals, exit codes, following the npm that started it). Exit codes: 0 after a
  * requested shutdown, 1 when the root supervisor failed or shutdown overran
- * SHUTDOWN_TIMEOUT_MS, 78 (EX_CONFIG) for an invalid configuration or HANDLER_MODULE.
+ * SHUTDOWN_TIMEOUT_MS, 74 when a shutdown could not keep accepted messages (the memory
+ * store's spill failed), 78 (EX_CONFIG) when start-up is refused: an invalid configuration,
+ * HANDLER_MODULE, a data file another runtime holds, a spill that cannot be read.
  */
 import type { Logger } from 'pino';
 import { HandlerModuleError } from '../../actors/pipeline/handler-check.js';
+import { describe } from '../errors.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/config.js';
 import { createLogger } from '../logging/logger.js';
 import { Runtime } from '../runtime.js';
 
 export const EXIT_CONFIG = 78;
+/** EX_IOERR: the shutdown could not write what it had to keep. */
+export const EXIT_NOT_KEPT = 74;
 
 /** How often the runtime checks that the npm process that started it is still there. */
 const PARENT_WATCH_MS = 500;
@@ -43,7 +48,8 @@ export async function runRuntime(env: NodeJS.ProcessEnv = process.env): Promise<
       }, loaded.config.shutdownTimeoutMs);
       deadline.unref();
       try {
-        await runtime.shutdown();
+        const report = await runtime.shutdown();
+        if (report.lost > 0) code = EXIT_NOT_KEPT;
       } catch (error) {
         logger.error({ err: error }, 'error during shutdown');
         code = 1;
@@ -73,15 +79,13 @@ export async function runRuntime(env: NodeJS.ProcessEnv = process.env): Promise<
   if (env.npm_lifecycle_event) followParent(logger, (why) => void stop(0, why));
 
   try {
-    await runtime.start();
+    await runtime.preflight();
   } catch (error) {
-    if (error instanceof HandlerModuleError) {
-      process.stderr.write(`${error.message}\n`);
-      await runtime.shutdown().catch(() => undefined);
-      process.exit(EXIT_CONFIG);
-    }
-    throw error;
+    process.stderr.write(`${error instanceof HandlerModuleError ? error.message : `start-up refused: ${describe(error)}`}\n`);
+    await runtime.shutdown().catch(() => undefined);
+    process.exit(EXIT_CONFIG);
   }
+  await runtime.start();
   const address = await runtime.httpAddress().catch(() => undefined);
   logger.info({ http: address ?? 'not listening yet (see /http in the tree)', config: loaded.effective }, 'runtime started');
 }

@@ -5,7 +5,7 @@ import { MemoryStore } from '../../actors/batcher/memory-store.js';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import type { FlushedBatch } from '../../actors/pipeline/handler.js';
 import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../support/logger.js';
 
@@ -53,7 +53,7 @@ describe('batcher start', () => {
 
   async function start(store: MemoryStore, clock: ManualClock, delivered: FlushedBatch[]): Promise<Runtime> {
     const r = new Runtime({
-      loaded: loadConfig({ PORT: '0', BATCH_WINDOW_MS: String(WINDOW_MS), METRICS_PROCESS: 'false', BATCH_SWEEP_INTERVAL_MS: '600000' }),
+      loaded: testConfig({ PORT: '0', BATCH_WINDOW_MS: String(WINDOW_MS), METRICS_PROCESS: 'false', BATCH_SWEEP_INTERVAL_MS: '600000' }),
       logger: silentLogger(),
       clock,
       store,

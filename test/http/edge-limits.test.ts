@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
@@ -19,7 +20,7 @@ afterEach(async () => {
 async function start(env: Record<string, string> = {}) {
   runtime = new Runtime({
     // A long window: nothing is flushed while a test looks at the pending messages.
-    loaded: loadConfig({ PORT: '0', BATCH_WINDOW_MS: '60000', BATCH_MAX_AGE_MS: '120000', METRICS_PROCESS: 'false', ...env }),
+    loaded: testConfig({ PORT: '0', BATCH_WINDOW_MS: '60000', BATCH_MAX_AGE_MS: '120000', METRICS_PROCESS: 'false', ...env }),
     logger: silentLogger(),
     handlerRunner: () => new InlineRunner(() => undefined),
   });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { walkTree, type TreeNode } from '../../supervisor/tree-node.js';
 import { captureLogger } from '../support/logger.js';
@@ -15,7 +15,7 @@ afterEach(async () => {
 
 async function startRuntime(env: Record<string, string> = {}) {
   const capture = captureLogger('debug');
-  runtime = new Runtime({ loaded: loadConfig({ PORT: '0', ...env }), logger: capture.logger });
+  runtime = new Runtime({ loaded: testConfig({ PORT: '0', ...env }), logger: capture.logger });
   await runtime.start();
   const address = await runtime.httpAddress();
   if (!address) throw new Error('http did not bind');

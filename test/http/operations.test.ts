@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import type { FlushedBatch, HandlerAction } from '../../actors/pipeline/handler.js';
 import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import type { RuntimeEvent } from '../../src/events/runtime-events.js';
 import { Runtime } from '../../src/runtime.js';
@@ -23,7 +24,7 @@ async function start(handle: (batch: FlushedBatch) => readonly HandlerAction[] |
   const capture = captureLogger('info');
   const events: RuntimeEvent[] = [];
   runtime = new Runtime({
-    loaded: loadConfig({
+    loaded: testConfig({
       PORT: '0',
       ADMIN_TOKEN: TOKEN,
       BATCH_WINDOW_MS: '30',
@@ -171,7 +172,7 @@ describe('dead letters', () => {
 describe('logs', () => {
   it('unset secrets log as null, set ones as [redacted]', async () => {
     const capture = captureLogger('info');
-    runtime = new Runtime({ loaded: loadConfig({ PORT: '0', METRICS_PROCESS: 'false' }), logger: capture.logger });
+    runtime = new Runtime({ loaded: testConfig({ PORT: '0', METRICS_PROCESS: 'false' }), logger: capture.logger });
     capture.logger.info({ config: loadConfig({ ADMIN_TOKEN: TOKEN }).effective }, 'effective');
     capture.logger.info({ config: loadConfig({}).effective }, 'unset');
     const [set, unset] = capture.lines().map((line) => JSON.parse(line) as { config: Record<string, unknown> });

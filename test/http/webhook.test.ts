@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import type { FlushedBatch } from '../../actors/pipeline/handler.js';
-import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
@@ -18,7 +18,7 @@ afterEach(async () => {
 async function start(env: Record<string, string> = {}) {
   const delivered: FlushedBatch[] = [];
   runtime = new Runtime({
-    loaded: loadConfig({ PORT: '0', BATCH_WINDOW_MS: '300', METRICS_PROCESS: 'false', ...env }),
+    loaded: testConfig({ PORT: '0', BATCH_WINDOW_MS: '300', METRICS_PROCESS: 'false', ...env }),
     logger: silentLogger(),
     handlerRunner: () => new InlineRunner((batch) => void delivered.push(batch)),
   });

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
-import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../support/logger.js';
 import { walkTree, type TreeNode } from '../../supervisor/tree-node.js';
@@ -99,7 +99,7 @@ describe('Redis dying under a running runtime', () => {
     await redis.start();
     runtime = new Runtime({
       // A ping far away: readiness must not depend on it.
-      loaded: loadConfig({ PORT: '0', REDIS_URL: redis.url, REDIS_KEY_PREFIX: testPrefix('ready'), STORE_PING_INTERVAL_MS: '600000', METRICS_PROCESS: 'false' }),
+      loaded: testConfig({ PORT: '0', REDIS_URL: redis.url, REDIS_KEY_PREFIX: testPrefix('ready'), STORE_PING_INTERVAL_MS: '600000', METRICS_PROCESS: 'false' }),
       logger: silentLogger(),
       handlerRunner: () => new InlineRunner(() => []),
     });
@@ -125,7 +125,7 @@ describe('a Redis that refuses writes', () => {
     redis = new PrivateRedis();
     await redis.start();
     runtime = new Runtime({
-      loaded: loadConfig({ PORT: '0', REDIS_URL: redis.url, REDIS_KEY_PREFIX: testPrefix('oom'), METRICS_PROCESS: 'false' }),
+      loaded: testConfig({ PORT: '0', REDIS_URL: redis.url, REDIS_KEY_PREFIX: testPrefix('oom'), METRICS_PROCESS: 'false' }),
       logger: silentLogger(),
       handlerRunner: () => new InlineRunner(() => []),
     });

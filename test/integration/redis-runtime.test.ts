@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../support/logger.js';
 import { startMain } from '../support/main-process.js';
@@ -26,9 +26,11 @@ async function receiver(): Promise<{ hook: WebhookReceiver; url: string }> {
 }
 
 async function runtimeOn(env: Record<string, string>): Promise<{ runtime: Runtime; base: string }> {
-  const runtime = new Runtime({ loaded: loadConfig({ PORT: '0', METRICS_PROCESS: 'false', ...env }), logger: silentLogger() });
+  const runtime = new Runtime({ loaded: testConfig({ PORT: '0', METRICS_PROCESS: 'false', ...env }), logger: silentLogger() });
   await runtime.start();
-  cleanups.push(() => runtime.shutdown());
+  cleanups.push(async () => {
+    await runtime.shutdown();
+  });
   const address = await runtime.httpAddress();
   if (!address) throw new Error('no http address');
   return { runtime, base: `http://127.0.0.1:${address.port}` };

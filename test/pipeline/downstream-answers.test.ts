@@ -111,6 +111,7 @@ async function startPipeline(createRunner: () => HandlerRunner, retry: Retry) {
               queueMax: 100,
               // Shutdown must not hammer the webhook with the retries still waiting.
               drainOnStop: false,
+              drainRemainingMs: () => 10_000,
               replyTo: () => undefined,
               booking: undefined,
               actionTimeoutMs: 1_000,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../support/logger.js';
 import { startMain } from '../support/main-process.js';
@@ -54,7 +54,7 @@ describe('TypeScript handlers load from anywhere on disk', () => {
           : `import { appendFileSync } from 'node:fs';\ninterface Batch { readonly text: string }\nexport default function handle(batch: Batch): unknown[] {\n  appendFileSync(${JSON.stringify(out)}, batch.text + '\\n');\n  return [];\n}\n`;
       const module = handlerFile(`handler.${extension}`, source);
       runtime = new Runtime({
-        loaded: loadConfig({ PORT: '0', HANDLER_MODULE: module, BATCH_WINDOW_MS: '30', BATCH_MAX_AGE_MS: '30', PIPELINE_CONCURRENCY: '1', METRICS_PROCESS: 'false' }),
+        loaded: testConfig({ PORT: '0', HANDLER_MODULE: module, BATCH_WINDOW_MS: '30', BATCH_MAX_AGE_MS: '30', PIPELINE_CONCURRENCY: '1', METRICS_PROCESS: 'false' }),
         logger: silentLogger(),
       });
       await runtime.start();

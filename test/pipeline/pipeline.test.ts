@@ -77,6 +77,7 @@ async function setUp(createRunner: () => HandlerRunner, overrides: { maxAttempts
               retryMaxMs: 100,
               queueMax: 100,
               drainOnStop: true,
+              drainRemainingMs: () => 10_000,
               replyTo: (sessionId) => (sessionId === 's1' ? system?.lookup(sessionPaths('s1').gateway) : undefined),
               booking: undefined,
               actionTimeoutMs: 1_000,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/net.js';
 import { waitFor } from '../support/wait.js';
+import { tempDataDir } from '../support/config.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const children: ChildProcess[] = [];
@@ -44,7 +45,7 @@ async function npmStart() {
   const port = await freePort();
   const npm = spawn('npm', ['start'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), LOG_LEVEL: 'info', METRICS_PROCESS: 'false' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), LOG_LEVEL: 'info', METRICS_PROCESS: 'false', DATA_DIR: tempDataDir() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(npm);

@@ -8,7 +8,7 @@ import { FileAuthStore } from '../../actors/whatsapp/file-auth-store.js';
 import type { GatewayMessage, SessionInfo } from '../../actors/whatsapp/session-protocol.js';
 import { sessionPaths } from '../../src/tree-paths.js';
 import type { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from './config.js';
 import type { HandlerAction } from '../../actors/pipeline/handler.js';
 import { Runtime } from '../../src/runtime.js';
 import { nodeAt } from './system.js';
@@ -42,7 +42,7 @@ export async function startFakeSession(options: FakeSessionOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wa-auth-'));
   await options.seedAuth?.(new FileAuthStore(join(dir, 's1')));
   const runtime = new Runtime({
-    loaded: loadConfig({ PORT: '0', WA_SESSIONS: 's1', WA_AUTH_DIR: dir, ADMIN_TOKEN, METRICS_PROCESS: 'false', ...options.env }),
+    loaded: testConfig({ PORT: '0', WA_SESSIONS: 's1', WA_AUTH_DIR: dir, ADMIN_TOKEN, METRICS_PROCESS: 'false', ...options.env }),
     logger: options.logger ?? silentLogger(),
     ...(options.clock ? { clock: options.clock } : {}),
     random: seededRandom(11),

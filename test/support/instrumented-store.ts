@@ -1,16 +1,17 @@
 import type { Batch, PendingSummary, StoredMessage } from '../../actors/batcher/batch.js';
-import type {
-  AppendResult,
-  BatchStore,
-  ClaimRequest,
-  DeadLetter,
-  Lease,
-  Retried,
-  Settled,
-  SpillReport,
-  FlushRequest,
-  FlushResult,
-  StoreStats,
+import {
+  StoreUnavailableError,
+  type AppendResult,
+  type BatchStore,
+  type ClaimRequest,
+  type DeadLetter,
+  type Lease,
+  type Retried,
+  type Settled,
+  type SpillReport,
+  type FlushRequest,
+  type FlushResult,
+  type StoreStats,
 } from '../../actors/batcher/batch-store.js';
 import { conversationKey, type Conversation } from '../../actors/batcher/conversation.js';
 
@@ -26,6 +27,8 @@ export class InstrumentedStore implements BatchStore {
   readonly target: string;
   inFlight = 0;
   readonly #inner: BatchStore;
+  /** Cut off, as a killed process's connection is: every call fails as if the store were unreachable. */
+  #severed = false;
   readonly #faults = new Map<string, FlushFault>();
 
   constructor(inner: BatchStore) {
@@ -42,9 +45,15 @@ export class InstrumentedStore implements BatchStore {
     this.#faults.set(conversationKey(conversation), when);
   }
 
+  /** From now on every call fails, and nothing is spilled: the process this store belonged to is gone. */
+  sever(): void {
+    this.#severed = true;
+  }
+
   async #track<T>(work: () => Promise<T>): Promise<T> {
     this.inFlight++;
     try {
+      if (this.#severed) throw new StoreUnavailableError(this.target, 'the process was killed');
       return await work();
     } finally {
       this.inFlight--;
@@ -106,6 +115,7 @@ export class InstrumentedStore implements BatchStore {
   }
   get spill(): (() => Promise<SpillReport>) | undefined {
     const inner = this.#inner;
+    if (this.#severed) return undefined;
     return inner.spill ? () => this.#track(() => (inner.spill as () => Promise<SpillReport>).call(inner)) : undefined;
   }
   dropDeadLetter(batchId: string): Promise<boolean> {
@@ -114,6 +124,7 @@ export class InstrumentedStore implements BatchStore {
   async *pendingConversations(): AsyncIterable<Conversation> {
     this.inFlight++;
     try {
+      if (this.#severed) throw new StoreUnavailableError(this.target, 'the process was killed');
       yield* this.#inner.pendingConversations();
     } finally {
       this.inFlight--;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.js';
+import { tempDataDir } from './config.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -17,7 +18,8 @@ export interface MainProcess {
 export function startMain(env: Record<string, string>, tracked?: ChildProcess[]): MainProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // Its own DATA_DIR unless the test shares one between runs (a restart on the same store).
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: tempDataDir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   tracked?.push(child);

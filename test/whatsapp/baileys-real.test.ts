@@ -8,7 +8,7 @@ import { RedisAuthStore } from '../../actors/whatsapp/redis-auth-store.js';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import type { FlushedBatch } from '../../actors/pipeline/handler.js';
 import { sessionPaths } from '../../src/tree-paths.js';
-import { loadConfig } from '../../src/config/config.js';
+import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { LIFECYCLE_EVENT_TYPES, type LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import type { TreeNode } from '../../supervisor/tree-node.js';
@@ -37,7 +37,7 @@ async function start(target: WaServer, env: Record<string, string>) {
   authDir = mkdtempSync(join(tmpdir(), 'wa-auth-'));
   const delivered: FlushedBatch[] = [];
   runtime = new Runtime({
-    loaded: loadConfig({
+    loaded: testConfig({
       PORT: '0',
       METRICS_PROCESS: 'false',
       BATCH_WINDOW_MS: '100',
