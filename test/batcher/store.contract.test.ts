@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { batchText, type Batch, type StoredMessage } from '../../actors/batcher/batch.js';
@@ -6,6 +9,7 @@ import type { Conversation } from '../../actors/batcher/conversation.js';
 import { decideFlush, type FlushRules } from '../../actors/batcher/flush-rule.js';
 import { MemoryStore } from '../../actors/batcher/memory-store.js';
 import { RedisStore } from '../../actors/batcher/redis-store.js';
+import { SqliteStore } from '../../actors/batcher/sqlite-store.js';
 import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
 
 const RULES: FlushRules = { windowMs: 9_000, maxMessages: 10, maxAgeMs: 60_000 };
@@ -40,6 +44,23 @@ const kinds: [string, () => Promise<Harness>][] = [
     async () => {
       const store = new MemoryStore({ seenTtlMs: 86_400_000 });
       return { store, other: async () => store, cleanup: async () => undefined };
+    },
+  ],
+  [
+    'sqlite',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sqlite-store-'));
+      const store = new SqliteStore({ file: join(dir, 'batches.sqlite'), seenTtlMs: 86_400_000 });
+      await store.connect();
+      // One process per file (the lock): a second runtime is the same store, as with memory.
+      return {
+        store,
+        other: async () => store,
+        cleanup: async () => {
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
   ],
   [
