@@ -51,7 +51,10 @@ const kinds: [string, () => Promise<Harness>][] = [
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sqlite-store-'));
       const store = new SqliteStore({ file: join(dir, 'batches.sqlite'), seenTtlMs: 86_400_000 });
-      await store.connect();
+      await store.connect().catch((error: unknown) => {
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      });
       // One process per file (the lock): a second runtime is the same store, as with memory.
       return {
         store,
