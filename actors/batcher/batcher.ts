@@ -119,7 +119,11 @@ class Batcher implements Behaviour<BatcherMessage, void> {
     const deps = this.#deps;
     const pending = await deps.store.pending(this.#start);
     if (!pending) {
-      ctx.stop();
+      // Nothing left (flushed by the incarnation before, or by another runtime). Not a stop
+      // here: a restart for mail waiting (a message told to the one before as it passivated)
+      // would start another incarnation that stops in start again, without ever taking that
+      // mail, for ever. A flush due now takes the mail first, finds the store empty and stops.
+      ctx.timers.once('due', 0, DUE);
       return;
     }
     if (this.#arm(pending, ctx)) {
