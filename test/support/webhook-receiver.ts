@@ -13,6 +13,8 @@ export interface ReceivedBatch {
  */
 export class WebhookReceiver {
   readonly received: ReceivedBatch[] = [];
+  /** Every request, answered well or not: which batch, when (ms), with what status. */
+  readonly attempts: { batchId: string; at: number; status: number }[] = [];
   /** Statuses to answer with, one per request; when empty, `fallback`. */
   readonly script: number[] = [];
   fallback = 200;
@@ -26,6 +28,11 @@ export class WebhookReceiver {
       request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
       request.on('end', () => {
         const status = this.script.shift() ?? this.fallback;
+        try {
+          this.attempts.push({ batchId: (JSON.parse(body) as FlushedBatch).batchId, at: Date.now(), status });
+        } catch {
+          // Not a batch: only counted by the status it gets.
+        }
         setTimeout(() => {
           if (status >= 200 && status < 300) this.received.push({ headers: request.headers, batch: JSON.parse(body) as FlushedBatch });
           response.writeHead(status, { 'content-type': 'application/json' });
