@@ -109,7 +109,7 @@ describe('POST /webhook/whatsapp/batched', () => {
 
 describe('GET /webhook/whatsapp/batched/stats and DELETE', () => {
   it('lists pending batches with their due time, and drops one on request', async () => {
-    const { base, delivered } = await start({ BATCH_WINDOW_MS: '60000', BATCH_MAX_AGE_MS: '120000', ADMIN_TOKEN: TOKEN });
+    const { base, delivered } = await start({ BATCH_STORE: 'memory', BATCH_WINDOW_MS: '60000', BATCH_MAX_AGE_MS: '120000', ADMIN_TOKEN: TOKEN });
     await post(base, JSON.stringify({ phone: '79161234567', message: 'one' }));
     await post(base, JSON.stringify({ phone: '79161234567', message: 'two' }));
     await post(base, JSON.stringify({ phone: '79169999999', message: 'keep' }));

@@ -15,7 +15,7 @@ export function tempDataDir(): string {
   return dir;
 }
 
-/** A runtime's config for a test: an ephemeral port, no process metrics, its own DATA_DIR. */
+/** A runtime's config for a test: an ephemeral port and its own DATA_DIR. */
 export function testConfig(env: Record<string, string | undefined> = {}): LoadedConfig {
-  return loadConfig({ PORT: '0', METRICS_PROCESS: 'false', DATA_DIR: tempDataDir(), ...env });
+  return loadConfig({ PORT: '0', DATA_DIR: tempDataDir(), ...env });
 }

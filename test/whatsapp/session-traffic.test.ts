@@ -40,7 +40,7 @@ describe('inbound: messages.upsert through the session into the batchers', () =>
 
 describe('shutdown with the memory store', () => {
   it('takes in what the socket received before it closed, then flushes it with reason shutdown', async () => {
-    session = await startFakeSession({ env: { BATCH_WINDOW_MS: '60000' } });
+    session = await startFakeSession({ env: { BATCH_STORE: 'memory', BATCH_WINDOW_MS: '60000' } });
     await session.open();
     session.fake.current.deliver([waMessage({ message: { conversation: 'Запишите на стрижку меня' } })]);
     session.fake.current.deliver([waMessage({ message: { conversation: 'На завтра' } })]);
