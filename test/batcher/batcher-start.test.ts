@@ -118,3 +118,34 @@ describe('batcher start', () => {
     expect(delivered.map((batch) => [batch.reason, batch.text])).toEqual([['recovered', 'left over']]);
   });
 });
+
+describe('a conversation due on its first message (BATCH_MAX_MESSAGES=1)', () => {
+  it('passivates after its flush; a restart for the mail it was told meanwhile finds nothing and stops without looping', async () => {
+    // Before the fix, the batcher restarted for that mail stopped in its start, before taking
+    // the mail, and was restarted for it again, for ever: a microtask loop that starved the
+    // event loop (no timer fired again, not even the test's own timeout).
+    const delivered: FlushedBatch[] = [];
+    const runtime = new Runtime({
+      loaded: testConfig({ BATCH_STORE: 'memory', BATCH_MAX_MESSAGES: '1', BATCH_SWEEP_INTERVAL_MS: '600000' }),
+      logger: silentLogger(),
+      handlerRunner: () => new InlineRunner((batch) => void delivered.push(batch)),
+    });
+    await runtime.start();
+    try {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => runtime.ingest.accept({ sessionId: 'default', phone: String(79_160_100_000 + i), text: `m${i}`, id: `m${i}` })));
+      const timerFired = await new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 50));
+      expect(timerFired).toBe(true);
+      const deadline = Date.now() + 20_000;
+      while (delivered.length < 200 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(delivered).toHaveLength(200);
+      expect(delivered.every((batch) => batch.reason === 'size')).toBe(true);
+      // Every batcher passivated: none is left running (or restarting) for stale mail.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const batchers = runtime.system.snapshot().children.find((node) => node.path === '/batchers');
+      expect(batchers?.kind).toBe('supervisor');
+      expect(batchers?.children).toHaveLength(0);
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+});
