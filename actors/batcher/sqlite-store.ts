@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { RuntimeError } from '../../src/errors.js';
@@ -306,7 +306,10 @@ export class SqliteStore implements BatchStore {
     if (this.#db?.open) return;
     let db: Database.Database;
     try {
-      mkdirSync(dirname(this.#file), { recursive: true });
+      // Clients' messages: readable by the runtime's user only (SQLite gives its -wal file the
+      // database file's mode).
+      mkdirSync(dirname(this.#file), { recursive: true, mode: 0o700 });
+      closeSync(openSync(this.#file, 'a', 0o600));
       // No busy wait: the lock is held for the life of the holder, so waiting cannot help.
       db = new Database(this.#file, { timeout: 0 });
     } catch (error) {
