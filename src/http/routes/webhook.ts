@@ -91,6 +91,8 @@ export function webhookRoutes(app: FastifyInstance, deps: HttpDeps, batching: Ba
             pendingBatches: stats.pendingBatches,
             pendingMessages: stats.pendingMessages,
             inFlight: stats.inFlight,
+            // Of those, cut behind an undelivered batch of their conversation (ordering.ts).
+            waitingForEarlier: stats.waitingForEarlier,
             deadLetters: stats.deadLetters,
             accepted: batching.ingest.counts.accepted,
             duplicates: batching.ingest.counts.duplicates,
