@@ -3,10 +3,10 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDataDir } from '../support/config.js';
-import { startMain, type MainProcess } from '../support/main-process.js';
+import { disposeAll, startMain, type MainProcess } from '../support/main-process.js';
 import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
-import { WebhookReceiver, type ReceivedBatch } from '../support/webhook-receiver.js';
+import { listeningReceiver, type ReceivedBatch } from '../support/webhook-receiver.js';
 
 /**
  * What each store keeps across a kill -9 and a shutdown with the downstream failing, as a user
@@ -16,17 +16,9 @@ import { WebhookReceiver, type ReceivedBatch } from '../support/webhook-receiver
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+afterEach(() => disposeAll(children, cleanups));
 
-async function receiver(): Promise<{ hook: WebhookReceiver; url: string }> {
-  const hook = new WebhookReceiver();
-  const url = await hook.listen();
-  cleanups.push(() => hook.close());
-  return { hook, url };
-}
+const receiver = () => listeningReceiver(cleanups);
 
 function post(port: number, body: Record<string, unknown>): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}/webhook/whatsapp/batched`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -3,27 +3,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../support/config.js';
 import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../support/logger.js';
-import { startMain } from '../support/main-process.js';
+import { disposeAll, startMain } from '../support/main-process.js';
 import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
 import { PrivateRedis } from '../support/redis-server.js';
 import { waitFor } from '../support/wait.js';
-import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { listeningReceiver } from '../support/webhook-receiver.js';
 
 /** Real parts end to end: HTTP in, Redis in the middle, the built-in handler (piscina + undici) out to a local webhook. */
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+afterEach(() => disposeAll(children, cleanups));
 
-async function receiver(): Promise<{ hook: WebhookReceiver; url: string }> {
-  const hook = new WebhookReceiver();
-  const url = await hook.listen();
-  cleanups.push(() => hook.close());
-  return { hook, url };
-}
+const receiver = () => listeningReceiver(cleanups);
 
 async function runtimeOn(env: Record<string, string>): Promise<{ runtime: Runtime; base: string }> {
   const runtime = new Runtime({ loaded: testConfig({ PORT: '0', METRICS_PROCESS: 'false', ...env }), logger: silentLogger() });

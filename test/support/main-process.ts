@@ -45,3 +45,9 @@ function listeningPort(stdout: string): number | undefined {
   }
   return undefined;
 }
+
+/** A test file's afterEach: runtimes still running are killed, then its cleanups run, last first. */
+export async function disposeAll(children: ChildProcess[], cleanups: (() => Promise<void> | void)[]): Promise<void> {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+}

@@ -52,3 +52,11 @@ export class WebhookReceiver {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }
+
+/** A receiver on a free port, closed by the test file's cleanups (its afterEach runs them). */
+export async function listeningReceiver(cleanups: (() => Promise<void> | void)[]): Promise<{ hook: WebhookReceiver; url: string }> {
+  const hook = new WebhookReceiver();
+  const url = await hook.listen();
+  cleanups.push(() => hook.close());
+  return { hook, url };
+}
