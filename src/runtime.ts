@@ -200,8 +200,16 @@ export class Runtime {
       await this.#shutdownSteps.stopWhatsApp().catch((error: unknown) => this.#logger.warn({ err: error }, 'could not stop whatsapp before the flush'));
       if (this.store.kind === 'memory') await this.#shutdownSteps.flushForShutdown();
     }
-    await this.system.shutdown();
-    return this.#keepWhatIsLeft();
+    let failure: unknown;
+    try {
+      await this.system.shutdown();
+    } catch (error) {
+      failure = error;
+    }
+    // Whatever became of the tree, what the memory store holds is written out.
+    const report = await this.#keepWhatIsLeft();
+    if (failure !== undefined) throw failure;
+    return report;
   }
 
   async #keepWhatIsLeft(): Promise<ShutdownReport> {
@@ -209,7 +217,7 @@ export class Runtime {
     const spill = await this.store.spill();
     if (spill.lost > 0) {
       this.#logger.error({ messages: spill.lost, batches: spill.batches, file: spill.file, cause: spill.error }, `${spill.lost} accepted messages could not be kept: the memory store could not write its spill file`);
-    } else if (spill.file) {
+    } else if (spill.file && spill.messages > 0) {
       this.#logger.warn({ messages: spill.messages, batches: spill.batches, file: spill.file }, `${spill.messages} messages not delivered before shutdown were written to ${spill.file}; the next start loads them`);
     }
     return { spill, lost: spill.lost };

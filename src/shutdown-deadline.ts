@@ -12,9 +12,9 @@ export class ShutdownDeadline {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** A tenth of the timeout, at least 500 ms and at most 5 s, is kept for after the drain. */
+  /** A tenth of the timeout, at least 1 s (a large spill and its fsync) and at most 5 s, is kept for after the drain. */
   static reserveMs(timeoutMs: number): number {
-    return Math.min(5_000, Math.max(500, Math.floor(timeoutMs / 10)));
+    return Math.min(5_000, Math.max(1_000, Math.floor(timeoutMs / 10)));
   }
 
   begin(now: number): void {

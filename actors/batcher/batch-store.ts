@@ -52,11 +52,22 @@ export interface Lease {
   readonly leaseUntil: number;
 }
 
+/**
+ * A batch as the settling calls name it: its id and its conversation, so an ack repeated
+ * after its reply was lost (the first one went through) still finds the conversation's next
+ * batch, which the first one leased to the caller.
+ */
+export type BatchRef = Conversation & { readonly batchId: string };
+
 /** What `ack` and `deadLetter` did. */
 export interface Settled {
   /** False if there was no such batch in flight (already settled, by this runtime or another). */
   readonly settled: boolean;
-  /** The conversation's next batch, now its oldest in flight, leased to the caller: deliver it. */
+  /**
+   * The conversation's next batch, now its oldest in flight, leased to the caller: deliver it.
+   * Also when `settled` is false, if the conversation's head is leased to the caller (a
+   * repeated ack): delivering it twice within one pipeline is harmless, stranding it is not.
+   */
   readonly next: Batch | undefined;
 }
 
@@ -144,10 +155,14 @@ export interface BatchStore {
   renew(batchId: string, owner: string, leaseUntil: number): Promise<boolean>;
   /** Gives the owner's lease back: any runtime may claim the batch at once. False if it was not the owner's. */
   release(batchId: string, owner: string): Promise<boolean>;
-  /** The batch was delivered: forget it, and lease its conversation's next batch to `next`. */
-  ack(batchId: string, next: Lease): Promise<Settled>;
-  /** Delivery failed for good: park it where an operator sees it, and lease the conversation's next batch to `next`. */
-  deadLetter(batchId: string, error: string, at: number, next: Lease): Promise<Settled>;
+  /** The batch was delivered (by whoever holds it now, too): forget it, and lease its conversation's next batch to `next`. */
+  ack(batch: BatchRef, next: Lease): Promise<Settled>;
+  /**
+   * Delivery failed for good: park it where an operator sees it, and lease the conversation's
+   * next batch to `next`. Only by the lease's holder (`next.owner`): a runtime whose lease ran
+   * out must not dead-letter a batch another runtime is delivering.
+   */
+  deadLetter(batch: BatchRef, error: string, at: number, next: Lease): Promise<Settled>;
   /** At most `limit` dead letters, oldest first. */
   deadLetters(limit: number): Promise<DeadLetter[]>;
   deadLetterCount(): Promise<number>;

@@ -1,6 +1,7 @@
 import type { Batch, FlushReason, PendingSummary, StoredMessage } from './batch.js';
 import type {
   AppendResult,
+  BatchRef,
   BatchStore,
   ClaimRequest,
   DeadLetter,
@@ -12,10 +13,11 @@ import type {
   SpillReport,
   StoreStats,
 } from './batch-store.js';
+import { errorCode } from '../../src/errors.js';
 import { conversationKey, type Conversation } from './conversation.js';
 import { decideFlush } from './flush-rule.js';
 import { InFlightOrder } from './ordering.js';
-import { loadSpill, writeSpill, type SpillContents } from './spill-file.js';
+import { loadSpill, markSpillLoaded, spillUnreadable, writeSpill, type SpillContents } from './spill-file.js';
 
 const PRUNE_EVERY = 50_000;
 
@@ -57,6 +59,8 @@ export class MemoryStore implements BatchStore {
   readonly #spillFile: string | undefined;
   #appendsSincePrune = 0;
   #loaded = false;
+  /** The spill could not be loaded: it stays as it is for the operator, never overwritten by a new one. */
+  #spillBlocked = false;
 
   constructor(options: MemoryStoreOptions) {
     this.#seenTtlMs = options.seenTtlMs;
@@ -71,9 +75,19 @@ export class MemoryStore implements BatchStore {
   /** The first connect loads what the last run spilled (once: a restarted /store keeps what is in memory). */
   async connect(): Promise<void> {
     if (this.#loaded || !this.#spillFile) return;
+    const file = this.#spillFile;
+    let contents: SpillContents | undefined;
+    try {
+      contents = await loadSpill(file);
+      if (contents) this.#restore(contents);
+    } catch (error) {
+      this.#spillBlocked = true;
+      this.#clear();
+      if (errorCode(error) === 'WAR_ERR_SPILL_UNREADABLE') throw error;
+      throw spillUnreadable(file, error instanceof Error ? error.message : String(error));
+    }
     this.#loaded = true;
-    const contents = await loadSpill(this.#spillFile);
-    if (contents) this.#restore(contents);
+    if (contents) await markSpillLoaded(file);
   }
 
   async close(): Promise<void> {}
@@ -91,14 +105,23 @@ export class MemoryStore implements BatchStore {
       contents.inFlight.reduce((sum, batch) => sum + batch.messages.length, 0) +
       contents.dead.reduce((sum, dead) => sum + dead.batch.messages.length, 0);
     const batches = contents.inFlight.length + contents.dead.length;
-    if (messages === 0) return { file: undefined, messages, batches, lost: 0 };
-    if (!this.#spillFile) return { file: undefined, messages, batches, lost: messages };
+    // Remembered ids alone are worth keeping too: a redelivered message stays a duplicate.
+    if (messages === 0 && contents.seen.length === 0) return { file: undefined, messages, batches, lost: 0 };
+    if (!this.#spillFile || this.#spillBlocked) return { file: undefined, messages, batches, lost: messages };
     try {
       await writeSpill(this.#spillFile, contents);
       return { file: this.#spillFile, messages, batches, lost: 0 };
     } catch (error) {
       return { file: this.#spillFile, messages, batches, lost: messages, error: error instanceof Error ? error.message : String(error) };
     }
+  }
+
+  /** Back to empty: a restore that failed half-way leaves nothing half-loaded behind. */
+  #clear(): void {
+    this.#pending.clear();
+    this.#dead.clear();
+    this.#seen.clear();
+    for (const entry of [...this.#inFlight.values()]) this.#inFlight.remove(entry.batch.batchId, undefined);
   }
 
   #restore(contents: SpillContents): void {
@@ -187,15 +210,17 @@ export class MemoryStore implements BatchStore {
     return this.#inFlight.release(batchId, owner);
   }
 
-  async ack(batchId: string, next: Lease): Promise<Settled> {
-    const { removed, next: batch } = this.#inFlight.remove(batchId, next);
-    return { settled: removed !== undefined, next: batch };
+  async ack(batch: BatchRef, next: Lease): Promise<Settled> {
+    const { removed, next: following } = this.#inFlight.remove(batch.batchId, next);
+    if (!removed) return { settled: false, next: this.#inFlight.headHeldBy(batch, next.owner) };
+    return { settled: true, next: following };
   }
 
-  async deadLetter(batchId: string, error: string, at: number, next: Lease): Promise<Settled> {
-    const { removed, next: batch } = this.#inFlight.remove(batchId, next);
-    if (removed) this.#dead.set(batchId, { batch: removed.batch, error, at });
-    return { settled: removed !== undefined, next: batch };
+  async deadLetter(batch: BatchRef, error: string, at: number, next: Lease): Promise<Settled> {
+    const { removed, next: following } = this.#inFlight.remove(batch.batchId, next, next.owner);
+    if (!removed) return { settled: false, next: this.#inFlight.headHeldBy(batch, next.owner) };
+    this.#dead.set(batch.batchId, { batch: removed.batch, error, at });
+    return { settled: true, next: following };
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {

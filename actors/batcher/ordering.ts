@@ -1,6 +1,6 @@
 import type { Batch } from './batch.js';
 import type { Lease } from './batch-store.js';
-import { conversationKey } from './conversation.js';
+import { conversationKey, type Conversation } from './conversation.js';
 
 /**
  * The ordering rule (DESIGN section 6), in one place:
@@ -63,10 +63,13 @@ export class InFlightOrder {
     return true;
   }
 
-  /** Removes a batch; if it was its conversation's head, the next one becomes head, leased to `next`. */
-  remove(batchId: string, next: Lease | undefined): { removed: InFlight | undefined; next: Batch | undefined } {
+  /**
+   * Removes a batch (only if `holder` holds its lease, when given); if it was its
+   * conversation's head, the next one becomes head, leased to `next`.
+   */
+  remove(batchId: string, next: Lease | undefined, holder?: string): { removed: InFlight | undefined; next: Batch | undefined } {
     const entry = this.#batches.get(batchId);
-    if (!entry) return { removed: undefined, next: undefined };
+    if (!entry || (holder !== undefined && entry.owner !== holder)) return { removed: undefined, next: undefined };
     this.#batches.delete(batchId);
     this.#claimable.delete(batchId);
     this.#leased.delete(batchId);
@@ -82,6 +85,13 @@ export class InFlightOrder {
     const head = this.#batches.get(queue[0] as string) as InFlight;
     this.#hold(head, next);
     return { removed: entry, next: next ? head.batch : undefined };
+  }
+
+  /** The conversation's oldest batch in flight, if `owner` holds its lease. */
+  headHeldBy(conversation: Conversation, owner: string): Batch | undefined {
+    const head = this.#queues.get(conversationKey(conversation))?.[0];
+    const entry = head === undefined ? undefined : this.#leased.get(head);
+    return entry && entry.owner === owner ? entry.batch : undefined;
   }
 
   renew(batchId: string, owner: string, leaseUntil: number): boolean {

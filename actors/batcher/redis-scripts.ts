@@ -84,14 +84,28 @@ const ORDER = `
 local function orderKey(orderPrefix, sessionId, phone)
   return orderPrefix .. sessionId .. ':' .. phone
 end
--- Ids whose hash is gone (the safety-net TTL ran out) never block the queue.
-local function firstLive(queue, inflightPrefix)
+-- Ids whose hash is gone (deleted by hand; in-flight hashes have no TTL) never block the
+-- queue: they are dropped, and a live batch that comes to the front is made a head,
+-- claimable at once, so nothing behind a lost batch waits for ever.
+local function firstLive(queue, inflightPrefix, heads)
   local id = redis.call('LINDEX', queue, 0)
+  local dropped = false
   while id and redis.call('EXISTS', inflightPrefix .. id) == 0 do
     redis.call('LPOP', queue)
+    dropped = true
     id = redis.call('LINDEX', queue, 0)
   end
+  if id and dropped and not redis.call('ZSCORE', heads, id) then
+    redis.call('HSET', inflightPrefix .. id, 'owner', '', 'leaseUntil', '0')
+    redis.call('ZADD', heads, redis.call('HGET', inflightPrefix .. id, 'flushedAt'), id)
+  end
   return id
+end
+-- The conversation's head, if the caller holds its lease (an ack repeated after a lost reply).
+local function headHeldBy(queue, inflightPrefix, heads, owner)
+  local id = firstLive(queue, inflightPrefix, heads)
+  if id and redis.call('HGET', inflightPrefix .. id, 'owner') == owner then return id end
+  return false
 end
 local function lease(heads, inflightPrefix, id, owner, leaseUntil)
   redis.call('HSET', inflightPrefix .. id, 'owner', owner, 'leaseUntil', leaseUntil)
@@ -104,10 +118,16 @@ local function unlink(heads, queue, inflightPrefix, id, owner, leaseUntil)
   local head = redis.call('LINDEX', queue, 0)
   redis.call('LREM', queue, 1, id)
   if head ~= id then return false end
-  local nextId = firstLive(queue, inflightPrefix)
+  local nextId = firstLive(queue, inflightPrefix, heads)
   if not nextId then return false end
   lease(heads, inflightPrefix, nextId, owner, leaseUntil)
   return nextId
+end
+local function withFields(flag, inflightPrefix, id)
+  local entry = redis.call('HGETALL', inflightPrefix .. id)
+  table.insert(entry, 1, id)
+  table.insert(entry, 1, flag)
+  return entry
 end
 `;
 
@@ -147,10 +167,10 @@ redis.call('HSET', KEYS[2],
   'sessionId', ARGV[6], 'phone', ARGV[7], 'messages', messages, 'reason', reason,
   'firstAt', tostring(first), 'lastAt', tostring(batchLast), 'flushedAt', ARGV[1],
   'owner', '', 'leaseUntil', '0')
-redis.call('EXPIRE', KEYS[2], ARGV[10])
-local ahead = firstLive(KEYS[3], ARGV[12])
+-- No TTL: an in-flight batch leaves only by ack or dead letter (its queue and the batches
+-- behind it depend on it). The pending list's TTL is the only safety net for garbage.
+local ahead = firstLive(KEYS[3], ARGV[12], KEYS[4])
 redis.call('RPUSH', KEYS[3], ARGV[11])
-redis.call('EXPIRE', KEYS[3], ARGV[10])
 local deliverable = 0
 if not ahead then
   lease(KEYS[4], ARGV[12], ARGV[11], ARGV[8], ARGV[9])
@@ -212,29 +232,24 @@ return 1
 
 /**
  * Acks, one or many (the batches of one burst). KEYS: heads. ARGV: inflightPrefix,
- * orderPrefix, owner, leaseUntil, then the batch ids. -> per batch {deleted (1|0), next batch
- * id or '', its fields...}
+ * orderPrefix, owner, leaseUntil, then batchId, sessionId, phone per batch. -> per batch
+ * {deleted (1|0), next batch id or '', its fields...}; a batch already gone answers the
+ * conversation's head if the caller holds it (the first ack went through, its reply did not).
  */
 export const ACK = ORDER + `
 local out = {}
-for i = 5, #ARGV do
+for i = 5, #ARGV, 3 do
   local id = ARGV[i]
   local key = ARGV[1] .. id
-  local fields = redis.call('HMGET', key, 'sessionId', 'phone')
-  if not fields[1] then
+  local queue = orderKey(ARGV[2], ARGV[i + 1], ARGV[i + 2])
+  if redis.call('EXISTS', key) == 0 then
     redis.call('ZREM', KEYS[1], id)
-    out[#out + 1] = {0, ''}
+    local held = headHeldBy(queue, ARGV[1], KEYS[1], ARGV[3])
+    if held then out[#out + 1] = withFields(0, ARGV[1], held) else out[#out + 1] = {0, ''} end
   else
     redis.call('DEL', key)
-    local nextId = unlink(KEYS[1], orderKey(ARGV[2], fields[1], fields[2]), ARGV[1], id, ARGV[3], ARGV[4])
-    if nextId then
-      local entry = redis.call('HGETALL', ARGV[1] .. nextId)
-      table.insert(entry, 1, nextId)
-      table.insert(entry, 1, 1)
-      out[#out + 1] = entry
-    else
-      out[#out + 1] = {1, ''}
-    end
+    local nextId = unlink(KEYS[1], queue, ARGV[1], id, ARGV[3], ARGV[4])
+    if nextId then out[#out + 1] = withFields(1, ARGV[1], nextId) else out[#out + 1] = {1, ''} end
   end
 end
 return out
@@ -243,27 +258,29 @@ return out
 /**
  * Never dropped: the dead letter has no TTL, and its id joins the dead-letter index (a set,
  * so counting and listing never walk the keyspace); the conversation's next batch is leased to
- * the caller. KEYS: inflight, dead, index, heads. ARGV: error, at, batchId, inflightPrefix,
- * orderPrefix, owner, leaseUntil. -> {moved (1|0), next batch id or '', its fields...}
+ * the caller. Only the lease's holder may: a runtime whose lease ran out leaves the batch to
+ * the one delivering it now. KEYS: inflight, dead, index, heads. ARGV: error, at, batchId,
+ * inflightPrefix, orderPrefix, owner, leaseUntil, sessionId, phone.
+ * -> {moved (1|0), next batch id or '', its fields...}
  */
 export const DEAD_LETTER = ORDER + `
-local fields = redis.call('HMGET', KEYS[1], 'sessionId', 'phone')
-if not fields[1] then return {0, ''} end
+local queue = orderKey(ARGV[5], ARGV[8], ARGV[9])
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[6] then
+  local held = headHeldBy(queue, ARGV[4], KEYS[4], ARGV[6])
+  if held then return withFields(0, ARGV[4], held) end
+  return {0, ''}
+end
 redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('PERSIST', KEYS[2])
 redis.call('HSET', KEYS[2], 'error', ARGV[1], 'deadAt', ARGV[2], 'owner', '', 'leaseUntil', '0')
 redis.call('SADD', KEYS[3], ARGV[3])
-local nextId = unlink(KEYS[4], orderKey(ARGV[5], fields[1], fields[2]), ARGV[4], ARGV[3], ARGV[6], ARGV[7])
+local nextId = unlink(KEYS[4], queue, ARGV[4], ARGV[3], ARGV[6], ARGV[7])
 if not nextId then return {1, ''} end
-local entry = redis.call('HGETALL', ARGV[4] .. nextId)
-table.insert(entry, 1, nextId)
-table.insert(entry, 1, 1)
-return entry
+return withFields(1, ARGV[4], nextId)
 `;
 
 /**
  * An operator's retry: the dead letter goes back in flight at the end of its conversation's
- * queue, with its safety-net TTL again, leased to `owner` only if it is the head.
+ * queue, leased to `owner` only if it is the head.
  * KEYS: dead, inflight, index, heads. ARGV: batchId, owner, leaseUntil, ttlSeconds,
  * inflightPrefix, orderPrefix. -> nil, or {deliverable (1|0), the batch's fields...}
  */
@@ -275,13 +292,11 @@ end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('HDEL', KEYS[2], 'error', 'deadAt')
 redis.call('HSET', KEYS[2], 'owner', '', 'leaseUntil', '0')
-redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('SREM', KEYS[3], ARGV[1])
 local fields = redis.call('HMGET', KEYS[2], 'sessionId', 'phone')
 local queue = orderKey(ARGV[6], fields[1], fields[2])
-local ahead = firstLive(queue, ARGV[5])
+local ahead = firstLive(queue, ARGV[5], KEYS[4])
 redis.call('RPUSH', queue, ARGV[1])
-redis.call('EXPIRE', queue, ARGV[4])
 local deliverable = 0
 if not ahead then
   lease(KEYS[4], ARGV[5], ARGV[1], ARGV[2], ARGV[3])
@@ -301,7 +316,7 @@ export const ADOPT = ORDER + `
 local fields = redis.call('HMGET', KEYS[1], 'sessionId', 'phone', 'owner', 'leaseUntil')
 if not fields[1] then return 0 end
 local queue = orderKey(ARGV[3], fields[1], fields[2])
-local ahead = firstLive(queue, ARGV[2])
+local ahead = firstLive(queue, ARGV[2], KEYS[2])
 for _, id in ipairs(redis.call('LRANGE', queue, 0, -1)) do
   if id == ARGV[1] then return 0 end
 end

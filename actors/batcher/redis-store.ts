@@ -4,6 +4,7 @@ import {
   StoreUnavailableError,
   type AppendResult,
   type AvailabilityListener,
+  type BatchRef,
   type BatchStore,
   type ClaimRequest,
   type DeadLetter,
@@ -35,7 +36,7 @@ interface Scripts {
   batchAppend(pending: string, seen: string, id: string, entry: string, at: number, ttl: number): Promise<AppendReply>;
   /** numKeys, the keys (pending, seen per message), ttl, then (id, entry, at) per message. */
   batchAppendMany(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
-  /** heads, inflightPrefix, orderPrefix, owner, leaseUntil, then the batch ids. */
+  /** heads, inflightPrefix, orderPrefix, owner, leaseUntil, then batchId, sessionId, phone per batch. */
   batchAck(heads: string, ...argv: (string | number)[]): Promise<(string | number)[][]>;
   batchPending(pending: string): Promise<[number, string, string]>;
   batchFlush(pending: string, inflight: string, order: string, heads: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
@@ -53,7 +54,7 @@ type ScriptedRedis = Redis & Scripts;
 
 /** An ack waiting for its burst to be sent. */
 interface QueuedAck {
-  readonly batchId: string;
+  readonly batch: BatchRef;
   readonly next: Lease;
   readonly resolve: (settled: Settled) => void;
   readonly reject: (error: unknown) => void;
@@ -310,15 +311,16 @@ export class RedisStore implements BatchStore {
     return (await this.#call((redis) => redis.batchRelease(this.#inFlightKey(batchId), this.#headsKey(), owner, batchId))) === 1;
   }
 
-  ack(batchId: string, next: Lease): Promise<Settled> {
+  ack(batch: BatchRef, next: Lease): Promise<Settled> {
     return new Promise<Settled>((resolve, reject) => {
       const acks = this.#acks;
-      acks.push({ batchId, next, resolve, reject });
+      acks.push({ batch, next, resolve, reject });
       if (acks.length === 1) process.nextTick(this.#sendAcks);
     });
   }
 
-  async deadLetter(batchId: string, error: string, at: number, next: Lease): Promise<Settled> {
+  async deadLetter(batch: BatchRef, error: string, at: number, next: Lease): Promise<Settled> {
+    const { batchId } = batch;
     const reply = await this.#call((redis) =>
       redis.batchDeadLetter(
         this.#inFlightKey(batchId),
@@ -332,6 +334,8 @@ export class RedisStore implements BatchStore {
         this.#orderKey(''),
         next.owner,
         next.leaseUntil,
+        batch.sessionId,
+        batch.phone,
       ),
     );
     return settledFrom(reply);
@@ -511,7 +515,9 @@ export class RedisStore implements BatchStore {
   };
 
   #sendAckCall(acks: QueuedAck[], next: Lease): void {
-    this.#call((redis) => redis.batchAck(this.#headsKey(), this.#inFlightKey(''), this.#orderKey(''), next.owner, next.leaseUntil, ...acks.map((ack) => ack.batchId))).then(
+    const refs: string[] = [];
+    for (const { batch } of acks) refs.push(batch.batchId, batch.sessionId, batch.phone);
+    this.#call((redis) => redis.batchAck(this.#headsKey(), this.#inFlightKey(''), this.#orderKey(''), next.owner, next.leaseUntil, ...refs)).then(
       (replies) => {
         for (let i = 0; i < acks.length; i++) (acks[i] as QueuedAck).resolve(settledFrom(replies[i] as (string | number)[]));
       },

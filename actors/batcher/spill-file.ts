@@ -35,9 +35,9 @@ export async function writeSpill(file: string, contents: SpillContents): Promise
 }
 
 /**
- * The last run's spill, or undefined if there is none. Loaded once, then renamed to
- * `<file>.loaded` (the operator keeps a copy; the next spill does not merge with it). A file
- * that is not a spill is a typed error naming it: starting without it would lose its messages.
+ * The last run's spill, or undefined if there is none; `markSpillLoaded` once it is restored.
+ * A file that is not a spill is a typed error naming it: starting without it would lose its
+ * messages.
  */
 export async function loadSpill(file: string): Promise<SpillContents | undefined> {
   let text: string;
@@ -56,8 +56,16 @@ export async function loadSpill(file: string): Promise<SpillContents | undefined
   if (parsed.format !== FORMAT || !Array.isArray(parsed.pending) || !Array.isArray(parsed.inFlight) || !Array.isArray(parsed.dead) || !Array.isArray(parsed.seen)) {
     throw unreadable(file, `it is not a ${FORMAT} file`);
   }
-  await rename(file, `${file}.loaded`);
   return { pending: parsed.pending, inFlight: parsed.inFlight, dead: parsed.dead, seen: parsed.seen };
+}
+
+/** Once its contents are in the store: the operator keeps a copy, and the next spill does not merge with it. */
+export async function markSpillLoaded(file: string): Promise<void> {
+  await rename(file, `${file}.loaded`);
+}
+
+export function spillUnreadable(file: string, why: string): RuntimeError {
+  return unreadable(file, why);
 }
 
 function unreadable(file: string, why: string): RuntimeError {

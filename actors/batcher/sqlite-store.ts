@@ -6,6 +6,7 @@ import type { Batch, FlushReason, PendingSummary, StoredMessage } from './batch.
 import {
   StoreUnavailableError,
   type AppendResult,
+  type BatchRef,
   type AvailabilityListener,
   type BatchStore,
   type ClaimRequest,
@@ -142,6 +143,8 @@ export const STATEMENTS = {
   release: "UPDATE batches SET owner = '', lease_until = flushed_at WHERE batch_id = ? AND head = 1 AND owner = ? AND owner <> ''",
   releaseAll: "UPDATE batches SET owner = '', lease_until = flushed_at WHERE head = 1 AND owner <> ''",
   removeBatch: `DELETE FROM batches WHERE batch_id = ? RETURNING ${BATCH}`,
+  removeHeld: `DELETE FROM batches WHERE batch_id = ? AND head = 1 AND owner = ? AND owner <> '' RETURNING ${BATCH}`,
+  headHeldBy: `SELECT ${BATCH} FROM batches WHERE session_id = ? AND phone = ? AND head = 1 AND owner = ? AND owner <> '' LIMIT 1`,
   leaseNext: `UPDATE batches SET head = 1, owner = ?, lease_until = ?
     WHERE seq = (SELECT seq FROM batches WHERE session_id = ? AND phone = ? ORDER BY seq LIMIT 1) RETURNING ${BATCH}`,
   insertDead: `INSERT INTO dead_letters (batch_id, session_id, phone, messages, reason, first_at, last_at, flushed_at, error, at)
@@ -226,6 +229,8 @@ function prepare(db: Database.Database) {
     release: db.prepare<[string, string]>(p.release),
     releaseAll: db.prepare<[]>(p.releaseAll),
     removeBatch: db.prepare<[string], BatchRow>(p.removeBatch),
+    removeHeld: db.prepare<[string, string], BatchRow>(p.removeHeld),
+    headHeldBy: db.prepare<[string, string, string], BatchRow>(p.headHeldBy),
     leaseNext: db.prepare<[string, number, string, string], BatchRow>(p.leaseNext),
     insertDead: db.prepare<[string, string, string, string, string, number, number, number, string, number]>(p.insertDead),
     deadLetters: db.prepare<[number], DeadRow>(p.deadLetters),
@@ -429,17 +434,18 @@ export class SqliteStore implements BatchStore {
     return this.#write((sql) => sql.release.run(batchId, owner).changes === 1);
   }
 
-  ack(batchId: string, next: Lease): Promise<Settled> {
+  ack(batch: BatchRef, next: Lease): Promise<Settled> {
     return this.#write((sql) => {
-      const removed = sql.removeBatch.get(batchId);
-      return { settled: removed !== undefined, next: removed && settleNext(sql, removed, next) };
+      const removed = sql.removeBatch.get(batch.batchId);
+      if (!removed) return { settled: false, next: heldHead(sql, batch, next) };
+      return { settled: true, next: settleNext(sql, removed, next) };
     });
   }
 
-  deadLetter(batchId: string, error: string, at: number, next: Lease): Promise<Settled> {
+  deadLetter(batch: BatchRef, error: string, at: number, next: Lease): Promise<Settled> {
     return this.#write((sql) => {
-      const r = sql.removeBatch.get(batchId);
-      if (!r) return { settled: false, next: undefined };
+      const r = sql.removeHeld.get(batch.batchId, next.owner);
+      if (!r) return { settled: false, next: heldHead(sql, batch, next) };
       sql.insertDead.run(r.batch_id, r.session_id, r.phone, r.messages, r.reason, r.first_at, r.last_at, r.flushed_at, error, at);
       return { settled: true, next: settleNext(sql, r, next) };
     });
@@ -657,6 +663,12 @@ function flushNow(sql: Statements, conversation: Conversation, request: FlushReq
   );
   const batch: Batch = { batchId: request.batchId, sessionId, phone, messages, reason, firstAt, lastAt: lastTaken.at, flushedAt: request.now };
   return { status: 'flushed', batch, remaining, deliverable };
+}
+
+/** The conversation's head if the caller holds it: the answer to a repeated ack (see Settled). */
+function heldHead(sql: Statements, conversation: Conversation, next: Lease): Batch | undefined {
+  const row = sql.headHeldBy.get(conversation.sessionId, conversation.phone, next.owner);
+  return row && toBatch(row);
 }
 
 /** A settled batch left its conversation's queue: if it was the head, the next one is leased to `next`. */

@@ -111,6 +111,8 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
    */
   let backlogged = false;
   let pulling = false;
+  /** Batches released while a pull's claim was out: that claim may not have seen them. */
+  let releasedDuringPull = 0;
 
   const publish = (ctx: ActorContext<PipelineMessage>): void => {
     ctx.setDetail({ ...queueState, delivered: counters.deliveredCount, retried: counters.retried, deadLettered: counters.deadLettered });
@@ -140,6 +142,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       // Backpressure: the batch waits in the store, claimable at once by this pipeline (once
       // it has room) or any other runtime's.
       backlogged = true;
+      if (pulling) releasedDuringPull++;
       deps.conditions.on('backlogged', 'warn', { queueMax: deps.queueMax }, 'pipeline full (PIPELINE_QUEUE_MAX); batches wait in the store and are taken as room frees');
       void deps.store.release(batch.batchId, deps.owner).catch(() => undefined);
       return;
@@ -168,13 +171,15 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     const room = deps.queueMax - entries.size;
     if (pulling || (stopping && !deps.drainOnStop) || room <= 0 || (room < Math.ceil(deps.queueMax / 2) && queueState.queued >= deps.concurrency)) return;
     pulling = true;
+    releasedDuringPull = 0;
     const now = ctx.clock.now();
     void deps.store
       .claim({ owner: deps.owner, now, leaseUntil: now + deps.leaseMs, includeOwn: false, limit: room })
       .then(
         (batches) => {
           pulling = false;
-          if (batches.length < room) {
+          // Fewer than asked: nothing more waits, unless a batch was released meanwhile.
+          if (batches.length < room && releasedDuringPull === 0) {
             backlogged = false;
             deps.conditions.off('backlogged', 'the batches that waited for room are taken');
           }
@@ -242,13 +247,12 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   /** Until the ack lands the batch stays in flight; the renew tick tries again. */
   const acknowledge = async (entry: Entry, withFailedActions: boolean, ctx: ActorContext<PipelineMessage>): Promise<void> => {
     try {
-      const settled = await deps.store.ack(entry.batch.batchId, nextLease(ctx));
+      const settled = await deps.store.ack(entry.batch, nextLease(ctx));
       if (entries.get(entry.batch.batchId) === entry) counters.delivered(withFailedActions);
       forget(entry);
-      if (settled.next) {
-        offer(settled.next, ctx);
-        pump(ctx);
-      }
+      if (settled.next) offer(settled.next, ctx);
+      // Its slot is free only now: the next batch, and a pull of those waiting for room.
+      pump(ctx);
       deps.conditions.off('ack_failed', 'acks go through again');
     } catch (error) {
       entry.failedActions = withFailedActions;
@@ -278,11 +282,17 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     }
     try {
       const at = ctx.clock.now();
-      const settled = await deps.store.deadLetter(batchId, describe(error), at, nextLease(ctx));
+      const settled = await deps.store.deadLetter(entry.batch, describe(error), at, nextLease(ctx));
       forget(entry);
       if (settled.next) offer(settled.next, ctx);
-      counters.deadLettered++;
       const { sessionId, phone, messages } = entry.batch;
+      if (!settled.settled) {
+        // Our lease ran out and another runtime delivers it now (or an earlier try went through).
+        ctx.log.warn({ batchId, sessionId, phone, attempts: entry.attempt, err: error }, 'batch not dead-lettered: this runtime no longer holds it');
+        pump(ctx);
+        return;
+      }
+      counters.deadLettered++;
       ctx.log.error(
         { batchId, sessionId, phone, messages: messages.length, reason: entry.batch.reason, attempts: entry.attempt, status: failureSignal(error).status, why: decision.why, err: error },
         'batch dead-lettered; GET /admin/dead-letters lists it, POST /admin/dead-letters/:batchId/retry delivers it again',
@@ -293,7 +303,8 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       // now succeeds is better than a dead letter), then tries to be parked again.
       move(entry, 'waiting');
       entry.attempt = deps.maxAttempts - 1;
-      ctx.timers.once(`retry:${batchId}`, deps.retryMaxMs, { type: 'retry', batchId });
+      entry.retryAt = ctx.clock.now() + deps.retryMaxMs;
+      if (!stopping) ctx.timers.once(`retry:${batchId}`, deps.retryMaxMs, { type: 'retry', batchId });
       ctx.log.warn({ err: storeError, batchId }, 'could not dead-letter; the batch stays in flight and is tried again');
     }
     pump(ctx);
@@ -425,7 +436,8 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
         await Promise.race([Promise.all(tasks), sleep(left())]);
       }
       // Handlers still running past the budget are abandoned; their batches stay in flight.
-      await runner.close();
+      // Closing the pool is bounded too: what comes after (the spill) must fit the deadline.
+      await Promise.race([runner.close(), sleep(Math.max(100, left()))]);
       await Promise.race([Promise.allSettled(tasks), sleep(100)]);
       // What is left stays in flight; giving the lease back lets the next runtime (or this
       // one, restarted) deliver it at once instead of after the lease runs out.

@@ -71,7 +71,7 @@ describe('sqlite store', () => {
     await first.append(alice, { id: 'a3', text: 'three', at: T0 + 20_000, sentAt: T0 + 19_500 });
     await first.append(bob, { id: 'b1', text: 'bob', at: T0 });
     await first.flush(bob, flushAt(T0 + 9_000, 'bob-1'));
-    await first.deadLetter('bob-1', 'webhook answered 500', T0 + 9_500, { owner: 'a', leaseUntil: T0 + 40_000 });
+    await first.deadLetter({ batchId: 'bob-1', ...bob }, 'webhook answered 500', T0 + 9_500, { owner: 'a', leaseUntil: T0 + 40_000 });
     await first.append(carol, { id: 'c1', text: 'carol', at: T0 + 5 });
     await first.close();
 
@@ -87,7 +87,7 @@ describe('sqlite store', () => {
     const claimed = await second.claim({ owner: 'b', now: T0 + 30_000, leaseUntil: T0 + 60_000, includeOwn: false, limit: 10 });
     expect(claimed.map((batch) => batch.batchId)).toEqual(['alice-1']);
     expect(claimed[0]?.messages).toEqual([{ id: 'a1', text: 'one', at: T0 }]);
-    const settled = await second.ack('alice-1', { owner: 'b', leaseUntil: T0 + 60_000 });
+    const settled = await second.ack({ batchId: 'alice-1', ...alice }, { owner: 'b', leaseUntil: T0 + 60_000 });
     expect(settled).toMatchObject({ settled: true, next: { batchId: 'alice-2', messages: [{ id: 'a2', text: 'two', at: T0 + 10_000 }] } });
     expect(await second.deadLetters(10)).toEqual([
       { batch: expect.objectContaining({ batchId: 'bob-1', ...bob, messages: [{ id: 'b1', text: 'bob', at: T0 }] }), error: 'webhook answered 500', at: T0 + 9_500 },

@@ -21,6 +21,8 @@ const message = (id: string, at: number, text = `text ${id}`): StoredMessage => 
 /** Who takes a conversation's next batch when an ack or dead letter settles the one before. */
 const NEXT = { owner: 'me', leaseUntil: T0 + 1_000_000 };
 const settledOnly = { settled: true, next: undefined };
+/** A batch as ack and deadLetter name it: its id and its conversation. */
+const ref = (batchId: string, conversation: Conversation = alice) => ({ batchId, ...conversation });
 let batchSeq = 0;
 const flushAt = (now: number, extra: Partial<FlushRequest> = {}): FlushRequest => ({
   now,
@@ -215,9 +217,9 @@ for (const [kind, makeHarness] of kinds) {
       await h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'ok-1' }));
       await h.store.flush(bob, flushAt(T0 + 9_000, { batchId: 'bad-1' }));
       expect((await h.store.stats(10)).inFlight).toBe(2);
-      expect(await h.store.ack('ok-1', NEXT)).toEqual(settledOnly);
-      expect(await h.store.ack('ok-1', NEXT)).toEqual({ settled: false, next: undefined });
-      expect(await h.store.deadLetter('bad-1', 'webhook answered 500', T0 + 10_000, NEXT)).toEqual(settledOnly);
+      expect(await h.store.ack(ref('ok-1'), NEXT)).toEqual(settledOnly);
+      expect(await h.store.ack(ref('ok-1'), NEXT)).toEqual({ settled: false, next: undefined });
+      expect(await h.store.deadLetter(ref('bad-1', bob), 'webhook answered 500', T0 + 10_000, NEXT)).toEqual(settledOnly);
       expect(await h.store.claim({ owner: 'x', now: T0 + 1e9, leaseUntil: T0 + 2e9, includeOwn: false, limit: 10 })).toEqual([]);
       const letters = await h.store.deadLetters(10);
       expect(letters).toEqual([{ batch: expect.objectContaining({ batchId: 'bad-1', ...bob }), error: 'webhook answered 500', at: T0 + 10_000 }]);
@@ -229,8 +231,8 @@ for (const [kind, makeHarness] of kinds) {
       await h.store.append(bob, { id: 'm2', text: 'with a sender time', at: T0, sentAt: T0 - 5_000 });
       await h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'dead-a' }));
       await h.store.flush(bob, flushAt(T0 + 9_000, { batchId: 'dead-b' }));
-      await h.store.deadLetter('dead-a', 'boom', T0 + 20_000, NEXT);
-      await h.store.deadLetter('dead-b', 'boom', T0 + 10_000, NEXT);
+      await h.store.deadLetter(ref('dead-a'), 'boom', T0 + 20_000, NEXT);
+      await h.store.deadLetter(ref('dead-b', bob), 'boom', T0 + 10_000, NEXT);
       expect(await h.store.deadLetterCount()).toBe(2);
       expect((await h.store.deadLetters(10)).map((letter) => letter.batch.batchId)).toEqual(['dead-b', 'dead-a']);
       expect((await h.store.deadLetters(1)).map((letter) => letter.batch.batchId)).toEqual(['dead-b']);
@@ -241,7 +243,7 @@ for (const [kind, makeHarness] of kinds) {
       // Leased to the operator's runtime until its lease ends, then claimable like any in-flight batch.
       expect(await h.store.claim({ owner: 'other', now: T0 + 30_000, leaseUntil: T0 + 90_000, includeOwn: false, limit: 10 })).toEqual([]);
       expect(await h.store.renew('dead-a', 'op', T0 + 70_000)).toBe(true);
-      expect(await h.store.ack('dead-a', NEXT)).toEqual(settledOnly);
+      expect(await h.store.ack(ref('dead-a'), NEXT)).toEqual(settledOnly);
       expect((await h.store.deadLetters(10))[0]?.batch.messages).toEqual([{ id: 'm2', text: 'with a sender time', at: T0, sentAt: T0 - 5_000 }]);
       expect(await h.store.dropDeadLetter('dead-b')).toBe(true);
       expect(await h.store.dropDeadLetter('dead-b')).toBe(false);
@@ -253,7 +255,7 @@ for (const [kind, makeHarness] of kinds) {
     it('acks made together (batches delivered at once) each say whether they forgot a batch', async () => {
       await Promise.all([h.store.append(alice, message('m1', T0)), h.store.append(bob, message('m2', T0))]);
       await Promise.all([h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'two-1' })), h.store.flush(bob, flushAt(T0 + 9_000, { batchId: 'two-2' }))]);
-      const acks = await Promise.all([h.store.ack('two-1', NEXT), h.store.ack('unknown', NEXT), h.store.ack('two-2', NEXT), h.store.ack('two-1', NEXT)]);
+      const acks = await Promise.all([h.store.ack(ref('two-1'), NEXT), h.store.ack(ref('unknown'), NEXT), h.store.ack(ref('two-2', bob), NEXT), h.store.ack(ref('two-1'), NEXT)]);
       expect(acks.map((ack) => ack.settled)).toEqual([true, false, true, false]);
       expect((await h.store.stats(10)).inFlight).toBe(0);
     });
@@ -293,20 +295,40 @@ for (const [kind, makeHarness] of kinds) {
       expect(claimed.map((b) => b.batchId).sort()).toEqual(['bob-1', 'ord-1']);
       // b now holds ord-1 (a's lease ran out); a's late ack still settles it once, and the next is a's.
       expect(await h.store.renew('ord-2', 'b', far + 60_000)).toBe(false);
-      const settled = await h.store.ack('ord-1', { owner: 'a', leaseUntil: far + 30_000 });
+      const settled = await h.store.ack(ref('ord-1'), { owner: 'a', leaseUntil: far + 30_000 });
       expect(settled.settled).toBe(true);
       expect(settled.next).toMatchObject({ batchId: 'ord-2', messages: [message('o2', T0 + 10_000)] });
       expect(await h.store.renew('ord-2', 'a', far + 40_000)).toBe(true);
       expect(await second.claim({ owner: 'b', now: far + 1, leaseUntil: far + 30_000, includeOwn: false, limit: 10 })).toEqual([]);
+      // Only the lease's holder dead-letters: b's lease on this conversation is gone.
+      expect(await second.deadLetter(ref('ord-2'), 'boom', far, { owner: 'b', leaseUntil: far + 30_000 })).toEqual({ settled: false, next: undefined });
       // A dead letter settles the head too: the one after it is next.
-      const dead = await second.deadLetter('ord-2', 'boom', far, { owner: 'b', leaseUntil: far + 30_000 });
+      const dead = await h.store.deadLetter(ref('ord-2'), 'boom', far, { owner: 'a', leaseUntil: far + 30_000 });
       expect(dead).toMatchObject({ settled: true, next: { batchId: 'ord-3' } });
+      expect(await second.renew('ord-3', 'a', far + 40_000)).toBe(true);
       expect(await h.store.stats(10)).toMatchObject({ inFlight: 2, waitingForEarlier: 0, deadLetters: 1 });
       // An operator's retry joins the end: behind ord-3, which is in flight.
       expect(await h.store.retryDeadLetter('ord-2', { owner: 'op', leaseUntil: far + 30_000 })).toMatchObject({ deliverable: false, batch: { batchId: 'ord-2' } });
-      expect(await second.ack('ord-3', { owner: 'b', leaseUntil: far + 30_000 })).toMatchObject({ settled: true, next: { batchId: 'ord-2' } });
-      expect(await second.ack('ord-2', { owner: 'b', leaseUntil: far + 30_000 })).toEqual(settledOnly);
+      expect(await second.ack(ref('ord-3'), { owner: 'b', leaseUntil: far + 30_000 })).toMatchObject({ settled: true, next: { batchId: 'ord-2' } });
+      expect(await second.ack(ref('ord-2'), { owner: 'b', leaseUntil: far + 30_000 })).toEqual(settledOnly);
       expect(await h.store.stats(10)).toMatchObject({ inFlight: 1, waitingForEarlier: 0, deadLetters: 0 });
+    });
+
+    it('an ack repeated after its reply was lost still hands over the next batch, to its holder only', async () => {
+      await h.store.append(alice, message('r1', T0));
+      await h.store.flush(alice, flushAt(T0 + 9_000, { batchId: 'rep-1', owner: 'a' }));
+      await h.store.append(alice, message('r2', T0 + 10_000));
+      await h.store.flush(alice, flushAt(T0 + 19_000, { batchId: 'rep-2', owner: 'a' }));
+      const lease = { owner: 'a', leaseUntil: T0 + 60_000 };
+      expect(await h.store.ack(ref('rep-1'), lease)).toMatchObject({ settled: true, next: { batchId: 'rep-2' } });
+      // The first ack went through but its answer was lost: the retry finds rep-2 again, not nothing.
+      expect(await h.store.ack(ref('rep-1'), lease)).toMatchObject({ settled: false, next: { batchId: 'rep-2' } });
+      expect(await h.store.ack(ref('rep-1'), { owner: 'b', leaseUntil: T0 + 60_000 })).toEqual({ settled: false, next: undefined });
+      expect(await h.store.deadLetter(ref('rep-2'), 'boom', T0 + 30_000, { owner: 'b', leaseUntil: T0 + 60_000 })).toEqual({ settled: false, next: undefined });
+      expect(await h.store.deadLetterCount()).toBe(0);
+      expect(await h.store.deadLetter(ref('rep-2'), 'boom', T0 + 30_000, lease)).toEqual(settledOnly);
+      expect(await h.store.deadLetter(ref('rep-2'), 'boom', T0 + 30_000, lease)).toEqual({ settled: false, next: undefined });
+      expect(await h.store.deadLetterCount()).toBe(1);
     });
 
     it('a released head is claimable at once by anyone, oldest cut first; releasing needs the lease', async () => {
@@ -363,7 +385,7 @@ for (const [kind, makeHarness] of kinds) {
                 held.delete(batchId);
                 handled.push(batchId);
                 const lease = { owner, leaseUntil: at + 5_000 };
-                const settled = step.op === 'ack' ? await store.ack(batchId, lease) : await store.deadLetter(batchId, 'x', at, lease);
+                const settled = step.op === 'ack' ? await store.ack(ref(batchId, conversation), lease) : await store.deadLetter(ref(batchId, conversation), 'x', at, lease);
                 if (settled.next) held.set(settled.next.batchId, step.by);
               }
               // At most one batch of the conversation is held at any time, and it is the oldest unsettled.

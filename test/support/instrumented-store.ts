@@ -2,6 +2,7 @@ import type { Batch, PendingSummary, StoredMessage } from '../../actors/batcher/
 import {
   StoreUnavailableError,
   type AppendResult,
+  type BatchRef,
   type BatchStore,
   type ClaimRequest,
   type DeadLetter,
@@ -98,11 +99,11 @@ export class InstrumentedStore implements BatchStore {
   release(batchId: string, owner: string): Promise<boolean> {
     return this.#track(() => this.#inner.release(batchId, owner));
   }
-  ack(batchId: string, next: Lease): Promise<Settled> {
-    return this.#track(() => this.#inner.ack(batchId, next));
+  ack(batch: BatchRef, next: Lease): Promise<Settled> {
+    return this.#track(() => this.#inner.ack(batch, next));
   }
-  deadLetter(batchId: string, error: string, at: number, next: Lease): Promise<Settled> {
-    return this.#track(() => this.#inner.deadLetter(batchId, error, at, next));
+  deadLetter(batch: BatchRef, error: string, at: number, next: Lease): Promise<Settled> {
+    return this.#track(() => this.#inner.deadLetter(batch, error, at, next));
   }
   deadLetters(limit: number): Promise<DeadLetter[]> {
     return this.#track(() => this.#inner.deadLetters(limit));
