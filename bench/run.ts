@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs every suite, prints its table and writes its JSON to
- * bench/results/. `node dist/bench/run.js actors` runs only the named suites.
+ * bench/results/. `node dist/bench/run.js actors` runs only the named suites. The batching
+ * suite also takes BENCH_BATCHING (sections), BENCH_STORES (contenders) and
+ * BENCH_LAG_CONVERSATIONS (see bench/README.md).
  * Benchmarks are not tests: nothing here fails on a missed target; the exit code is
  * non-zero only when a measure could not be taken.
  */

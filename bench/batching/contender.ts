@@ -1,5 +1,5 @@
 /**
- * What the batching benches drive: ours (a whole Runtime on either store) and the two
+ * What the batching benches drive: ours (a whole Runtime on any of its three stores) and the two
  * baselines (a Redis poll loop, a BullMQ debounce) behind one shape, each delivering into
  * a DeliveryLedger from its own handler.
  */
@@ -29,6 +29,6 @@ export interface ContenderOptions {
   readonly prefix: string;
 }
 
-export type ContenderKind = 'memory' | 'redis' | 'poll' | 'bullmq';
+export type ContenderKind = 'memory' | 'sqlite' | 'redis' | 'poll' | 'bullmq';
 
 export type ContenderFactory = (options: ContenderOptions) => Promise<Contender>;

@@ -6,6 +6,8 @@
  *
  *   node --expose-gc memory-child.js '<FootprintConfig as JSON>'
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ContenderKind, Contender } from './contender.js';
 import { DeliveryLedger } from './delivery-ledger.js';
@@ -31,6 +33,8 @@ export interface FootprintReport {
   heapPerConversation: number;
   rssPerConversation: number;
   redisPerConversation: number | null;
+  /** SQLite store: growth of its files in DATA_DIR (database + WAL), bytes per conversation, text not subtracted. */
+  diskPerConversation: number | null;
   /** What was checked to be pending after the measure. */
   pendingChecked: number;
 }
@@ -62,6 +66,7 @@ async function start(config: FootprintConfig, ledger: DeliveryLedger): Promise<C
   const options = { windowMs: WINDOW_MS, ledger, redisUrl: config.redisUrl, prefix: config.prefix };
   switch (config.kind) {
     case 'memory':
+    case 'sqlite':
     case 'redis':
       return startRuntime({ ...options, store: config.kind, env: { BATCH_MAX_AGE_MS: String(WINDOW_MS) } });
     case 'poll':
@@ -69,6 +74,11 @@ async function start(config: FootprintConfig, ledger: DeliveryLedger): Promise<C
     case 'bullmq':
       return startBullmqDebounce({ ...options, worker: false });
   }
+}
+
+/** Bytes of every file in `dir` (the SQLite database, its WAL). */
+function filesBytes(dir: string): number {
+  return readdirSync(dir).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
 }
 
 function batchersOf(contender: RuntimeContender): number {
@@ -79,7 +89,7 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as FootprintConfig;
   const n = config.conversations;
   const ledger = new DeliveryLedger(WINDOW_MS);
-  const usesRedis = config.kind !== 'memory';
+  const usesRedis = config.kind !== 'memory' && config.kind !== 'sqlite';
   let redis: Redis | undefined;
   if (usesRedis) {
     redis = connect(config.redisUrl);
@@ -95,6 +105,8 @@ async function main(): Promise<void> {
     const heapBefore = process.memoryUsage().heapUsed;
     const rssBefore = process.memoryUsage().rss;
     const redisBefore = redis ? await redisUsedMemory(redis) : 0;
+    const dataDir = config.kind === 'sqlite' ? (contender as RuntimeContender).dataDir : undefined;
+    const diskBefore = dataDir ? filesBytes(dataDir) : 0;
 
     let next = 0;
     const caller = async (): Promise<void> => {
@@ -107,10 +119,11 @@ async function main(): Promise<void> {
     const heapAfter = process.memoryUsage().heapUsed;
     const rssAfter = process.memoryUsage().rss;
     const redisAfter = redis ? await redisUsedMemory(redis) : 0;
+    const diskAfter = dataDir ? filesBytes(dataDir) : 0;
 
     // Check that what was measured is what was meant: n conversations pending, one message each.
     let pendingChecked: number;
-    if (config.kind === 'memory' || config.kind === 'redis') {
+    if (config.kind === 'memory' || config.kind === 'sqlite' || config.kind === 'redis') {
       const runtime = contender as RuntimeContender;
       const stats = await runtime.runtime.store.stats(0);
       const batchers = batchersOf(runtime);
@@ -136,6 +149,7 @@ async function main(): Promise<void> {
       heapPerConversation: (heapAfter - heapBefore) / n,
       rssPerConversation: (rssAfter - rssBefore) / n,
       redisPerConversation: redis ? (redisAfter - redisBefore) / n : null,
+      diskPerConversation: dataDir ? (diskAfter - diskBefore) / n : null,
       pendingChecked,
     };
     process.stdout.write(`${JSON.stringify(report)}\n`, () => process.exit(0));

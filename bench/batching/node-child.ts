@@ -14,18 +14,35 @@ export interface ChildOptions {
   module: string;
   args: readonly string[];
   execArgv?: readonly string[];
+  /**
+   * A command the child runs under (e.g. `strace -f -o FILE`): spawned as
+   * `wrapper[0] ...wrapper[1..] node ...`. On a timeout only the wrapper is killed, so a
+   * wrapped child must also end itself by a deadline of its own.
+   */
+  wrapper?: readonly string[];
+  /** Told each line of the child's stdout as it comes (progress, while the child runs). */
+  onLine?: (line: string) => void;
   timeoutMs: number;
 }
 
 export function runNodeChild<T>(options: ChildOptions): Promise<T> {
   const url = siblingModule(options.base, options.module);
   const loader = url.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...loader, ...(options.execArgv ?? []), fileURLToPath(url), ...options.args], {
+  const node = [process.execPath, ...loader, ...(options.execArgv ?? []), fileURLToPath(url), ...options.args];
+  const command = options.wrapper && options.wrapper.length > 0 ? [...options.wrapper, ...node] : node;
+  const child = spawn(command[0] as string, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (!options.onLine) return;
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) options.onLine(line);
+  });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -31,6 +31,18 @@ export interface SizeFigure {
   extra?: Record<string, number | string | boolean>;
 }
 
+/**
+ * One number with its own wording (a drain's duration, a count per second): `value` in
+ * `unit` is what a target is held to, `text` what the table prints.
+ */
+export interface ValueFigure {
+  kind: 'value';
+  value: number;
+  unit: 's' | 'fsyncs/s';
+  text: string;
+  extra?: Record<string, number | string | boolean>;
+}
+
 /** A measure deliberately not taken (a missing dependency, such as no Redis answering). */
 export interface SkippedFigure {
   kind: 'skipped';
@@ -43,13 +55,14 @@ export interface FailedFigure {
   error: string;
 }
 
-export type Figure = ThroughputFigure | LatencyFigure | SizeFigure | SkippedFigure | FailedFigure;
+export type Figure = ThroughputFigure | LatencyFigure | SizeFigure | ValueFigure | SkippedFigure | FailedFigure;
 
 export interface Target {
-  stat: 'msgs/s' | 'req/s' | 'p50' | 'p99' | 'bytes';
-  op: '>=' | '<';
+  /** `value`: a ValueFigure's value, in its unit. */
+  stat: 'msgs/s' | 'req/s' | 'p50' | 'p99' | 'bytes' | 'value';
+  op: '>=' | '<' | '<=';
   value: number;
-  unit: 'msgs/s' | 'req/s' | 'µs' | 'ms' | 'B';
+  unit: 'msgs/s' | 'req/s' | 'µs' | 'ms' | 'B' | 's' | 'fsyncs/s';
 }
 
 export interface Yardstick {
@@ -85,6 +98,7 @@ export function targetValue(figure: Figure, target: Target): number | undefined 
   if (figure.kind === 'failed' || figure.kind === 'skipped') return undefined;
   if (target.stat === 'msgs/s' || target.stat === 'req/s') return figure.kind === 'throughput' ? figure.msgsPerSec : undefined;
   if (target.stat === 'bytes') return figure.kind === 'size' ? figure.bytes : undefined;
+  if (target.stat === 'value') return figure.kind === 'value' && figure.unit === target.unit ? figure.value : undefined;
   if (figure.kind !== 'latency') return undefined;
   const scale = figure.unit === target.unit ? 1 : figure.unit === 'µs' ? 1e-3 : 1e3;
   return (target.stat === 'p50' ? figure.summary.p50 : figure.summary.p99) * scale;
@@ -94,7 +108,7 @@ export function makeRow(measure: string, ours: Figure, yardsticks: Yardstick[], 
   let met: boolean | null = null;
   if (target) {
     const value = targetValue(ours, target);
-    if (value !== undefined) met = target.op === '>=' ? value >= target.value : value < target.value;
+    if (value !== undefined) met = target.op === '>=' ? value >= target.value : target.op === '<=' ? value <= target.value : value < target.value;
   }
   return { measure, ours, yardsticks, target, met };
 }

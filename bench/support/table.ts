@@ -30,6 +30,8 @@ export function formatFigure(figure: Figure): string {
       );
     case 'size':
       return figure.parts.map((part) => `${part.name} ${size(part.bytes)}`).join(' + ');
+    case 'value':
+      return figure.text;
     case 'skipped':
       return `skipped (${figure.reason.length > 60 ? `${figure.reason.slice(0, 57)}...` : figure.reason})`;
     case 'failed':
@@ -39,9 +41,10 @@ export function formatFigure(figure: Figure): string {
 
 export function formatTarget(target: Target | null): string {
   if (!target) return '—';
-  const op = target.op === '>=' ? '≥' : '<';
+  const op = target.op === '>=' ? '≥' : target.op === '<=' ? '≤' : '<';
   if (target.stat === 'msgs/s' || target.stat === 'req/s') return `${op} ${rate(target.value, target.stat)}`;
   if (target.stat === 'bytes') return `${op} ${size(target.value)}`;
+  if (target.stat === 'value') return `${op} ${number(target.value)} ${target.unit}`;
   return `${target.stat} ${op} ${number(target.value)} ${target.unit}`;
 }
 
