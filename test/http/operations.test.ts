@@ -108,7 +108,11 @@ describe('actions that cannot be carried out', () => {
     }
     const failed = events.filter((e) => e.type === 'action_failed');
     expect(failed[0]).toMatchObject({ type: 'action_failed', action: 'reply', outcome: 'no_session', sessionId: 'default', phone: '79161234560' });
-    const stats = (await (await fetch(`${base}/webhook/whatsapp/batched/stats`)).json()) as { stats: { pipeline: Record<string, unknown> } };
+    // Delivered counts at the ack, which lands a store commit after the action's event.
+    const stats = await waitFor(async () => {
+      const body = (await (await fetch(`${base}/webhook/whatsapp/batched/stats`)).json()) as { stats: { pipeline: Record<string, unknown> } };
+      return body.stats.pipeline.delivered === 3 && body;
+    }, 10_000, 'three batches acked');
     expect(stats.stats.pipeline).toMatchObject({ delivered: 3, deliveredWithFailedActions: 3, actions: { reply: { no_session: 3 } } });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^runtime_pipeline_actions_total\{action="reply",outcome="no_session"\} 3$/m);
