@@ -454,6 +454,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   };
 }
 
+/** Unref'd: a drain's wait must not keep the process (or a finished shutdown) alive for the rest of its budget. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
