@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../actors/batcher/memory-store.js';
@@ -16,6 +15,7 @@ import { ActorSystem } from '../../src/system/actor-system.js';
 import { local } from '../../supervisor/child-spec.js';
 import { captureLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
+import { closeLocal, listenLocal } from '../support/net.js';
 
 /**
  * The webhook's answers, end to end: a real node:http server as BATCH_WEBHOOK_URL, the real
@@ -61,14 +61,12 @@ class Downstream {
     return at.slice(1).map((time, index) => time - (at[index] as number));
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`;
+  listen(): Promise<string> {
+    return listenLocal(this.#server);
   }
 
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeLocal(this.#server);
   }
 }
 

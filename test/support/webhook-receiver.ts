@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { FlushedBatch } from '../../actors/pipeline/handler.js';
+import { closeLocal, listenLocal } from './net.js';
 
 export interface ReceivedBatch {
   headers: IncomingHttpHeaders;
@@ -42,14 +42,12 @@ export class WebhookReceiver {
     });
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`;
+  listen(): Promise<string> {
+    return listenLocal(this.#server);
   }
 
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeLocal(this.#server);
   }
 }
 
