@@ -18,7 +18,8 @@ import type { HttpAddress, HttpMessage } from './http/http-server.js';
  *   ├── batchers/  one actor per conversation with pending messages (dynamic)
  *   ├── recovery   re-arms pending conversations, takes over expired in-flight batches
  *   ├── whatsapp/  one subtree per session: <id>/gateway, <id>/socket
- *   ├── monitors/  memory (more to come)
+ *   ├── monitors/  one actor per monitor (actors/monitors/<name>), each publishing checks
+ *   ├── alerts/    notifier (groups alerts), one actor per channel (telegram, n8n)
  *   └── http       started last, stopped first
  */
 export const TREE = {
@@ -30,8 +31,19 @@ export const TREE = {
   whatsapp: '/whatsapp',
   monitors: '/monitors',
   memoryMonitor: actorPath<MemoryMonitorMessage, CheckReport | undefined>('/monitors/memory'),
+  alerts: '/alerts',
   http: actorPath<HttpMessage, HttpAddress | undefined>('/http'),
 } as const;
+
+/** A monitor's path: /monitors/<name>. */
+export function monitorPath(name: string): string {
+  return `${TREE.monitors}/${name}`;
+}
+
+/** An alert channel's path: /alerts/<channel>. */
+export function alertChannelPath(channel: string): string {
+  return `${TREE.alerts}/${channel}`;
+}
 
 export interface SessionPaths {
   readonly session: string;

@@ -4,6 +4,7 @@ import { DEFAULT_BACKOFF } from '../../supervisor/restart-rule.js';
 import { RuntimeError } from '../errors.js';
 import {
   booleanFlag,
+  canaryTargets,
   idList,
   integer,
   logLevel,
@@ -14,9 +15,12 @@ import {
   secret,
   string,
   url,
+  type CanaryTarget,
   type Parsed,
   type Parser,
 } from './parsers.js';
+
+export type { CanaryTarget } from './parsers.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -119,6 +123,43 @@ export interface Config {
     /** How long a stopping socket may take to close its WebSocket and auth store. */
     readonly socketShutdownMs: number;
   };
+  /** The monitors under /monitors (actors/monitors): what each checks and when it warns. */
+  readonly monitors: {
+    /** How often the polling monitors (queue, redis, event loop, activity, WhatsApp counters) check. */
+    readonly intervalMs: number;
+    /** A session not open for this long is critical (it warns while it reconnects). */
+    readonly waDownAlertMs: number;
+    /** Decrypt errors per minute, per session, that turn its check to warn. */
+    readonly decryptErrorsWarnPerMinute: number;
+    readonly queue: { readonly warnDepth: number; readonly criticalDepth: number; readonly maxAgeMs: number };
+    /** Restarts of one actor within `windowMs` that make a restart storm. */
+    readonly restarts: { readonly count: number; readonly windowMs: number };
+    /** Event-loop delay p99 thresholds. */
+    readonly eventLoop: { readonly warnMs: number; readonly criticalMs: number };
+    /** Time without a message received or sent, per session, that warns; 0: off. */
+    readonly activityIdleMs: number;
+    readonly redis: { readonly pingWarnMs: number; readonly memoryWarnRatio: number; readonly memoryCriticalRatio: number };
+  };
+  /** Other services' health URLs, checked with the thresholds Gatus uses. */
+  readonly canary: {
+    readonly targets: readonly CanaryTarget[];
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    readonly failureThreshold: number;
+    readonly successThreshold: number;
+  };
+  /** Results and transitions each check keeps (GET /health/history). */
+  readonly checkHistorySize: number;
+  /** Grouping as Alertmanager does it, and where notifications go (actors/alerts). */
+  readonly alerts: {
+    readonly groupWaitMs: number;
+    readonly groupIntervalMs: number;
+    readonly repeatIntervalMs: number;
+    /** Notifications a channel keeps while it cannot send; the oldest go first. */
+    readonly channelQueueMax: number;
+    readonly telegram: { readonly botToken: string; readonly chatIds: readonly string[]; readonly apiRoot: string } | undefined;
+    readonly n8n: { readonly webhookUrl: string } | undefined;
+  };
 }
 
 /** The variables, their parsers and defaults: the one place a config name is spelled. */
@@ -179,6 +220,34 @@ const VARIABLES = {
   WA_SEND_TIMEOUT_MS: integer({ min: 1_000, max: 600_000, fallback: 90_000 }),
   WA_INBOUND_BUFFER_MAX: integer({ min: 1, max: 1_000_000, fallback: 10_000 }),
   WA_SOCKET_SHUTDOWN_MS: integer({ min: 100, max: 600_000, fallback: 10_000 }),
+  MONITOR_INTERVAL_MS: integer({ min: 100, max: 3_600_000, fallback: 10_000 }),
+  WA_DOWN_ALERT_MS: integer({ min: 1_000, max: 86_400_000, fallback: 60_000 }),
+  WA_DECRYPT_ERRORS_WARN_PER_MIN: integer({ min: 1, max: 1_000_000, fallback: 60 }),
+  QUEUE_WARN_DEPTH: integer({ min: 1, max: 10_000_000, fallback: 1_000 }),
+  QUEUE_CRITICAL_DEPTH: integer({ min: 1, max: 10_000_000, fallback: 5_000 }),
+  QUEUE_MAX_AGE_MS: integer({ min: 1_000, max: 30 * 86_400_000, fallback: 300_000 }),
+  RESTART_ALERT_COUNT: integer({ min: 1, max: 1_000_000, fallback: 10 }),
+  RESTART_ALERT_WINDOW_MS: integer({ min: 1_000, max: 86_400_000, fallback: 300_000 }),
+  EVENT_LOOP_WARN_MS: integer({ min: 1, max: 600_000, fallback: 200 }),
+  EVENT_LOOP_CRITICAL_MS: integer({ min: 1, max: 600_000, fallback: 1_000 }),
+  ACTIVITY_IDLE_MS: integer({ min: 0, max: 30 * 86_400_000, fallback: 0 }),
+  REDIS_PING_WARN_MS: integer({ min: 1, max: 600_000, fallback: 100 }),
+  REDIS_MEMORY_WARN_RATIO: ratio({ fallback: 0.8 }),
+  REDIS_MEMORY_CRITICAL_RATIO: ratio({ fallback: 0.95 }),
+  CANARY_URLS: canaryTargets(),
+  CANARY_INTERVAL_MS: integer({ min: 100, max: 86_400_000, fallback: 60_000 }),
+  CANARY_TIMEOUT_MS: integer({ min: 10, max: 600_000, fallback: 5_000 }),
+  CANARY_FAILURE_THRESHOLD: integer({ min: 1, max: 1_000, fallback: 3 }),
+  CANARY_SUCCESS_THRESHOLD: integer({ min: 1, max: 1_000, fallback: 2 }),
+  CHECK_HISTORY_SIZE: integer({ min: 10, max: 1_000_000, fallback: 1_440 }),
+  ALERT_GROUP_WAIT_MS: integer({ min: 0, max: 86_400_000, fallback: 30_000 }),
+  ALERT_GROUP_INTERVAL_MS: integer({ min: 1, max: 86_400_000, fallback: 300_000 }),
+  ALERT_REPEAT_INTERVAL_MS: integer({ min: 1, max: 30 * 86_400_000, fallback: 14_400_000 }),
+  ALERT_CHANNEL_QUEUE_MAX: integer({ min: 1, max: 1_000_000, fallback: 1_000 }),
+  ALERT_TELEGRAM_BOT_TOKEN: secret({ minLength: 10 }),
+  ALERT_TELEGRAM_CHAT_ID: idList({ regex: /^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})$/, description: 'a numeric chat id or an @channelusername' }),
+  TELEGRAM_API_ROOT: url({ protocols: ['http:', 'https:'], redactQuery: true }),
+  ALERT_N8N_WEBHOOK_URL: url({ protocols: ['http:', 'https:'], redactQuery: true }),
   CONFIG_FILE: optionalString(),
 } satisfies Record<string, Parser<unknown>>;
 
@@ -304,6 +373,34 @@ export function loadConfig(env: Environment): LoadedConfig {
       inboundBufferMax: values.WA_INBOUND_BUFFER_MAX,
       socketShutdownMs: values.WA_SOCKET_SHUTDOWN_MS,
     },
+    monitors: {
+      intervalMs: values.MONITOR_INTERVAL_MS,
+      waDownAlertMs: values.WA_DOWN_ALERT_MS,
+      decryptErrorsWarnPerMinute: values.WA_DECRYPT_ERRORS_WARN_PER_MIN,
+      queue: { warnDepth: values.QUEUE_WARN_DEPTH, criticalDepth: values.QUEUE_CRITICAL_DEPTH, maxAgeMs: values.QUEUE_MAX_AGE_MS },
+      restarts: { count: values.RESTART_ALERT_COUNT, windowMs: values.RESTART_ALERT_WINDOW_MS },
+      eventLoop: { warnMs: values.EVENT_LOOP_WARN_MS, criticalMs: values.EVENT_LOOP_CRITICAL_MS },
+      activityIdleMs: values.ACTIVITY_IDLE_MS,
+      redis: { pingWarnMs: values.REDIS_PING_WARN_MS, memoryWarnRatio: values.REDIS_MEMORY_WARN_RATIO, memoryCriticalRatio: values.REDIS_MEMORY_CRITICAL_RATIO },
+    },
+    canary: {
+      targets: values.CANARY_URLS,
+      intervalMs: values.CANARY_INTERVAL_MS,
+      timeoutMs: values.CANARY_TIMEOUT_MS,
+      failureThreshold: values.CANARY_FAILURE_THRESHOLD,
+      successThreshold: values.CANARY_SUCCESS_THRESHOLD,
+    },
+    checkHistorySize: values.CHECK_HISTORY_SIZE,
+    alerts: {
+      groupWaitMs: values.ALERT_GROUP_WAIT_MS,
+      groupIntervalMs: values.ALERT_GROUP_INTERVAL_MS,
+      repeatIntervalMs: values.ALERT_REPEAT_INTERVAL_MS,
+      channelQueueMax: values.ALERT_CHANNEL_QUEUE_MAX,
+      telegram: values.ALERT_TELEGRAM_BOT_TOKEN
+        ? { botToken: values.ALERT_TELEGRAM_BOT_TOKEN, chatIds: values.ALERT_TELEGRAM_CHAT_ID, apiRoot: (values.TELEGRAM_API_ROOT ?? 'https://api.telegram.org').replace(/\/+$/, '') }
+        : undefined,
+      n8n: values.ALERT_N8N_WEBHOOK_URL ? { webhookUrl: values.ALERT_N8N_WEBHOOK_URL } : undefined,
+    },
   };
   return { config: deepFreeze(config), effective: Object.freeze(effective) };
 }
@@ -332,6 +429,24 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
   const handler = values.HANDLER_MODULE;
   if (handler && (handler.startsWith('.') || handler.startsWith('/')) && !existsSync(resolve(handler))) {
     problems.push(`HANDLER_MODULE ${JSON.stringify(handler)} does not exist (relative paths are resolved from ${process.cwd()})`);
+  }
+  if (values.QUEUE_CRITICAL_DEPTH <= values.QUEUE_WARN_DEPTH) {
+    problems.push(`QUEUE_CRITICAL_DEPTH must be greater than QUEUE_WARN_DEPTH (${values.QUEUE_WARN_DEPTH}), got ${values.QUEUE_CRITICAL_DEPTH}`);
+  }
+  if (values.EVENT_LOOP_CRITICAL_MS <= values.EVENT_LOOP_WARN_MS) {
+    problems.push(`EVENT_LOOP_CRITICAL_MS must be greater than EVENT_LOOP_WARN_MS (${values.EVENT_LOOP_WARN_MS}), got ${values.EVENT_LOOP_CRITICAL_MS}`);
+  }
+  if (values.REDIS_MEMORY_CRITICAL_RATIO <= values.REDIS_MEMORY_WARN_RATIO) {
+    problems.push(`REDIS_MEMORY_CRITICAL_RATIO must be greater than REDIS_MEMORY_WARN_RATIO (${values.REDIS_MEMORY_WARN_RATIO}), got ${values.REDIS_MEMORY_CRITICAL_RATIO}`);
+  }
+  if (values.ALERT_TELEGRAM_BOT_TOKEN && values.ALERT_TELEGRAM_CHAT_ID.length === 0) {
+    problems.push('ALERT_TELEGRAM_CHAT_ID must name at least one chat when ALERT_TELEGRAM_BOT_TOKEN is set');
+  }
+  if (!values.ALERT_TELEGRAM_BOT_TOKEN && values.ALERT_TELEGRAM_CHAT_ID.length > 0) {
+    problems.push('ALERT_TELEGRAM_BOT_TOKEN must be set when ALERT_TELEGRAM_CHAT_ID is (the chats are told through that bot)');
+  }
+  if (values.ALERT_REPEAT_INTERVAL_MS < values.ALERT_GROUP_INTERVAL_MS) {
+    problems.push(`ALERT_REPEAT_INTERVAL_MS must be at least ALERT_GROUP_INTERVAL_MS (${values.ALERT_GROUP_INTERVAL_MS}), got ${values.ALERT_REPEAT_INTERVAL_MS}`);
   }
   if (values.MEMORY_RSS_CRITICAL_MB <= values.MEMORY_RSS_WARN_MB) {
     problems.push(

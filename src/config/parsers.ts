@@ -160,3 +160,44 @@ export function idList(options: { regex: RegExp; description: string }): Parser<
     display: (value) => value.join(','),
   };
 }
+
+/** One service the canary watches: `[name=]url[#json.field=value]` (the fragment is never sent). */
+export interface CanaryTarget {
+  readonly name: string;
+  readonly url: string;
+  /** A field of the JSON answer that must have this value (compared as text). */
+  readonly expect: { readonly field: string; readonly value: string } | undefined;
+}
+
+/** CANARY_URLS: a comma-separated list of `[name=]http(s)://...[#field=value]`; names default to the host and port. */
+export function canaryTargets(): Parser<readonly CanaryTarget[]> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok([]);
+      const targets: CanaryTarget[] = [];
+      for (const entry of raw.split(',').map((part) => part.trim())) {
+        const named = /^([A-Za-z0-9_.-]{1,64})=(.*)$/.exec(entry);
+        const text = named ? named[2]! : entry;
+        let parsed: URL;
+        try {
+          parsed = new URL(text);
+        } catch {
+          return fail(`must be a comma-separated list of [name=]http(s)://... URLs; entry ${targets.length + 1} is not a URL (not shown: it may hold credentials)`);
+        }
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return fail(`entry ${targets.length + 1} must use http: or https:, got ${parsed.protocol}`);
+        let expect: CanaryTarget['expect'];
+        if (parsed.hash) {
+          const rule = /^#([A-Za-z0-9_.-]+)=(.*)$/.exec(decodeURIComponent(parsed.hash));
+          if (!rule) return fail(`entry ${targets.length + 1}: the fragment must be #json.field=value, got ${JSON.stringify(parsed.hash)}`);
+          expect = { field: rule[1]!, value: rule[2]! };
+          parsed.hash = '';
+        }
+        const name = named ? named[1]! : parsed.host;
+        if (targets.some((target) => target.name === name)) return fail(`names ${JSON.stringify(name)} more than once (give each a name: name=url)`);
+        targets.push({ name, url: parsed.toString(), expect });
+      }
+      return ok(targets);
+    },
+    display: (value) => value.map((target) => `${target.name}=${redactUrl(target.url, true)}${target.expect ? `#${target.expect.field}=${target.expect.value}` : ''}`).join(','),
+  };
+}
