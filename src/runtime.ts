@@ -111,7 +111,11 @@ export class Runtime {
       replyTo: (sessionId) => whatsapp.offers.replyTo(sessionId),
       ...(options.handlerRunner ? { createRunner: options.handlerRunner } : {}),
     });
-    const monitors = monitorsFeature(ctx);
+    const monitors = monitorsFeature(ctx, {
+      store: this.store,
+      pipelineStatus: () => pipeline.offers.status(),
+      sessions: config.whatsapp.sessions.length > 0 ? whatsapp.offers.directory : undefined,
+    });
     const http = httpFeature(() => ({
       config,
       effectiveConfig: effective,
