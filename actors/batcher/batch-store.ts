@@ -174,6 +174,23 @@ export interface BatchStore {
   /** Conversations with pending messages (the Redis store walks keys with SCAN, never KEYS). */
   pendingConversations(): AsyncIterable<Conversation>;
   stats(limit: number): Promise<StoreStats>;
+  /**
+   * What the monitors poll every few seconds: only counters the store keeps or indexes it can
+   * count in O(1) or O(log n) (never KEYS, never a SCAN of the keyspace, never a table scan).
+   */
+  counts(): Promise<StoreCounts>;
+}
+
+/** The cheap counters of `counts()`; null where a store cannot know it cheaply. */
+export interface StoreCounts {
+  /** Conversations with pending messages (not yet cut into a batch). */
+  readonly pendingConversations: number | null;
+  /** Conversations with a batch in flight (their head is leased or waiting for a lease). */
+  readonly inFlightConversations: number | null;
+  readonly inFlightBatches: number | null;
+  readonly deadLetters: number;
+  /** Epoch ms of the oldest pending message, if the store indexes it. */
+  readonly oldestPendingAt: number | null;
 }
 
 /** The store cannot take a write now (Redis down or reconnecting): ingress answers 503. The message names the target and the cause, once. */

@@ -12,6 +12,7 @@ import type {
   Settled,
   SpillReport,
   StoreStats,
+  StoreCounts,
 } from './batch-store.js';
 import { errorCode } from '../../src/errors.js';
 import { conversationKey, type Conversation } from './conversation.js';
@@ -244,6 +245,10 @@ export class MemoryStore implements BatchStore {
 
   async *pendingConversations(): AsyncIterable<Conversation> {
     for (const entry of [...this.#pending.values()]) yield { sessionId: entry.sessionId, phone: entry.phone };
+  }
+
+  async counts(): Promise<StoreCounts> {
+    return { pendingConversations: this.#pending.size, inFlightConversations: null, inFlightBatches: this.#inFlight.size, deadLetters: this.#dead.size, oldestPendingAt: null };
   }
 
   async stats(limit: number): Promise<StoreStats> {

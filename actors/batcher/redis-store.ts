@@ -14,6 +14,7 @@ import {
   type Retried,
   type Settled,
   type StoreStats,
+  type StoreCounts,
 } from './batch-store.js';
 import { conversationKey, parseConversationKey, type Conversation } from './conversation.js';
 import { ACK, ADOPT, APPEND, APPEND_MANY, CLAIM, DEAD_LETTER, DROP, DROP_DEAD, FLUSH, PENDING, RELEASE, RENEW, RETRY_DEAD } from './redis-scripts.js';
@@ -389,6 +390,12 @@ export class RedisStore implements BatchStore {
       const conversation = parseConversationKey(key.slice(prefix.length));
       if (conversation) yield conversation;
     }
+  }
+
+  /** Two O(1) commands: the heads index and the dead-letter index (pending conversations would need a SCAN). */
+  async counts(): Promise<StoreCounts> {
+    const [heads, dead] = await Promise.all([this.#call((redis) => redis.zcard(this.#headsKey())), this.deadLetterCount()]);
+    return { pendingConversations: null, inFlightConversations: heads, inFlightBatches: null, deadLetters: dead, oldestPendingAt: null };
   }
 
   async stats(limit: number): Promise<StoreStats> {

@@ -17,6 +17,7 @@ import {
   type Retried,
   type Settled,
   type StoreStats,
+  type StoreCounts,
 } from './batch-store.js';
 import type { Conversation } from './conversation.js';
 import { decideFlush } from './flush-rule.js';
@@ -487,6 +488,16 @@ export class SqliteStore implements BatchStore {
       if (page.length < PAGE) return;
       after = page[page.length - 1] as { session_id: string; phone: string };
     }
+  }
+
+  async counts(): Promise<StoreCounts> {
+    return this.#read((sql) => ({
+      pendingConversations: (sql.pendingTotals.get() ?? { batches: 0 }).batches,
+      inFlightConversations: sql.headCount.get() ?? 0,
+      inFlightBatches: sql.inFlightCount.get() ?? 0,
+      deadLetters: sql.deadCount.get() ?? 0,
+      oldestPendingAt: sql.oldestPending.all(1)[0]?.first_at ?? null,
+    }));
   }
 
   async stats(limit: number): Promise<StoreStats> {

@@ -16,6 +16,7 @@ const RULES: FlushRules = { windowMs: 9_000, maxMessages: 10, maxAgeMs: 60_000 }
 const T0 = 1_700_000_000_000;
 const alice: Conversation = { sessionId: 's1', phone: '79161234567' };
 const bob: Conversation = { sessionId: 's1', phone: '79169876543' };
+const carol: Conversation = { sessionId: 's2', phone: '79160000001' };
 
 const message = (id: string, at: number, text = `text ${id}`): StoredMessage => ({ id, text, at });
 /** Who takes a conversation's next batch when an ack or dead letter settles the one before. */
@@ -224,6 +225,27 @@ for (const [kind, makeHarness] of kinds) {
       const letters = await h.store.deadLetters(10);
       expect(letters).toEqual([{ batch: expect.objectContaining({ batchId: 'bad-1', ...bob }), error: 'webhook answered 500', at: T0 + 10_000 }]);
       expect(await h.store.stats(10)).toMatchObject({ inFlight: 0, deadLetters: 1, pendingBatches: 0 });
+    });
+
+    it('counts() agrees with stats() on what each store can count cheaply (null where it cannot)', async () => {
+      await h.store.append(alice, message('m1', T0));
+      await h.store.append(bob, message('m2', T0 + 1_000));
+      await h.store.append(carol, message('m3', T0 + 15_000));
+      await h.store.flush(alice, flushAt(T0 + 20_000, { batchId: 'c-1' }));
+      await h.store.flush(bob, flushAt(T0 + 20_000, { batchId: 'c-2' }));
+      await h.store.deadLetter(ref('c-2', bob), 'boom', T0 + 10_000, NEXT);
+      const counts = await h.store.counts();
+      const stats = await h.store.stats(10);
+      expect(counts.deadLetters).toBe(1);
+      for (const [field, expected] of [
+        ['pendingConversations', stats.pendingBatches],
+        ['inFlightBatches', stats.inFlight],
+        ['inFlightConversations', 1],
+        ['oldestPendingAt', T0 + 15_000],
+      ] as const) {
+        if (counts[field] !== null) expect(counts[field], field).toBe(expected);
+      }
+      expect(stats.pendingBatches).toBe(1);
     });
 
     it('an operator retries a dead letter (back in flight, leased, messages kept) or drops it; the count follows', async () => {

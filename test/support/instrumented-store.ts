@@ -13,6 +13,7 @@ import {
   type FlushRequest,
   type FlushResult,
   type StoreStats,
+  type StoreCounts,
 } from '../../actors/batcher/batch-store.js';
 import { conversationKey, type Conversation } from '../../actors/batcher/conversation.js';
 
@@ -131,6 +132,10 @@ export class InstrumentedStore implements BatchStore {
       this.inFlight--;
     }
   }
+  counts(): Promise<StoreCounts> {
+    return this.#track(() => this.#inner.counts());
+  }
+
   stats(limit: number): Promise<StoreStats> {
     return this.#track(() => this.#inner.stats(limit));
   }
