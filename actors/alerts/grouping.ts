@@ -1,0 +1,231 @@
+import { fingerprint, type AlertLabels, type AlertNotification, type AlertSignal, type AlertView, type Severity } from './alert.js';
+
+export interface GroupingOptions {
+  /** How long a new group waits before its first notification, so alerts that come together go out together. */
+  readonly groupWaitMs: number;
+  /** The least time between two notifications of one group. */
+  readonly groupIntervalMs: number;
+  /** A group still firing, with nothing new, is told again after this. */
+  readonly repeatIntervalMs: number;
+  /** Alerts one group holds; beyond it new fingerprints are counted, not kept (a storm must not grow memory). */
+  readonly maxAlertsPerGroup?: number;
+  /** Silenced alerts are kept and listed, never notified. */
+  readonly isSilenced?: (alert: { readonly rule: string; readonly labels: AlertLabels }, now: number) => boolean;
+}
+
+interface AlertEntry {
+  readonly fingerprint: string;
+  readonly rule: string;
+  readonly labels: AlertLabels;
+  readonly kind: 'state' | 'event';
+  severity: Severity;
+  summary: string;
+  status: 'firing' | 'resolved';
+  startsAt: number;
+  endsAt: number | null;
+  count: number;
+  /** Told as firing in a notification of this episode: only then does its resolution need a notice. */
+  notified: boolean;
+}
+
+interface Group {
+  readonly key: string;
+  readonly rule: string;
+  readonly alerts: Map<string, AlertEntry>;
+  nextFlushAt: number;
+  lastNotifiedAt: number | null;
+  /** What the last notification said, to tell a change from a repeat. */
+  lastSent: string;
+  /** Fingerprints refused because the group was full, since the last notification. */
+  overflow: number;
+}
+
+/** One group as GET /alerts shows it. */
+export interface GroupView {
+  readonly groupKey: string;
+  readonly rule: string;
+  readonly firing: number;
+  readonly nextFlushAt: string;
+  readonly lastNotifiedAt: string | null;
+  readonly alerts: readonly (AlertView & { readonly silenced: boolean })[];
+}
+
+const DEFAULT_MAX_ALERTS = 500;
+
+const iso = (at: number): string => new Date(at).toISOString();
+
+/**
+ * Alert grouping as Alertmanager does it, on a clock the caller passes in (no timers here):
+ *
+ * - alerts of one rule form one group; a new group's first flush is `groupWaitMs` after its
+ *   first alert, so alerts that come together go out together;
+ * - later flushes are `groupIntervalMs` apart; a flush notifies when what the group says changed
+ *   (an alert fired, resolved or changed severity), or when it is still firing and
+ *   `repeatIntervalMs` has passed since the last notification;
+ * - an alert that resolves before any notification told it is dropped unsent (flapping);
+ * - when the last alert of a notified group resolves, one `resolved` notification, and the
+ *   group is gone; event alerts (a dead letter) are told once and then leave their group.
+ */
+export class AlertGroups {
+  readonly #options: GroupingOptions;
+  readonly #groups = new Map<string, Group>();
+  readonly #maxAlerts: number;
+  #sequence = 0;
+
+  constructor(options: GroupingOptions) {
+    this.#options = options;
+    this.#maxAlerts = options.maxAlertsPerGroup ?? DEFAULT_MAX_ALERTS;
+  }
+
+  /** Takes one signal from the rules. Returns whether it changed anything. */
+  observe(signal: AlertSignal): boolean {
+    const key = signal.rule;
+    let group = this.#groups.get(key);
+    const id = fingerprint(signal.rule, signal.labels);
+    const entry = group?.alerts.get(id);
+    if (signal.state === 'resolved') {
+      if (!group || !entry || entry.status === 'resolved') return false;
+      if (!entry.notified) {
+        group.alerts.delete(id);
+        if (group.alerts.size === 0 && group.lastNotifiedAt === null) this.#groups.delete(key);
+        return true;
+      }
+      entry.status = 'resolved';
+      entry.endsAt = signal.at;
+      return true;
+    }
+    if (!group) {
+      group = { key, rule: signal.rule, alerts: new Map(), nextFlushAt: signal.at + this.#options.groupWaitMs, lastNotifiedAt: null, lastSent: '', overflow: 0 };
+      this.#groups.set(key, group);
+    }
+    if (!entry) {
+      if (group.alerts.size >= this.#maxAlerts) {
+        group.overflow++;
+        return false;
+      }
+      group.alerts.set(id, {
+        fingerprint: id,
+        rule: signal.rule,
+        labels: signal.labels,
+        kind: signal.kind,
+        severity: signal.severity,
+        summary: signal.summary,
+        status: 'firing',
+        startsAt: signal.at,
+        endsAt: null,
+        count: 1,
+        notified: false,
+      });
+      return true;
+    }
+    if (entry.status === 'resolved') {
+      // Fired again before its resolution was told: one episode, still told as firing.
+      entry.status = 'firing';
+      entry.endsAt = null;
+      entry.count++;
+    } else if (signal.kind === 'event') {
+      entry.count++;
+    }
+    entry.severity = signal.severity;
+    entry.summary = signal.summary;
+    return true;
+  }
+
+  /** When the next flush is due, if any group exists. */
+  nextDueAt(): number | undefined {
+    let next: number | undefined;
+    for (const group of this.#groups.values()) if (next === undefined || group.nextFlushAt < next) next = group.nextFlushAt;
+    return next;
+  }
+
+  /** Flushes every group due at `now`; returns the notifications to send, in group order. */
+  flush(now: number): AlertNotification[] {
+    const out: AlertNotification[] = [];
+    for (const group of [...this.#groups.values()]) {
+      if (group.nextFlushAt > now) continue;
+      const notification = this.#flushGroup(group, now);
+      if (notification) out.push(notification);
+    }
+    return out;
+  }
+
+  #flushGroup(group: Group, now: number): AlertNotification | undefined {
+    group.nextFlushAt = now + this.#options.groupIntervalMs;
+    const visible: AlertEntry[] = [];
+    for (const entry of group.alerts.values()) {
+      if (this.#options.isSilenced?.(entry, now)) {
+        // A silenced alert that resolves unseen needs no notice.
+        if (entry.status === 'resolved' && !entry.notified) group.alerts.delete(entry.fingerprint);
+        continue;
+      }
+      if (entry.status === 'firing' || entry.notified) visible.push(entry);
+    }
+    const firing = visible.filter((entry) => entry.status === 'firing').length;
+    const said = visible.map((entry) => `${entry.fingerprint}:${entry.status}:${entry.severity}`).sort().join(',');
+    const changed = said !== group.lastSent && visible.length > 0;
+    const repeat = !changed && firing > 0 && group.lastNotifiedAt !== null && now - group.lastNotifiedAt >= this.#options.repeatIntervalMs;
+    let notification: AlertNotification | undefined;
+    if (changed || repeat) {
+      notification = {
+        status: firing > 0 ? 'firing' : 'resolved',
+        groupKey: group.key,
+        rule: group.rule,
+        alerts: visible.map(view),
+        sentAt: iso(now),
+        id: `${fingerprint(group.key, {})}-${now.toString(36)}-${(++this.#sequence).toString(36)}`,
+      };
+      group.lastNotifiedAt = now;
+      group.lastSent = said;
+      group.overflow = 0;
+      for (const entry of visible) {
+        if (entry.status === 'resolved' || entry.kind === 'event') group.alerts.delete(entry.fingerprint);
+        else entry.notified = true;
+      }
+      // Told: what is gone no longer counts in what the group says next.
+      group.lastSent = [...group.alerts.values()]
+        .filter((entry) => entry.notified)
+        .map((entry) => `${entry.fingerprint}:${entry.status}:${entry.severity}`)
+        .sort()
+        .join(',');
+    }
+    if (group.alerts.size === 0) this.#groups.delete(group.key);
+    return notification;
+  }
+
+  /** Every group with its alerts, silenced ones marked (GET /alerts). */
+  view(now: number): GroupView[] {
+    return [...this.#groups.values()].map((group) => ({
+      groupKey: group.key,
+      rule: group.rule,
+      firing: [...group.alerts.values()].filter((entry) => entry.status === 'firing').length,
+      nextFlushAt: iso(group.nextFlushAt),
+      lastNotifiedAt: group.lastNotifiedAt === null ? null : iso(group.lastNotifiedAt),
+      alerts: [...group.alerts.values()].map((entry) => ({ ...view(entry), silenced: this.#options.isSilenced?.(entry, now) ?? false })),
+    }));
+  }
+
+  /** Firing alerts per rule (runtime_alerts_firing{rule}). */
+  firingByRule(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const group of this.#groups.values()) {
+      let firing = 0;
+      for (const entry of group.alerts.values()) if (entry.status === 'firing') firing++;
+      counts.set(group.rule, firing);
+    }
+    return counts;
+  }
+}
+
+function view(entry: AlertEntry): AlertView {
+  return {
+    fingerprint: entry.fingerprint,
+    rule: entry.rule,
+    severity: entry.severity,
+    labels: entry.labels,
+    summary: entry.summary,
+    status: entry.status,
+    startsAt: iso(entry.startsAt),
+    endsAt: entry.endsAt === null ? null : iso(entry.endsAt),
+    count: entry.count,
+  };
+}
