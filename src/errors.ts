@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   WAR_ERR_STORE_LOCKED: { status: 503, meaning: 'the SQLite store file is held by another runtime (one runtime per DATA_DIR)' },
   WAR_ERR_SPILL_UNREADABLE: { status: 500, meaning: "the memory store's spill file (DATA_DIR/memory-spill.json) cannot be read; start-up exits 78 rather than start without its messages" },
   WAR_ERR_DEAD_LETTER_NOT_FOUND: { status: 404, meaning: 'no dead letter with that batchId' },
+  WAR_ERR_SILENCE_NOT_FOUND: { status: 404, meaning: 'no active alert silence with that id' },
   WAR_ERR_NO_PENDING_BATCH: { status: 404, meaning: 'the conversation has no pending batch' },
   // ---- WhatsApp ----------------------------------------------------------------------
   WAR_ERR_WA_CLOSED: { status: 503, meaning: 'the WhatsApp connection closed (the socket restarts with backoff)' },
@@ -58,6 +59,7 @@ export const ERROR_CODES = {
   WAR_ERR_BAD_HTTP: { status: 400, meaning: 'the request is not valid HTTP' },
   WAR_ERR_REQUEST_TIMEOUT: { status: 408, meaning: 'the request was not received within the server\'s request timeout' },
   WAR_ERR_NOT_FOUND: { status: 404, meaning: 'no such route' },
+  WAR_ERR_CHECK_NOT_FOUND: { status: 404, meaning: 'no health check of that name in the history (GET /health/history lists them)' },
   WAR_ERR_UNAUTHORIZED: { status: 401, meaning: 'missing or wrong bearer ADMIN_TOKEN' },
   WAR_ERR_ADMIN_DISABLED: { status: 403, meaning: 'admin routes are disabled because ADMIN_TOKEN is not set' },
   WAR_ERR_INTERNAL: { status: 500, meaning: 'an unexpected error; the server log has its stack' },

@@ -5,6 +5,7 @@ import type { BatchIngest } from '../actors/batcher/batch-ingest.js';
 import type { BatchStore } from '../actors/batcher/batch-store.js';
 import { batchingFeature } from '../actors/batcher/batching-feature.js';
 import { monitorsFeature } from '../actors/monitors/monitors-feature.js';
+import { alertsFeature, type AlertsDeps } from '../actors/alerts/alerts-feature.js';
 import type { HandlerRunner } from '../actors/pipeline/handler-runner.js';
 import { pipelineFeature } from '../actors/pipeline/pipeline-feature.js';
 import { STORE_CHECK } from '../actors/store/store-owner.js';
@@ -17,6 +18,8 @@ import type { LoadedConfig } from './config/config.js';
 import { EventBus } from './events/event-bus.js';
 import type { RuntimeEvent, RuntimeEvents } from './events/runtime-events.js';
 import type { Feature, FeatureContext } from './feature.js';
+import type { CheckHistory } from './health/check-history.js';
+import { checkHistoryFeature } from './health/check-history-feature.js';
 import { HealthChecks } from './health/health-checks.js';
 import { assessHealth } from './health/health-score.js';
 import { httpFeature } from './http/http-feature.js';
@@ -46,6 +49,8 @@ export interface RuntimeOptions {
   whatsappPlacement?: WhatsAppFeatureDeps['placement'];
   /** Shows a session's fresh QR; by default drawn on stderr when it is a terminal, else logged as available. */
   showQr?: (sessionId: string, qr: string) => void;
+  /** The alerts feature's seams: tests observe notifications or replace a channel's transport. */
+  alerts?: AlertsDeps;
 }
 
 /**
@@ -70,6 +75,8 @@ export class Runtime {
   readonly system: ActorSystem;
   readonly events: RuntimeEvents;
   readonly checks: HealthChecks;
+  /** Every check's recent results and transitions (GET /health/history; the alerts actor reads it). */
+  readonly history: CheckHistory;
   readonly metrics: RuntimeMetrics;
   readonly store: BatchStore;
   readonly ingest: BatchIngest;
@@ -79,6 +86,7 @@ export class Runtime {
   readonly #shutdownSteps: { stopWhatsApp(): Promise<void>; flushForShutdown(): Promise<number> };
   readonly #deadline: ShutdownDeadline;
   readonly #clock: Clock;
+  readonly #closeHistory: () => Promise<void>;
   #preflown = false;
 
   constructor(options: RuntimeOptions) {
@@ -91,7 +99,11 @@ export class Runtime {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const events: RuntimeEvents = new EventBus<RuntimeEvent>(logger);
     this.events = events;
-    this.checks = new HealthChecks({ onTransition: (change) => events.publish({ type: 'check', ...change }), now: () => clock.now() });
+    // Before the checks, which feed it; its preflight (first) reads the history kept in Redis.
+    const history = checkHistoryFeature({ config, logger, clock });
+    this.history = history.offers.history;
+    this.#closeHistory = () => history.offers.close();
+    this.checks = new HealthChecks({ onTransition: (change) => events.publish({ type: 'check', ...change }), now: () => clock.now(), history: this.history });
     const links = new Links<ActorSystem>();
     this.#clock = clock;
     this.#deadline = new ShutdownDeadline(config.shutdownTimeoutMs);
@@ -116,12 +128,14 @@ export class Runtime {
       pipelineStatus: () => pipeline.offers.status(),
       sessions: config.whatsapp.sessions.length > 0 ? whatsapp.offers.directory : undefined,
     });
+    const alerts = alertsFeature(ctx, options.alerts);
     const http = httpFeature(() => ({
       config,
       effectiveConfig: effective,
       service,
       tree: { snapshot: () => this.system.snapshot(), restart: (path) => this.system.restart(path) },
       checks: this.checks,
+      history: this.history,
       metrics: this.metrics.registry,
       countRequest: this.metrics.countRequest,
       events,
@@ -135,9 +149,10 @@ export class Runtime {
         pipelineStatus: () => pipeline.offers.status(),
       },
       sessions: whatsapp.offers.directory,
+      alerts: alerts.offers.access,
     }));
     // Start order; shutdown is the reverse (HTTP first, the store last).
-    this.#features = [store, pipeline, batching, whatsapp, monitors, http];
+    this.#features = [history, store, pipeline, batching, whatsapp, monitors, alerts, http];
     this.#shutdownSteps = { stopWhatsApp: () => whatsapp.offers.stop(), flushForShutdown: () => batching.offers.flushForShutdown() };
 
     this.system = new ActorSystem(
@@ -164,6 +179,8 @@ export class Runtime {
       flushed: batching.offers.flushed,
       storeUp: () => checks.get(STORE_CHECK)?.status === 'ok',
       deadLetters: () => batching.offers.deadLetters.count(),
+      alerts: { firingByRule: () => alerts.offers.firingByRule(), outcomes: alerts.offers.outcomes },
+      checks: () => checks.all(),
       ...(config.whatsapp.sessions.length > 0 ? { sessions: () => whatsapp.offers.sample() } : {}),
     });
   }
@@ -210,6 +227,8 @@ export class Runtime {
     } catch (error) {
       failure = error;
     }
+    // After the tree: the checks' removals as their actors stopped are written too.
+    await this.#closeHistory();
     // Whatever became of the tree, what the memory store holds is written out.
     const report = await this.#keepWhatIsLeft();
     if (failure !== undefined) throw failure;

@@ -51,7 +51,7 @@ export interface ActionFailedEvent {
   readonly message: string;
 }
 
-export type AdminOperation = 'restart' | 'dead_letter_retry' | 'dead_letter_drop' | 'pending_drop';
+export type AdminOperation = 'restart' | 'dead_letter_retry' | 'dead_letter_drop' | 'pending_drop' | 'alert_silence' | 'alert_unsilence';
 
 /** An operator did something through the admin API (later also the CLI and the ops bot). */
 export interface AdminEvent {

@@ -1,3 +1,4 @@
+import { alertRoutes } from './routes/alerts.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { clientErrorHandler, installErrorHandlers } from './error-handler.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -56,6 +57,7 @@ export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
     deadLetterRoutes(app, deps, deps.batching);
   }
   sessionRoutes(app, deps);
+  if (deps.alerts) alertRoutes(app, deps, deps.alerts);
   return app;
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AlertsAccess } from '../../actors/alerts/alerts-feature.js';
 import type { BatchIngest } from '../../actors/batcher/batch-ingest.js';
 import type { BatchStore } from '../../actors/batcher/batch-store.js';
 import type { DeadLetters } from '../../actors/batcher/dead-letters.js';
@@ -10,6 +11,7 @@ import type { TreeNode } from '../../supervisor/tree-node.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import type { RuntimeEvents } from '../events/runtime-events.js';
+import type { CheckHistoryReader } from '../health/check-history.js';
 import type { HealthChecks } from '../health/health-checks.js';
 
 /** The part of the runtime the HTTP server reads and operates on. */
@@ -40,6 +42,8 @@ export interface HttpDeps {
   readonly service: ServiceInfo;
   readonly tree: TreeAccess;
   readonly checks: HealthChecks;
+  /** Every check's recent results, transitions and uptime (GET /health/history). */
+  readonly history: CheckHistoryReader;
   readonly metrics: Registry;
   /** Counts requests by route and status for /metrics; called once per answered request. */
   readonly countRequest?: (route: string, method: string, statusCode: number) => void;
@@ -49,6 +53,8 @@ export interface HttpDeps {
   readonly clock: Clock;
   /** Absent in a runtime without batching (some tests). */
   readonly batching?: BatchingAccess;
+  /** The alert groups and silences; absent in runtimes without alerts (some tests). */
+  readonly alerts?: AlertsAccess;
   /** The WhatsApp sessions (WA_SESSIONS); absent: /sessions lists none. */
   readonly sessions?: SessionDirectory;
 }

@@ -3,6 +3,8 @@ import type { FlushCounts } from '../../actors/batcher/batch.js';
 import { ACTION_OUTCOMES } from '../../actors/pipeline/action-outcome.js';
 import type { PipelineCounters } from '../../actors/pipeline/pipeline-counters.js';
 import type { RuntimeEvents } from '../events/runtime-events.js';
+import type { CheckResult } from '../health/health-checks.js';
+import type { NotificationOutcome } from '../../actors/alerts/channels/channel.js';
 import { parentPath, walkTree, type NodeStatus, type TreeNode } from '../../supervisor/tree-node.js';
 
 export interface MetricsSource {
@@ -41,7 +43,17 @@ export interface RuntimeMetricsOptions {
   storeUp?: () => boolean;
   /** Dead letters waiting for an operator (a counter the store keeps, never a key walk). */
   deadLetters?: () => Promise<number>;
+  /** Firing alerts per rule, and notifications per channel and outcome since start. */
+  alerts?: {
+    firingByRule(): ReadonlyMap<string, number>;
+    readonly outcomes: ReadonlyMap<string, Readonly<Record<NotificationOutcome, number>>>;
+  };
+  /** Every check's latest result (runtime_check_status{check}). */
+  checks?: () => Readonly<Record<string, CheckResult>>;
 }
+
+/** runtime_check_status: 0 ok, 1 warn, 2 critical. */
+const CHECK_STATUS_VALUE = { ok: 0, warn: 1, critical: 2 } as const;
 
 export interface RuntimeMetrics {
   readonly registry: Registry;
@@ -117,6 +129,42 @@ export function createRuntimeMetrics(options: RuntimeMetricsOptions): RuntimeMet
       for (const [status, count] of Object.entries(totals().byStatus)) this.set({ status }, count);
     },
   });
+  const alerts = options.alerts;
+  if (alerts) {
+    new Gauge({
+      name: 'runtime_alerts_firing',
+      help: 'Alerts firing, by rule (silenced ones included).',
+      labelNames: ['rule'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [rule, firing] of alerts.firingByRule()) this.set({ rule }, firing);
+      },
+    });
+    new Counter({
+      name: 'runtime_alert_notifications_total',
+      help: 'Alert notifications by channel and outcome: sent, retried (an attempt failed and waits), rejected (refused for good), dropped (the channel queue was full).',
+      labelNames: ['channel', 'outcome'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [channel, counts] of alerts.outcomes) for (const [outcome, count] of Object.entries(counts)) this.inc({ channel, outcome }, count);
+      },
+    });
+  }
+  const checks = options.checks;
+  if (checks) {
+    new Gauge({
+      name: 'runtime_check_status',
+      help: 'Each health check: 0 ok, 1 warn, 2 critical.',
+      labelNames: ['check'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [check, result] of Object.entries(checks())) this.set({ check }, CHECK_STATUS_VALUE[result.status]);
+      },
+    });
+  }
   const ingest = options.ingest;
   if (ingest) {
     new Counter({
