@@ -7,6 +7,7 @@
  * non-zero only when a measure could not be taken.
  */
 import { actorSuite } from './actors/suite.js';
+import { alertsSuite } from './alerts/suite.js';
 import { batchingSuite } from './batching/suite.js';
 import { machineInfo } from './support/machine.js';
 import { writeReport, type SuiteReport } from './support/results.js';
@@ -14,7 +15,7 @@ import type { Suite } from './support/suite.js';
 import { formatTarget, renderTable } from './support/table.js';
 
 /** Add a suite here. */
-const SUITES: readonly Suite[] = [actorSuite, batchingSuite];
+const SUITES: readonly Suite[] = [actorSuite, batchingSuite, alertsSuite];
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2);

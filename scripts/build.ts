@@ -8,7 +8,8 @@ import { build } from 'esbuild';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ROOTS = ['src', 'supervisor', 'actors', 'bench'];
+// test/support: the local servers (a Telegram Bot API, an n8n sink) the benchmarks drive too.
+const ROOTS = ['src', 'supervisor', 'actors', 'bench', 'test/support'];
 const OUT = 'dist';
 
 function collect(dir: string, out: string[]): string[] {
