@@ -1,3 +1,5 @@
+import type { CheckHistoryRecorder } from './check-history.js';
+
 export type CheckStatus = 'ok' | 'warn' | 'critical';
 
 /** What a monitor reports. */
@@ -34,24 +36,34 @@ export class HealthChecks {
   readonly #results = new Map<string, CheckResult>();
   readonly #onTransition: CheckTransition | undefined;
   readonly #now: () => number;
+  readonly #history: CheckHistoryRecorder | undefined;
 
-  constructor(options: { onTransition?: CheckTransition; now?: () => number } = {}) {
+  /** `history` keeps every report and transition (src/health/check-history.ts). */
+  constructor(options: { onTransition?: CheckTransition; now?: () => number; history?: CheckHistoryRecorder } = {}) {
     this.#onTransition = options.onTransition;
     this.#now = options.now ?? Date.now;
+    this.#history = options.history;
   }
 
   report(name: string, report: CheckReport): void {
     const previous = this.#results.get(name);
     const changed = previous?.status !== report.status;
     this.#results.set(name, { ...report, since: changed ? report.at : (previous?.since ?? report.at) });
-    if (changed) this.#onTransition?.({ name, previous: previous?.status ?? 'absent', status: report.status, message: report.message, at: Date.parse(report.at) });
+    const at = Date.parse(report.at);
+    if (changed) {
+      this.#history?.transition(name, previous?.status ?? 'absent', report.status, report.message, at);
+      this.#onTransition?.({ name, previous: previous?.status ?? 'absent', status: report.status, message: report.message, at });
+    }
+    this.#history?.result(name, report.status, report.message, at);
   }
 
   remove(name: string): void {
     const previous = this.#results.get(name);
     if (!previous) return;
     this.#results.delete(name);
-    this.#onTransition?.({ name, previous: previous.status, status: 'absent', message: 'check removed', at: this.#now() });
+    const at = this.#now();
+    this.#history?.transition(name, previous.status, 'absent', 'check removed', at);
+    this.#onTransition?.({ name, previous: previous.status, status: 'absent', message: 'check removed', at });
   }
 
   get(name: string): CheckResult | undefined {

@@ -1,10 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { walkTree, type NodeStatus } from '../../../supervisor/tree-node.js';
 import { STORE_CHECK } from '../../../actors/store/store-owner.js';
+import type { Uptimes } from '../../health/check-history.js';
 import { assessHealth } from '../../health/health-score.js';
+import { errorBody } from '../error-handler.js';
 import type { HttpDeps } from '../http-deps.js';
 
-/** GET /health, /health/live, /health/ready, /health/tree, /health/extended: DESIGN section 10. */
+const historyQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    check: { type: 'string', minLength: 1, maxLength: 256 },
+    since: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+} as const;
+
+/** GET /health, /health/live, /health/ready, /health/tree, /health/history, /health/extended: DESIGN section 10. */
 export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const uptimeSeconds = (): number => Math.floor((deps.clock.now() - deps.service.startedAt) / 1000);
 
@@ -39,6 +50,34 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
   });
 
   app.get('/health/tree', async () => ({ tree: deps.tree.snapshot() }));
+
+  /** One check's results, transitions and uptime; without `check`, a line per check kept. */
+  app.get<{ Querystring: { check?: string; since?: string } }>('/health/history', { schema: { querystring: historyQuery } }, async (request, reply) => {
+    const { check, since } = request.query;
+    const sinceMs = since === undefined ? Number.NEGATIVE_INFINITY : parseSince(since);
+    if (Number.isNaN(sinceMs)) {
+      return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_REQUEST', `since: ${JSON.stringify(since)} is not an ISO-8601 date or time (for example 2024-05-01T12:00:00Z)`));
+    }
+    if (check === undefined) {
+      return {
+        checks: deps.history.summary().map((line) => ({
+          check: line.check,
+          status: line.status,
+          since: iso(line.since),
+          uptime: rounded(line.uptime),
+          transitions: since === undefined ? line.transitions : (deps.history.transitions(line.check, sinceMs)?.length ?? 0),
+        })),
+      };
+    }
+    const uptime = deps.history.has(check) ? deps.history.uptimes(check) : undefined;
+    if (!uptime) return reply.code(404).send(errorBody(404, 'WAR_ERR_CHECK_NOT_FOUND', `no check ${JSON.stringify(check)} in the history`));
+    return {
+      check,
+      results: (deps.history.results(check, sinceMs) ?? []).map(({ status, message, at }) => ({ status, message, at: iso(at) })),
+      transitions: (deps.history.transitions(check, sinceMs) ?? []).map(({ from, to, message, at }) => ({ from, to, message, at: iso(at) })),
+      uptime: rounded(uptime),
+    };
+  });
 
   app.get('/health/extended', async () => {
     const tree = deps.tree.snapshot();
@@ -79,6 +118,20 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
     };
   });
 }
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** `since` as epoch milliseconds, NaN if it is not ISO-8601; a time without a zone is UTC, as a date alone is. */
+function parseSince(since: string): number {
+  const match = ISO_TIME.exec(since);
+  if (!match) return Number.NaN;
+  return Date.parse(match[1] && !match[4] ? `${since}Z` : since);
+}
+
+const iso = (at: number): string => new Date(at).toISOString();
+
+/** Four decimals: 0.9931 says 99.31 %, and JSON does not carry float noise. */
+const rounded = (uptime: Uptimes): Uptimes => ({ '1h': Math.round(uptime['1h'] * 1e4) / 1e4, '24h': Math.round(uptime['24h'] * 1e4) / 1e4 });
 
 interface SessionSummary {
   status: string;
