@@ -21,18 +21,34 @@ export type SendOutcome =
 export interface ChannelTransport {
   readonly name: string;
   send(notification: AlertNotification, signal: AbortSignal): Promise<SendOutcome>;
+  /**
+   * Lets go of connections. The channel actor calls it when it stops; a restarted actor sends
+   * through the same transport again, so a send after `close` reopens what it needs.
+   */
   close?(): Promise<void>;
 }
 
+/**
+ * What the channel actor tells itself: an attempt that finished (sends run outside `receive`,
+ * so the actor keeps answering while one hangs) and a backoff that ran out. `attempt` is the
+ * identity of the attempt it answers, so the answer of an aborted attempt or of an earlier
+ * incarnation is recognised and ignored. Nobody else sends these.
+ */
+export type ChannelSelfMessage =
+  | { readonly type: 'attempt-settled'; readonly attempt: object; readonly outcome: SendOutcome }
+  | { readonly type: 'retry-due' };
+
 export type ChannelMessage =
   | { readonly type: 'notify'; readonly notification: AlertNotification }
-  | { readonly type: 'status' };
+  | { readonly type: 'status' }
+  | ChannelSelfMessage;
 
 /** A channel actor's state, as its ask `status`, the tree's detail and its check show it. */
 export interface ChannelStatus {
   readonly channel: string;
   /** `ok`: nothing waiting or sending; `retrying`: a send failed and waits for its backoff; `down`: failed CHANNEL_DOWN_AFTER times in a row. */
   readonly state: 'ok' | 'sending' | 'retrying' | 'down';
+  /** Waiting behind the notification in hand (the one being sent or waiting for its retry), at most ALERT_CHANNEL_QUEUE_MAX. */
   readonly queued: number;
   readonly sent: number;
   readonly retried: number;
