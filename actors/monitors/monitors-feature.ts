@@ -1,11 +1,15 @@
 import type { Feature, FeatureContext } from '../../src/feature.js';
-import { TREE } from '../../src/tree-paths.js';
+import { monitorPath, TREE } from '../../src/tree-paths.js';
 import { childId } from '../../supervisor/tree-node.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 import type { BatchStore } from '../batcher/batch-store.js';
 import type { PipelineStatus } from '../pipeline/pipeline.js';
 import type { SessionDirectory } from '../whatsapp/session-directory.js';
 import { memoryMonitor } from './memory/memory-monitor.js';
+import { activityMonitor } from './activity/activity-monitor.js';
+import { eventLoopMonitor } from './event-loop/event-loop-monitor.js';
+import { queueMonitor } from './queue/queue-monitor.js';
+import { restartsMonitor } from './restarts/restarts-monitor.js';
 
 /** What the monitors read: the store's counters, the pipeline's status, the sessions. */
 export interface MonitorsDeps {
@@ -18,9 +22,18 @@ export interface MonitorsDeps {
 /** The monitors feature: `/monitors`, one actor per monitor, each publishing its health checks and nothing else. */
 export function monitorsFeature(ctx: FeatureContext, deps: MonitorsDeps): Feature<Record<string, never>> {
   void deps;
+  const m = ctx.config.monitors;
   const children: ChildSpec[] = [
     { kind: 'actor', id: childId(TREE.memoryMonitor), behaviour: local(() => memoryMonitor({ ...ctx.config.memory, checks: ctx.checks })) },
+    { kind: 'actor', id: childId(monitorPath('queue')), behaviour: local(() => queueMonitor({ ...m.queue, intervalMs: m.intervalMs, checks: ctx.checks, store: deps.store, pipelineStatus: deps.pipelineStatus })) },
+    { kind: 'actor', id: childId(monitorPath('restarts')), behaviour: local(() => restartsMonitor({ ...m.restarts, intervalMs: m.intervalMs, checks: ctx.checks, events: ctx.events })) },
+    { kind: 'actor', id: childId(monitorPath('event-loop')), behaviour: local(() => eventLoopMonitor({ ...m.eventLoop, intervalMs: m.intervalMs, checks: ctx.checks })) },
   ];
+  // A quiet night is not an incident: only with ACTIVITY_IDLE_MS set, and sessions to watch.
+  const sessions = deps.sessions;
+  if (m.activityIdleMs > 0 && sessions) {
+    children.push({ kind: 'actor', id: childId(monitorPath('activity')), behaviour: local(() => activityMonitor({ intervalMs: m.intervalMs, idleMs: m.activityIdleMs, checks: ctx.checks, sessions })) });
+  }
   const monitors: ChildSpec = { kind: 'supervisor', id: childId(TREE.monitors), strategy: 'one_for_one', children };
   return { children: [monitors], offers: {} };
 }

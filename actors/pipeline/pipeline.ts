@@ -29,6 +29,11 @@ export interface PipelineStatus {
   deliveredWithFailedActions: number;
   retried: number;
   deadLettered: number;
+  /**
+   * Epoch ms the oldest batch still queued, running or waiting for a retry was cut; null when
+   * there is none. The queue monitor's age of the oldest undelivered batch.
+   */
+  oldestSince: number | null;
   /** Per action, per outcome, since the runtime started. */
   actions: Record<ActionName, Partial<Record<ActionOutcome, number>>>;
 }
@@ -100,7 +105,16 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   const { counters } = deps;
   /** The in-memory queue's state; the totals live in `counters`. */
   const queueState = { queued: 0, running: 0, waitingRetry: 0 };
-  const status = (): PipelineStatus => ({ ...queueState, ...counters.snapshot() });
+  /** A walk over the entries, but only when someone asks for the status (a monitor's round, /stats), never per batch. */
+  const oldestSince = (): number | null => {
+    let oldest: number | null = null;
+    for (const entry of entries.values()) {
+      if (entry.state !== 'queued' && entry.state !== 'running' && entry.state !== 'waiting') continue;
+      if (oldest === null || entry.batch.flushedAt < oldest) oldest = entry.batch.flushedAt;
+    }
+    return oldest;
+  };
+  const status = (): PipelineStatus => ({ ...queueState, ...counters.snapshot(), oldestSince: oldestSince() });
   let runner: HandlerRunner;
   let stopping = false;
   /** The start could not reach the store to take back its own batches: try again on the next tick. */
@@ -277,7 +291,8 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
         ctx.log.warn({ batchId, attempt: entry.attempt, delayMs, err: error }, 'handler failed; retrying the batch');
         ctx.timers.once(`retry:${batchId}`, delayMs, { type: 'retry', batchId });
       }
-      publish(ctx);
+      // Its slot is free while it waits: the batches queued behind it must not wait for its retry.
+      pump(ctx);
       return;
     }
     try {

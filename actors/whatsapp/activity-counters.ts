@@ -12,12 +12,17 @@ export class ActivityCounters {
   readonly #buckets = new Map<ActivityKind, Float64Array>(KINDS.map((kind) => [kind, new Float64Array(HOURS)]));
   readonly #hourOf = new Float64Array(HOURS).fill(-1);
   #lastActivity: number | undefined;
+  #lastReceived: number | undefined;
+  #lastSent: number | undefined;
 
   record(kind: ActivityKind, now: number, count = 1): void {
     const slot = this.#slot(now);
     const buckets = this.#buckets.get(kind) as Float64Array;
     buckets[slot] = (buckets[slot] as number) + count;
-    if (kind !== 'errors') this.#lastActivity = now;
+    if (kind === 'errors') return;
+    this.#lastActivity = now;
+    if (kind === 'received') this.#lastReceived = now;
+    else this.#lastSent = now;
   }
 
   last24h(kind: ActivityKind, now: number): number {
@@ -31,6 +36,16 @@ export class ActivityCounters {
   /** When a message last went in or out. */
   get lastActivity(): number | undefined {
     return this.#lastActivity;
+  }
+
+  /** When a message last came in (the activity monitor tells a silent inbox from a silent outbox). */
+  get lastReceived(): number | undefined {
+    return this.#lastReceived;
+  }
+
+  /** When a message last went out. */
+  get lastSent(): number | undefined {
+    return this.#lastSent;
   }
 
   #slot(now: number): number {

@@ -97,6 +97,8 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       messages_received_24h: counters.last24h('received', now),
       errors_24h: counters.last24h('errors', now),
       last_activity: iso(counters.lastActivity),
+      last_received_at: iso(counters.lastReceived),
+      last_sent_at: iso(counters.lastSent),
     };
   };
 

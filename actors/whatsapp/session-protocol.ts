@@ -110,6 +110,9 @@ export interface SessionInfo {
   readonly messages_received_24h: number;
   readonly errors_24h: number;
   readonly last_activity: string | null;
+  /** When a message was last received, and sent (ISO), for the activity monitor. */
+  readonly last_received_at: string | null;
+  readonly last_sent_at: string | null;
 }
 
 export interface QrInfo {

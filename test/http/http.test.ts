@@ -54,7 +54,7 @@ describe('HTTP contract', () => {
     expect(status).toBe(200);
     const tree = body.tree as TreeNode;
     const paths = [...walkTree(tree)].map((node) => node.path);
-    expect(paths).toEqual(['/', '/store', '/pipeline', '/batchers', '/recovery', '/monitors', '/monitors/memory', '/http']);
+    expect(paths).toEqual(['/', '/store', '/pipeline', '/batchers', '/recovery', '/monitors', '/monitors/memory', '/monitors/queue', '/monitors/restarts', '/monitors/event-loop', '/http']);
     for (const node of walkTree(tree)) {
       for (const key of NODE_KEYS) expect(node, `${node.path} lacks ${key}`).toHaveProperty(key);
       expect(node.status).toBe('running');
