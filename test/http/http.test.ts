@@ -48,13 +48,13 @@ describe('HTTP contract', () => {
     expect(body.checks).toMatchObject({ tree: { status: 'ok' }, memory: { status: 'ok' } });
   });
 
-  it('GET /health/tree shows the tree (root, store, pipeline, batchers, recovery, monitors, http) with every node field', async () => {
+  it('GET /health/tree shows the tree (root, store, pipeline, batchers, recovery, monitors, alerts, http) with every node field', async () => {
     const { base } = await startRuntime();
     const { status, body } = await getJson(`${base}/health/tree`);
     expect(status).toBe(200);
     const tree = body.tree as TreeNode;
     const paths = [...walkTree(tree)].map((node) => node.path);
-    expect(paths).toEqual(['/', '/store', '/pipeline', '/batchers', '/recovery', '/monitors', '/monitors/memory', '/monitors/queue', '/monitors/restarts', '/monitors/event-loop', '/http']);
+    expect(paths).toEqual(['/', '/store', '/pipeline', '/batchers', '/recovery', '/monitors', '/monitors/memory', '/monitors/queue', '/monitors/restarts', '/monitors/event-loop', '/alerts', '/alerts/notifier', '/http']);
     for (const node of walkTree(tree)) {
       for (const key of NODE_KEYS) expect(node, `${node.path} lacks ${key}`).toHaveProperty(key);
       expect(node.status).toBe('running');
