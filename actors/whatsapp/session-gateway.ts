@@ -6,7 +6,6 @@ import { hasVisibleText } from '../batcher/message-input.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
 import type { SessionEvent } from '../../src/events/runtime-events.js';
-import type { HealthChecks } from '../../src/health/health-checks.js';
 import type { ConditionLog } from '../../src/logging/condition-log.js';
 import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import { ActivityCounters } from './activity-counters.js';
@@ -31,7 +30,6 @@ export interface SessionGatewayDeps {
   readonly events: { publish(event: SessionEvent): void };
   /** Outlives the gateway's incarnations: a store outage is one line, then summaries. */
   readonly conditions: ConditionLog;
-  readonly checks: HealthChecks;
   /** Shows a fresh QR to whoever watches the terminal. */
   readonly showQr: (sessionId: string, qr: string) => void;
   readonly newMessageId: () => string;
@@ -111,13 +109,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       inboundWaiting: inbound.length,
       ...(alert ? { alert } : {}),
     });
-    const healthy = isSelfHealing(status) || status === 'pairing' || status === 'awaiting_pairing';
-    deps.checks.report(`whatsapp:${deps.sessionId}`, {
-      status: status === 'open' ? 'ok' : healthy ? 'warn' : 'critical',
-      message: alert ?? `session ${deps.sessionId} is ${status}`,
-      at: new Date(ctx.clock.now()).toISOString(),
-      data: { status, lastCloseCode: lastClose?.code ?? null, sendQueue: queue.length },
-    });
+    // The `whatsapp:<id>` check is the WhatsApp monitor's (actors/monitors/whatsapp): one writer, told by the session events.
   };
 
   const setStatus = (next: SessionStatus, ctx: ActorContext<GatewayMessage>): void => {
@@ -356,7 +348,6 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
     },
     async stop(ctx) {
       unsubscribe?.();
-      deps.checks.remove(`whatsapp:${deps.sessionId}`);
       // The socket stopped first (rest_for_one order): take in what it handed over, while the store is still up.
       if (inbound.length > 0) await drainInbound(ctx);
       if (inbound.length > 0) {

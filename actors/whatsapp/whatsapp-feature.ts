@@ -73,7 +73,6 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
         ),
       events,
       conditions,
-      checks: ctx.checks,
       showQr,
       newMessageId: whatsappMessageId,
       queueMax: wa.sendQueueMax,
