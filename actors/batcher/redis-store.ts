@@ -394,7 +394,8 @@ export class RedisStore implements BatchStore {
 
   /** Two O(1) commands: the heads index and the dead-letter index (pending conversations would need a SCAN). */
   async counts(): Promise<StoreCounts> {
-    const [heads, dead] = await Promise.all([this.#call((redis) => redis.zcard(this.#headsKey())), this.deadLetterCount()]);
+    const read = { provesAvailable: false };
+    const [heads, dead] = await Promise.all([this.#call((redis) => redis.zcard(this.#headsKey()), read), this.#call((redis) => redis.scard(this.#deadIndexKey()), read)]);
     return { pendingConversations: null, inFlightConversations: heads, inFlightBatches: null, deadLetters: dead, oldestPendingAt: null };
   }
 
@@ -544,7 +545,11 @@ export class RedisStore implements BatchStore {
     } while (cursor !== '0');
   }
 
-  async #call<T>(operation: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
+  /**
+   * `provesAvailable: false` for reads a monitor makes on a timer: Redis out of memory still
+   * answers reads, and one of those must not mark the store available while writes fail.
+   */
+  async #call<T>(operation: (redis: ScriptedRedis) => Promise<T>, options: { readonly provesAvailable: boolean } = { provesAvailable: true }): Promise<T> {
     const redis = this.#redis;
     if (!redis || redis.status !== 'ready') {
       const why = redis ? `the connection is ${redis.status}${this.#lastError ? ` (${this.#lastError.message})` : ''}` : 'not connected';
@@ -555,7 +560,7 @@ export class RedisStore implements BatchStore {
     try {
       const result = await operation(redis);
       // A call that went through: the store is there (after a timeout, LOADING or a refused write).
-      if (!this.#available) this.#setAvailable(true, undefined);
+      if (!this.#available && options.provesAvailable) this.#setAvailable(true, undefined);
       return result;
     } catch (error) {
       if (isConnectionError(error)) {

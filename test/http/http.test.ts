@@ -76,7 +76,7 @@ describe('HTTP contract', () => {
     const { status, body } = await getJson(`${base}/health/extended`);
     expect(status).toBe(200);
     expect(body.sessions).toEqual({});
-    expect(body.totals).toMatchObject({ messages_sent_24h: 0, messages_received_24h: 0, errors_24h: 0, actors: 5 });
+    expect(body.totals).toMatchObject({ messages_sent_24h: 0, messages_received_24h: 0, errors_24h: 0, actors: 9 });
     expect(body.config).toMatchObject({ ADMIN_TOKEN: '[redacted]', BACKOFF_INITIAL_MS: 1500, PORT: 0, HOST: '127.0.0.1' });
   });
 
@@ -87,7 +87,7 @@ describe('HTTP contract', () => {
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
     expect(text).toMatch(/^runtime_actor_messages_processed_total\{path="\/monitors\/memory"\} [1-9]/m);
-    expect(text).toMatch(/^runtime_actors\{status="running"\} 8$/m);
+    expect(text).toMatch(/^runtime_actors\{status="running"\} 13$/m);
     expect(text).toMatch(/^runtime_health_score 100$/m);
     expect(text).toContain('process_resident_memory_bytes');
   });
