@@ -20,6 +20,7 @@ export interface AlertSignal {
   readonly summary: string;
   readonly state: 'firing' | 'resolved';
   readonly kind: 'state' | 'event';
+  /** Epoch ms; the grouping's timers count from it, so it must be a finite number (the notifier makes sure). */
   readonly at: number;
 }
 
@@ -46,6 +47,11 @@ export interface AlertNotification {
   readonly groupKey: string;
   readonly rule: string;
   readonly alerts: readonly AlertView[];
+  /**
+   * Alert signals refused since the group's last notification because it already held
+   * maxAlertsPerGroup alerts; absent when none were. A storm beyond the cap is said, not hidden.
+   */
+  readonly omitted?: number;
   /** ISO time of the flush that made it. */
   readonly sentAt: string;
   /** Stable per notification: the channels' idempotency key (`Idempotency-Key` for n8n). */

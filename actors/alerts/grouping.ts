@@ -34,9 +34,14 @@ interface Group {
   readonly alerts: Map<string, AlertEntry>;
   nextFlushAt: number;
   lastNotifiedAt: number | null;
-  /** What the last notification said, to tell a change from a repeat. */
-  lastSent: string;
-  /** Fingerprints refused because the group was full, since the last notification. */
+  /**
+   * Per fingerprint, what the recipients were last told of it (`firing:critical`) and still
+   * believe: a flush notifies only when a visible alert differs from it, so an alert that
+   * merely drops out of view (silenced) is no change, and one that comes back into view
+   * after its silence is told again.
+   */
+  readonly told: Map<string, string>;
+  /** Signals refused because the group was full, since the last notification. */
   overflow: number;
 }
 
@@ -47,6 +52,8 @@ export interface GroupView {
   readonly firing: number;
   readonly nextFlushAt: string;
   readonly lastNotifiedAt: string | null;
+  /** Signals refused since the last notification because the group held maxAlertsPerGroup alerts. */
+  readonly omitted: number;
   readonly alerts: readonly (AlertView & { readonly silenced: boolean })[];
 }
 
@@ -63,8 +70,11 @@ const iso = (at: number): string => new Date(at).toISOString();
  *   (an alert fired, resolved or changed severity), or when it is still firing and
  *   `repeatIntervalMs` has passed since the last notification;
  * - an alert that resolves before any notification told it is dropped unsent (flapping);
- * - when the last alert of a notified group resolves, one `resolved` notification, and the
- *   group is gone; event alerts (a dead letter) are told once and then leave their group.
+ * - when the last alert of a notified group resolves, one `resolved` notification; event
+ *   alerts (a dead letter) are told once and then leave their group;
+ * - a group left empty by a notification stays (empty, unlisted) until its next flush, so a
+ *   rule whose alerts come one at a time (dead letters every minute) is still told at most
+ *   once per group interval; an alert that joins an empty group still waits the group wait.
  */
 export class AlertGroups {
   readonly #options: GroupingOptions;
@@ -95,8 +105,11 @@ export class AlertGroups {
       return true;
     }
     if (!group) {
-      group = { key, rule: signal.rule, alerts: new Map(), nextFlushAt: signal.at + this.#options.groupWaitMs, lastNotifiedAt: null, lastSent: '', overflow: 0 };
+      group = { key, rule: signal.rule, alerts: new Map(), nextFlushAt: signal.at + this.#options.groupWaitMs, lastNotifiedAt: null, told: new Map(), overflow: 0 };
       this.#groups.set(key, group);
+    } else if (group.alerts.size === 0) {
+      // A new episode in a group kept after its last notice: the group wait still applies.
+      group.nextFlushAt = Math.max(group.nextFlushAt, signal.at + this.#options.groupWaitMs);
     }
     if (!entry) {
       if (group.alerts.size >= this.#maxAlerts) {
@@ -154,15 +167,18 @@ export class AlertGroups {
     const visible: AlertEntry[] = [];
     for (const entry of group.alerts.values()) {
       if (this.#options.isSilenced?.(entry, now)) {
-        // A silenced alert that resolves unseen needs no notice.
-        if (entry.status === 'resolved' && !entry.notified) group.alerts.delete(entry.fingerprint);
+        // Out of view: once the silence ends, the recipients are told of it afresh.
+        group.told.delete(entry.fingerprint);
+        // An event is told at its group's next flush or never: one that happened under a
+        // silence is not kept to be sent, stale, when the silence ends. A silenced alert that
+        // resolves unseen needs no notice.
+        if (entry.kind === 'event' || (entry.status === 'resolved' && !entry.notified)) group.alerts.delete(entry.fingerprint);
         continue;
       }
       if (entry.status === 'firing' || entry.notified) visible.push(entry);
     }
     const firing = visible.filter((entry) => entry.status === 'firing').length;
-    const said = visible.map((entry) => `${entry.fingerprint}:${entry.status}:${entry.severity}`).sort().join(',');
-    const changed = said !== group.lastSent && visible.length > 0;
+    const changed = visible.length > 0 && (group.overflow > 0 || visible.some((entry) => group.told.get(entry.fingerprint) !== toldAs(entry)));
     const repeat = !changed && firing > 0 && group.lastNotifiedAt !== null && now - group.lastNotifiedAt >= this.#options.repeatIntervalMs;
     let notification: AlertNotification | undefined;
     if (changed || repeat) {
@@ -171,37 +187,64 @@ export class AlertGroups {
         groupKey: group.key,
         rule: group.rule,
         alerts: visible.map(view),
+        ...(group.overflow > 0 ? { omitted: group.overflow } : {}),
         sentAt: iso(now),
         id: `${fingerprint(group.key, {})}-${now.toString(36)}-${(++this.#sequence).toString(36)}`,
       };
       group.lastNotifiedAt = now;
-      group.lastSent = said;
       group.overflow = 0;
+      group.told.clear();
       for (const entry of visible) {
-        if (entry.status === 'resolved' || entry.kind === 'event') group.alerts.delete(entry.fingerprint);
-        else entry.notified = true;
+        if (entry.status === 'resolved' || entry.kind === 'event') {
+          group.alerts.delete(entry.fingerprint);
+        } else {
+          entry.notified = true;
+          group.told.set(entry.fingerprint, toldAs(entry));
+        }
       }
-      // Told: what is gone no longer counts in what the group says next.
-      group.lastSent = [...group.alerts.values()]
-        .filter((entry) => entry.notified)
-        .map((entry) => `${entry.fingerprint}:${entry.status}:${entry.severity}`)
-        .sort()
-        .join(',');
     }
-    if (group.alerts.size === 0) this.#groups.delete(group.key);
+    if (group.alerts.size === 0 && !notification) this.#groups.delete(group.key);
     return notification;
   }
 
-  /** Every group with its alerts, silenced ones marked (GET /alerts). */
+  /** Groups held, including empty ones kept until their next flush. */
+  get size(): number {
+    return this.#groups.size;
+  }
+
+  /** Every group with its alerts, silenced ones marked (GET /alerts); a group kept empty is not listed. */
   view(now: number): GroupView[] {
-    return [...this.#groups.values()].map((group) => ({
-      groupKey: group.key,
-      rule: group.rule,
-      firing: [...group.alerts.values()].filter((entry) => entry.status === 'firing').length,
-      nextFlushAt: iso(group.nextFlushAt),
-      lastNotifiedAt: group.lastNotifiedAt === null ? null : iso(group.lastNotifiedAt),
-      alerts: [...group.alerts.values()].map((entry) => ({ ...view(entry), silenced: this.#options.isSilenced?.(entry, now) ?? false })),
-    }));
+    const out: GroupView[] = [];
+    for (const group of this.#groups.values()) {
+      if (group.alerts.size === 0) continue;
+      const alerts = [...group.alerts.values()];
+      out.push({
+        groupKey: group.key,
+        rule: group.rule,
+        firing: alerts.filter((entry) => entry.status === 'firing').length,
+        nextFlushAt: iso(group.nextFlushAt),
+        lastNotifiedAt: group.lastNotifiedAt === null ? null : iso(group.lastNotifiedAt),
+        omitted: group.overflow,
+        alerts: alerts.map((entry) => ({ ...view(entry), silenced: this.#options.isSilenced?.(entry, now) ?? false })),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Resolves every firing `state` alert whose fingerprint is not in `keep`: how a caller that
+   * may have missed resolutions (events lost while it was cut off or restarting) brings the
+   * groups back in line with what is true now. Returns whether anything changed.
+   */
+  resolveStateAlertsExcept(keep: ReadonlySet<string>, at: number): boolean {
+    let changed = false;
+    for (const group of this.#groups.values()) {
+      for (const entry of [...group.alerts.values()]) {
+        if (entry.kind !== 'state' || entry.status !== 'firing' || keep.has(entry.fingerprint)) continue;
+        changed = this.observe({ rule: entry.rule, labels: entry.labels, severity: entry.severity, summary: entry.summary, state: 'resolved', kind: 'state', at }) || changed;
+      }
+    }
+    return changed;
   }
 
   /** Firing alerts per rule (runtime_alerts_firing{rule}). */
@@ -214,6 +257,10 @@ export class AlertGroups {
     }
     return counts;
   }
+}
+
+function toldAs(entry: AlertEntry): string {
+  return `${entry.status}:${entry.severity}`;
 }
 
 function view(entry: AlertEntry): AlertView {

@@ -48,8 +48,9 @@ describe('GET /alerts and silences over HTTP', () => {
     expect(created.status).toBe(201);
     const made = (await created.json()) as { id: string; endsAt: string; createdBy: string };
     expect(made.createdBy).toMatch(/^http /);
-    const after = (await (await fetch(`${base}/alerts`)).json()) as { groups: { alerts: { silenced: boolean }[] }[]; silences: { id: string }[] };
-    expect(after.groups[0]?.alerts[0]?.silenced).toBe(true);
+    const after = (await (await fetch(`${base}/alerts`)).json()) as { groups: { rule: string; alerts: { silenced: boolean }[] }[]; silences: { id: string }[] };
+    // Found by rule: another check of the runtime (memory, event loop) may have a group of its own first.
+    expect(after.groups.find((group) => group.rule === 'whatsapp session down')?.alerts[0]?.silenced).toBe(true);
     expect(after.silences.map((s) => s.id)).toEqual([made.id]);
     const listedSilences = (await (await fetch(`${base}/admin/alerts/silences`, { headers: auth })).json()) as { silences: { id: string; comment: string }[] };
     expect(listedSilences.silences).toEqual([expect.objectContaining({ id: made.id, comment: 'maintenance' })]);
