@@ -80,6 +80,15 @@ function checkSignal(event: Extract<RuntimeEvent, { type: 'check' }>): AlertSign
   };
 }
 
+/**
+ * A client's number as alerts show it: GET /alerts needs no token and notifications leave the
+ * server, so only enough to tell conversations apart (the dead letter itself, behind the admin
+ * token, has the whole number).
+ */
+export function maskPhone(phone: string): string {
+  return phone.length <= 6 ? '***' : `${phone.slice(0, 2)}***${phone.slice(-4)}`;
+}
+
 /** The alert a runtime event raises or resolves, if any. */
 export function alertFromEvent(event: RuntimeEvent): AlertSignal | undefined {
   switch (event.type) {
@@ -109,7 +118,7 @@ export function alertFromEvent(event: RuntimeEvent): AlertSignal | undefined {
       return {
         rule: ALERT_RULES.deadLettered,
         // Per conversation: a handler failing for one client is one line however many batches it parks.
-        labels: { session: event.sessionId, phone: event.phone },
+        labels: { session: event.sessionId, phone: maskPhone(event.phone) },
         severity: 'warning',
         summary: `batch ${event.batchId} dead-lettered after ${event.attempts} attempts: ${event.error.slice(0, 200)}`,
         state: 'firing',

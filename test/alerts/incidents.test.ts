@@ -127,6 +127,9 @@ describe('incident replays', () => {
     await waitFor(() => telegram.messages.length === 1, 10_000, 'one dead-letter message');
     expect(telegram.messages[0]!.text).toContain('[FIRING:1] batch dead-lettered');
     expect(telegram.messages[0]!.text).toContain('×162');
+    // A client's number leaves the server masked.
+    expect(telegram.messages[0]!.text).toContain('phone=79***4567');
+    expect(telegram.messages[0]!.text).not.toContain('79161234567');
     // Told once: an event alert leaves its group without a resolved notice.
     await h.advance(HOUR, 30 * SECOND);
     await settleIo();

@@ -62,6 +62,8 @@ export function redisMonitor(options: RedisMonitorOptions): Behaviour<RedisMonit
       return { reachable: true, pingMs, memory, counts };
     } catch (error) {
       // ioredis rejects with "Connection is closed."; the socket's error just before says why.
+      // Without a socket error yet, ioredis' own words ("Stream isn't writeable ...") say less than its state.
+      if (client.status !== 'ready' && !lastError) return { reachable: false, cause: `the connection is ${client.status}` };
       const cause = client.status === 'ready' ? error : (lastError ?? error);
       return { reachable: false, cause: cause instanceof Error ? cause.message : String(cause) };
     }
