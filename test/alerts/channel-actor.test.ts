@@ -9,6 +9,7 @@ import { captureLogger } from '../support/logger.js';
 import { listeningSink, type N8nSink } from '../support/n8n-sink.js';
 import { nodeAt, startSystem } from '../support/system.js';
 import { waitFor } from '../support/wait.js';
+import { testAlert, testNotification } from '../support/alert-fixtures.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -16,14 +17,8 @@ afterEach(async () => {
 });
 
 function notification(id: string): AlertNotification {
-  return {
-    status: 'firing',
-    groupKey: `group-${id}`,
-    rule: 'queue stuck',
-    alerts: [{ fingerprint: `f-${id}`, rule: 'queue stuck', severity: 'warning', labels: { queue: 'pipeline' }, summary: '162 batches waiting', status: 'firing', startsAt: '2024-05-01T10:00:00.000Z', endsAt: null, count: 1 }],
-    sentAt: '2024-05-01T10:00:30.000Z',
-    id,
-  };
+  const alert = testAlert({ fingerprint: `f-${id}`, rule: 'queue stuck', severity: 'warning', labels: { queue: 'pipeline' }, summary: '162 batches waiting' });
+  return testNotification([alert], { groupKey: `group-${id}`, id });
 }
 
 const CHECK = channelCheckName('n8n');

@@ -13,6 +13,7 @@ import { listeningSink } from '../support/n8n-sink.js';
 import { startSystem } from '../support/system.js';
 import { listeningTelegram } from '../support/telegram-server.js';
 import { waitFor } from '../support/wait.js';
+import { testAlert, testNotification } from '../support/alert-fixtures.js';
 
 const TOKEN = '987654321:AAFisolation-secret-token_abcdefghij';
 const CHAT = '-100555';
@@ -23,14 +24,7 @@ afterEach(async () => {
 });
 
 function notification(index: number): AlertNotification {
-  return {
-    status: 'firing',
-    groupKey: 'whatsapp session down',
-    rule: 'whatsapp session down',
-    alerts: [{ fingerprint: `f${index}`, rule: 'whatsapp session down', severity: 'critical', labels: { session: `salon${index}` }, summary: `salon${index} dropped`, status: 'firing', startsAt: '2024-05-01T10:00:00.000Z', endsAt: null, count: 1 }],
-    sentAt: '2024-05-01T10:00:30.000Z',
-    id: `n${index}`,
-  };
+  return testNotification([testAlert({ fingerprint: `f${index}`, labels: { session: `salon${index}` }, summary: `salon${index} dropped` })], { id: `n${index}` });
 }
 
 /** Moves the manual clock in steps while real requests run, until `done`. */

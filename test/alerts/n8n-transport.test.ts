@@ -4,6 +4,7 @@ import type { ChannelTransport, SendOutcome } from '../../actors/alerts/channels
 import { n8nTransport, type N8nTransportOptions } from '../../actors/alerts/channels/n8n-transport.js';
 import { listeningSink } from '../support/n8n-sink.js';
 import { freePort } from '../support/net.js';
+import { testAlert, testNotification } from '../support/alert-fixtures.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -11,26 +12,8 @@ afterEach(async () => {
 });
 
 function notification(id: string): AlertNotification {
-  return {
-    status: 'firing',
-    groupKey: 'redis down',
-    rule: 'redis down',
-    alerts: [
-      {
-        fingerprint: 'abc123',
-        rule: 'redis down',
-        severity: 'critical',
-        labels: { check: 'redis' },
-        summary: 'redis ping failed',
-        status: 'firing',
-        startsAt: '2024-05-01T10:03:00.000Z',
-        endsAt: null,
-        count: 2,
-      },
-    ],
-    sentAt: '2024-05-01T10:04:00.000Z',
-    id,
-  };
+  const alert = testAlert({ fingerprint: 'abc123', rule: 'redis down', labels: { check: 'redis' }, summary: 'redis ping failed', startsAt: '2024-05-01T10:03:00.000Z', count: 2 });
+  return testNotification([alert], { sentAt: '2024-05-01T10:04:00.000Z', id });
 }
 
 function transportFor(options: N8nTransportOptions): ChannelTransport {

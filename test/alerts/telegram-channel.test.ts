@@ -9,6 +9,7 @@ import { captureLogger } from '../support/logger.js';
 import { startSystem } from '../support/system.js';
 import { listeningTelegram } from '../support/telegram-server.js';
 import { waitFor } from '../support/wait.js';
+import { testAlert, testNotification } from '../support/alert-fixtures.js';
 
 const TOKEN = '555000111:AAGchannel-secret-token_zyxwvutsrq';
 const CHAT = '4242';
@@ -19,14 +20,7 @@ afterEach(async () => {
 });
 
 function notification(index: number): AlertNotification {
-  return {
-    status: 'firing',
-    groupKey: 'redis down',
-    rule: 'redis down',
-    alerts: [{ fingerprint: `f${index}`, rule: 'redis down', severity: 'critical', labels: { check: `redis${index}` }, summary: 'ping failed', status: 'firing', startsAt: '2024-05-01T10:00:00.000Z', endsAt: null, count: 1 }],
-    sentAt: '2024-05-01T10:00:30.000Z',
-    id: `n${index}`,
-  };
+  return testNotification([testAlert({ fingerprint: `f${index}`, rule: 'redis down', labels: { check: `redis${index}` }, summary: 'ping failed' })], { id: `n${index}` });
 }
 
 async function telegramChannel(autoRetryMaxDelaySeconds = 3) {

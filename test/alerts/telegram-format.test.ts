@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertNotification, AlertView } from '../../actors/alerts/alert.js';
 import { escapeHtml, renderTelegram, TELEGRAM_MESSAGE_MAX } from '../../actors/alerts/channels/telegram-format.js';
+import { testAlert, testNotification } from '../support/alert-fixtures.js';
 
 function alert(overrides: Partial<AlertView> = {}): AlertView {
-  return {
-    fingerprint: 'f1',
-    rule: 'whatsapp session down',
-    severity: 'critical',
-    labels: { session: 'salon1' },
-    summary: 'session salon1 is not connected',
-    status: 'firing',
-    startsAt: '2024-05-01T10:03:27.512Z',
-    endsAt: null,
-    count: 1,
-    ...overrides,
-  };
+  return testAlert({ startsAt: '2024-05-01T10:03:27.512Z', ...overrides });
 }
 
 function notification(alerts: AlertView[], overrides: Partial<AlertNotification> = {}): AlertNotification {
-  return { status: 'firing', groupKey: 'g', rule: 'whatsapp session down', alerts, sentAt: '2024-05-01T10:04:00.000Z', id: 'n1', ...overrides };
+  return testNotification(alerts, { groupKey: 'g', sentAt: '2024-05-01T10:04:00.000Z', ...overrides });
 }
 
 describe('Telegram message format', () => {
@@ -88,5 +78,10 @@ describe('Telegram message format', () => {
       expect(part).not.toMatch(/^[\uDC00-\uDFFF]/);
     }
     expect(parts.join('').replace('\n', '')).toContain(`${'&amp;'.repeat(3_000)}${'😀'.repeat(2_000)}`);
+  });
+
+  it('says when a group at its cap left alerts out of the list', () => {
+    const [part] = renderTelegram(notification([alert()], { omitted: 37 }));
+    expect(part?.split('\n').at(-1)).toBe('… and 37 more alert signals not listed (the group is full; see GET /alerts)');
   });
 });

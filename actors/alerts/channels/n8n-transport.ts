@@ -30,6 +30,8 @@ export interface N8nPayload {
     readonly endsAt: string | null;
   }[];
   readonly sentAt: string;
+  /** Alert signals the group could not keep (it was at its cap): the list is not the whole story. */
+  readonly omitted?: number;
 }
 
 /** Enough of an error body to say what the webhook objected to. */
@@ -55,6 +57,7 @@ export function n8nPayload(notification: AlertNotification): N8nPayload {
       endsAt: alert.endsAt,
     })),
     sentAt: notification.sentAt,
+    ...(notification.omitted ? { omitted: notification.omitted } : {}),
   };
 }
 

@@ -42,6 +42,8 @@ export function renderTelegram(notification: AlertNotification, maxChars = TELEG
   const title = escapeHtml(telegramTitle(notification).replace(/\r?\n/g, ' '));
   const bold = `<b>${title}</b>`;
   const lines = [bold.length <= maxChars ? bold : title, ...notification.alerts.map((alert) => escapeHtml(telegramAlertLine(alert)))];
+  // A group at its cap says so: the operator must know the list is not the whole story.
+  if (notification.omitted) lines.push(escapeHtml(`… and ${notification.omitted} more alert signals not listed (the group is full; see GET /alerts)`));
   return splitLines(lines, maxChars);
 }
 
