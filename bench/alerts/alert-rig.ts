@@ -28,6 +28,8 @@ export interface AlertRig {
   /** Messages the notifier has taken from its mailbox so far. */
   notifierProcessed(): number;
   notifierDepth(): number;
+  /** Alert groups the notifier holds (GET /alerts). */
+  groupCount(): number;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function startAlertRig(grouping: { groupWaitMs: number; groupInterv
     notifications,
     notifierProcessed: () => notifierNode()?.mailbox.processed ?? 0,
     notifierDepth: () => notifierNode()?.mailbox.depth ?? 0,
+    groupCount: () => alerts.offers.access.view().groups.length,
     async close() {
       await system.shutdown();
       await telegram.close();
