@@ -23,6 +23,7 @@ export const ALERT_RULES = {
   canaryDown: 'service down',
   channelFailing: 'alert channel failing',
   sessionIdle: 'session idle',
+  decryptErrors: 'decrypt errors',
   checkFailing: 'health check failing',
   actorGaveUp: 'actor gave up',
   deadLettered: 'batch dead-lettered',
@@ -52,6 +53,7 @@ const CHECK_FAMILIES: Readonly<Record<string, CheckFamily>> = {
   // warn is "retrying"; critical is "down" (failed several times in a row).
   'alert-channel': { rule: ALERT_RULES.channelFailing, label: 'channel', fires: CRITICAL_ONLY },
   activity: { rule: ALERT_RULES.sessionIdle, label: 'session', fires: WARN_OR_CRITICAL },
+  'whatsapp-decrypt': { rule: ALERT_RULES.decryptErrors, label: 'session', fires: WARN_OR_CRITICAL },
 };
 
 /** The `restarts` summary check repeats what the per-actor `restarts:<path>` checks say. */
@@ -77,6 +79,7 @@ function checkSignal(event: Extract<RuntimeEvent, { type: 'check' }>): AlertSign
     state: firing ? 'firing' : 'resolved',
     kind: 'state',
     at: event.at,
+    source: event.name,
   };
 }
 

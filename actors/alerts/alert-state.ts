@@ -26,8 +26,8 @@ export class AlertState {
   #notifications = 0;
   #lastNotificationAt: number | null = null;
 
-  constructor(options: AlertStateOptions) {
-    this.groups = new AlertGroups({ ...options, isSilenced: (alert, now) => this.silences.matches(alert, now) });
+  constructor(options: AlertStateOptions, currentSummary?: (source: string) => string | undefined) {
+    this.groups = new AlertGroups({ ...options, isSilenced: (alert, now) => this.silences.matches(alert, now), ...(currentSummary ? { currentSummary } : {}) });
   }
 
   recordSent(notification: AlertNotification): void {

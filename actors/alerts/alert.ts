@@ -22,6 +22,8 @@ export interface AlertSignal {
   readonly kind: 'state' | 'event';
   /** Epoch ms; the grouping's timers count from it, so it must be a finite number (the notifier makes sure). */
   readonly at: number;
+  /** The check a state alert follows: its summary is read afresh at each flush (a storm's count grows without a transition). */
+  readonly source?: string;
 }
 
 /** One alert as notifications and GET /alerts show it. */

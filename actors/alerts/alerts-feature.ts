@@ -46,7 +46,7 @@ const NOTIFIER_MAILBOX = 20_000;
  */
 export function alertsFeature(ctx: FeatureContext, deps: AlertsDeps = {}): Feature<AlertsOffers> {
   const { config } = ctx;
-  const state = new AlertState(config.alerts);
+  const state = new AlertState(config.alerts, (check) => ctx.checks.get(check)?.message);
   const transports = deps.transports ?? configuredTransports(ctx);
   const outcomes = new Map<string, Record<NotificationOutcome, number>>();
   const channels: ChildSpec[] = transports.map((transport) => {

@@ -11,6 +11,8 @@ export interface GroupingOptions {
   readonly maxAlertsPerGroup?: number;
   /** Silenced alerts are kept and listed, never notified. */
   readonly isSilenced?: (alert: { readonly rule: string; readonly labels: AlertLabels }, now: number) => boolean;
+  /** What a state alert's source (a check) says now; a notification tells the latest, not the first. */
+  readonly currentSummary?: (source: string) => string | undefined;
 }
 
 interface AlertEntry {
@@ -18,6 +20,7 @@ interface AlertEntry {
   readonly rule: string;
   readonly labels: AlertLabels;
   readonly kind: 'state' | 'event';
+  readonly source: string | undefined;
   severity: Severity;
   summary: string;
   status: 'firing' | 'resolved';
@@ -122,6 +125,7 @@ export class AlertGroups {
         labels: signal.labels,
         kind: signal.kind,
         severity: signal.severity,
+        source: signal.source,
         summary: signal.summary,
         status: 'firing',
         startsAt: signal.at,
@@ -176,6 +180,7 @@ export class AlertGroups {
         continue;
       }
       if (entry.status === 'firing' || entry.notified) visible.push(entry);
+      if (entry.status === 'firing' && entry.source !== undefined) entry.summary = this.#options.currentSummary?.(entry.source) ?? entry.summary;
     }
     const firing = visible.filter((entry) => entry.status === 'firing').length;
     const changed = visible.length > 0 && (group.overflow > 0 || visible.some((entry) => group.told.get(entry.fingerprint) !== toldAs(entry)));

@@ -1,4 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { restartsMonitor } from '../../actors/monitors/restarts/restarts-monitor.js';
+import { whatsappMonitor } from '../../actors/monitors/whatsapp/whatsapp-monitor.js';
+import type { SessionInfo } from '../../actors/whatsapp/session-protocol.js';
+import { actorPath } from '../../src/actor/actor-path.js';
+import { local } from '../../supervisor/child-spec.js';
 import { BOT_TOKEN, startAlertHarness, type AlertHarness } from '../support/alert-harness.js';
 import { listeningSink } from '../support/n8n-sink.js';
 import { listeningTelegram } from '../support/telegram-server.js';
@@ -170,5 +175,81 @@ describe('incident replays', () => {
     const failing = Object.entries(h.checks.all()).filter(([, check]) => check.status !== 'ok').map(([name]) => name);
     expect(failing).toEqual(['alert-channel:telegram']);
     expect(h.logText()).not.toContain(BOT_TOKEN);
+  });
+  it('283 restarts of one actor give one alert naming the actor and the count', async () => {
+    const telegram = await listeningTelegram(cleanups);
+    const h = await harness({
+      telegramApiRoot: telegram.apiRoot,
+      env: { RESTART_ALERT_COUNT: '10', RESTART_ALERT_WINDOW_MS: '600000' },
+      children: (ctx) => [
+        { kind: 'actor', id: 'restarts', behaviour: local(() => restartsMonitor({ ...ctx.config.monitors.restarts, intervalMs: 10_000, checks: ctx.checks, events: ctx.events })) },
+        {
+          kind: 'supervisor',
+          id: 'api',
+          strategy: 'one_for_one',
+          intensity: { maxRestarts: 10_000, withinMs: 60_000 },
+          children: [
+            {
+              kind: 'actor',
+              id: 'worker',
+              backoff: { initialMs: 10, maxMs: 10, maxAttempts: 100_000 },
+              behaviour: local(() => ({
+                receive(): void {
+                  throw new Error('ECONNRESET from the old API');
+                },
+              })),
+            },
+          ],
+        },
+      ],
+    });
+    const worker = actorPath<string, void>('/api/worker');
+    for (let i = 0; i < 283; i++) {
+      h.system.lookup(worker)?.tell('crash');
+      await h.advance(20, 20);
+    }
+    await h.advance(31 * SECOND);
+    await waitFor(() => telegram.messages.length === 1, 10_000, 'the restart storm message');
+    const lines = telegram.messages[0]!.text.split('\n');
+    expect(lines[0]).toContain('[FIRING:1] restart storm');
+    expect(lines[1]).toContain('actor=/api/worker');
+    expect(lines[1]).toContain('restarted 283 times');
+    await h.advance(5 * MINUTE, 10 * SECOND);
+    await settleIo();
+    expect(telegram.messages).toHaveLength(1);
+  });
+
+  it('a decrypt-error storm of 100,000 errors gives bounded log lines and one alert', async () => {
+    const telegram = await listeningTelegram(cleanups);
+    let decryptErrors = 0;
+    const sessions = {
+      ids: ['salon1'],
+      // What the gateway answers: open, its decrypt-error counter climbing.
+      sample: async () => [{ id: 'salon1', info: { id: 'salon1', status: 'open', lastCloseCode: null, alert: null, decryptErrors: { badMac: decryptErrors, decrypt: 0, suppressed: 0 } } as unknown as SessionInfo }],
+    };
+    const h = await harness({
+      telegramApiRoot: telegram.apiRoot,
+      children: (ctx) => [
+        {
+          kind: 'actor',
+          id: 'whatsapp',
+          behaviour: local(() => whatsappMonitor({ sessions, events: ctx.events, intervalMs: 10_000, waDownAlertMs: 60_000, decryptErrorsWarnPerMinute: 60, checks: ctx.checks })),
+        },
+      ],
+    });
+    const linesBefore = h.logLines().length;
+    for (let i = 1; i <= 12; i++) {
+      decryptErrors = Math.round((100_000 * i) / 12);
+      await h.advance(10 * SECOND, 10 * SECOND);
+    }
+    await waitFor(() => telegram.messages.length === 1, 10_000, 'the decrypt-error message');
+    expect(telegram.messages[0]!.text.split('\n')[0]).toContain('[FIRING:1] decrypt errors');
+    expect(telegram.messages[0]!.text).toContain('session=salon1');
+    expect(h.checks.get('whatsapp:salon1')?.status).toBe('ok');
+    // The storm ends: one resolved notice, and the whole storm cost a handful of log lines.
+    for (let i = 0; i < 40; i++) await h.advance(10 * SECOND, 10 * SECOND);
+    await waitFor(() => telegram.messages.length === 2, 10_000, 'the resolved message');
+    expect(telegram.messages[1]!.text.split('\n')[0]).toContain('[RESOLVED] decrypt errors');
+    expect(h.logLines().length - linesBefore).toBeLessThanOrEqual(10);
   });
 });

@@ -7,6 +7,8 @@ import { Runtime } from '../../src/runtime.js';
 import { testConfig } from '../support/config.js';
 import { silentLogger } from '../support/logger.js';
 import { waitFor } from '../support/wait.js';
+import { telegramTransport } from '../../actors/alerts/channels/telegram-transport.js';
+import { listeningTelegram } from '../support/telegram-server.js';
 
 /**
  * Incident replay: 162 jobs piled up behind a handler that kept failing, and nobody heard.
@@ -16,12 +18,14 @@ import { waitFor } from '../support/wait.js';
 
 const INTERVAL_MS = 1_000;
 let runtime: Runtime | undefined;
+const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   await runtime?.shutdown();
   runtime = undefined;
+  while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function start(env: Record<string, string>, clock: ManualClock) {
+async function start(env: Record<string, string>, clock: ManualClock, telegramApiRoot?: string) {
   const attempts: string[] = [];
   const r = new Runtime({
     loaded: testConfig({
@@ -37,6 +41,9 @@ async function start(env: Record<string, string>, clock: ManualClock) {
     }),
     logger: silentLogger(),
     clock,
+    ...(telegramApiRoot
+      ? { alerts: { transports: [telegramTransport({ botToken: '123:QUEUE-token', chatIds: ['1001'], apiRoot: telegramApiRoot, perChatIntervalMs: 0, clock })] } }
+      : {}),
     handlerRunner: () =>
       new InlineRunner((batch) => {
         attempts.push(batch.batchId);
@@ -94,5 +101,22 @@ describe('queue monitor on a real runtime', () => {
     expect(clock.now() - cutAt).toBe(60_000);
     expect(r.checks.get(QUEUE_CHECK)).toMatchObject({ status: 'critical', message: 'the oldest undelivered batch is 1 min old, at or above the limit of 1 min' });
     expect(queueEvents.map((event) => event.status)).toEqual(['ok', 'critical']);
+  });
+  it('the same incident reaches the operator as ONE Telegram message naming the queue and the count', async () => {
+    const telegram = await listeningTelegram(cleanups);
+    const clock = new ManualClock(Date.parse('2026-11-23T12:00:00Z'));
+    // Only the queue may speak: the event loop of a loaded test machine is not the incident.
+    const quiet = { EVENT_LOOP_WARN_MS: '599999', EVENT_LOOP_CRITICAL_MS: '600000', MEMORY_RSS_WARN_MB: '100000', MEMORY_RSS_CRITICAL_MB: '100001' };
+    const { accept } = await start({ ...quiet, QUEUE_WARN_DEPTH: '100', QUEUE_CRITICAL_DEPTH: '1000', QUEUE_MAX_AGE_MS: '86400000' }, clock, telegram.apiRoot);
+    await accept(162);
+    for (let i = 0; i < 120; i++) await clock.advanceAsync(INTERVAL_MS);
+    await waitFor(() => telegram.messages.length >= 1, 10_000, 'the Telegram message');
+    for (let i = 0; i < 600; i++) await clock.advanceAsync(INTERVAL_MS);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(telegram.messages).toHaveLength(1);
+    const lines = telegram.messages[0]!.text.split('\n');
+    expect(lines[0]).toContain('[FIRING:1] health check failing');
+    expect(lines[1]).toContain('check=queue');
+    expect(lines[1]).toContain('162 batches undelivered');
   });
 });

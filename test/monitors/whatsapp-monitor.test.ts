@@ -153,11 +153,14 @@ describe('whatsapp monitor', () => {
       m.answers.set('s1', 'open', { decryptErrors: (storm * i) / 6 });
       await m.clock.advanceAsync(INTERVAL_MS);
     }
-    expect(m.checks.get('whatsapp:s1')).toMatchObject({ status: 'warn', message: expect.stringMatching(/^session s1: \d+ decrypt errors per minute \(warning at 60\)$/) });
-    expect(Number(m.checks.get('whatsapp:s1')?.data?.decryptErrorsPerMinute)).toBeGreaterThanOrEqual(storm);
+    expect(m.checks.get('whatsapp-decrypt:s1')).toMatchObject({ status: 'warn', message: expect.stringMatching(/^session s1: \d+ decrypt errors per minute \(warning at 60\)$/) });
+    expect(Number(m.checks.get('whatsapp-decrypt:s1')?.data?.decryptErrorsPerMinute)).toBeGreaterThanOrEqual(storm);
+    // The session itself stays ok: it is open.
+    expect(m.checks.get('whatsapp:s1')?.status).toBe('ok');
     // It calms down: a minute without new errors.
     for (let i = 0; i < 7; i++) await m.clock.advanceAsync(INTERVAL_MS);
     expect(m.status('s1')).toBe('ok');
+    expect(m.checks.get('whatsapp-decrypt:s1')?.status).toBe('ok');
     expect(m.log.lines()).toHaveLength(2);
   });
 

@@ -28,8 +28,9 @@ export function needsOperator(status: SessionView['status']): boolean {
 /**
  * The `whatsapp:<id>` check. Open is ok; a halt or a give-up is critical at once; any other
  * status (connecting, reconnecting, pairing, awaiting pairing, not answering) warns until the
- * session has not been open for `waDownAlertMs`, then is critical. A decrypt-error rate at or
- * above its threshold warns on its own.
+ * session has not been open for `waDownAlertMs`, then is critical. Decrypt errors are a check
+ * of their own (`classifyDecrypt`): a storm on an open session is worth an alert, while a
+ * session's warn (reconnecting) is not.
  */
 export function classifySession(view: SessionView, now: number, thresholds: SessionThresholds): CheckReport {
   const downForMs = view.downSince === undefined ? 0 : Math.max(0, now - view.downSince);
@@ -41,9 +42,6 @@ export function classifySession(view: SessionView, now: number, thresholds: Sess
   } else if (view.status !== 'open') {
     if (downForMs >= thresholds.waDownAlertMs) findings.push({ status: 'critical', text: `session ${view.id} not open for ${seconds(downForMs)} (${state}${closed})` });
     else findings.push({ status: 'warn', text: `session ${view.id} is ${view.status === 'unknown' ? 'of unknown status' : view.status} (not open for ${seconds(downForMs)}${closed})` });
-  }
-  if (view.decryptErrorsPerMinute >= thresholds.decryptErrorsWarnPerMinute) {
-    findings.push({ status: 'warn', text: `session ${view.id}: ${view.decryptErrorsPerMinute} decrypt errors per minute (warning at ${thresholds.decryptErrorsWarnPerMinute})` });
   }
   const status: CheckStatus = findings.some((finding) => finding.status === 'critical') ? 'critical' : findings.length > 0 ? 'warn' : 'ok';
   return {
@@ -57,6 +55,20 @@ export function classifySession(view: SessionView, now: number, thresholds: Sess
       downForMs,
       decryptErrorsPerMinute: view.decryptErrorsPerMinute,
     },
+  };
+}
+
+/** The `whatsapp-decrypt:<id>` check: warn while the decrypt-error rate is at or above its threshold. */
+export function classifyDecrypt(view: SessionView, now: number, thresholds: SessionThresholds): CheckReport {
+  const rate = view.decryptErrorsPerMinute;
+  const storm = rate >= thresholds.decryptErrorsWarnPerMinute;
+  return {
+    status: storm ? 'warn' : 'ok',
+    message: storm
+      ? `session ${view.id}: ${rate} decrypt errors per minute (warning at ${thresholds.decryptErrorsWarnPerMinute})`
+      : `session ${view.id}: ${rate} decrypt errors per minute`,
+    at: new Date(now).toISOString(),
+    data: { decryptErrorsPerMinute: rate },
   };
 }
 

@@ -4,7 +4,7 @@ import type { CheckReport, HealthChecks } from '../../../src/health/health-check
 import type { SessionDirectory } from '../../whatsapp/session-directory.js';
 import type { SessionStatus } from '../../whatsapp/session-status.js';
 import { DecryptRate } from './decrypt-rate.js';
-import { classifySession, escalationAt, type SessionThresholds, type SessionView } from './session-health.js';
+import { classifyDecrypt, classifySession, escalationAt, type SessionThresholds, type SessionView } from './session-health.js';
 
 /** Where the sessions' state comes from: their gateways, through the directory. */
 export type SessionSource = Pick<SessionDirectory, 'ids' | 'sample'>;
@@ -31,6 +31,11 @@ export function whatsappCheckName(sessionId: string): string {
   return `whatsapp:${sessionId}`;
 }
 
+/** A session's decrypt-error check. */
+export function decryptCheckName(sessionId: string): string {
+  return `whatsapp-decrypt:${sessionId}`;
+}
+
 interface Watched {
   status: SessionStatus | 'unknown';
   lastCloseCode: number | null;
@@ -38,6 +43,7 @@ interface Watched {
   downSince: number | undefined;
   readonly rate: DecryptRate;
   last: CheckReport | undefined;
+  lastDecrypt: CheckReport | undefined;
 }
 
 /**
@@ -86,6 +92,14 @@ export function whatsappMonitor(options: WhatsAppMonitorOptions): Behaviour<What
     }
     session.last = report;
     options.checks.report(whatsappCheckName(id), report);
+    const decrypt = classifyDecrypt(current, now, options);
+    if (session.lastDecrypt !== undefined && decrypt.status !== session.lastDecrypt.status) {
+      const fields = { sessionId: id, decryptErrorsPerMinute: current.decryptErrorsPerMinute };
+      if (decrypt.status === 'warn') ctx.log.warn(fields, decrypt.message);
+      else ctx.log.info(fields, `${decrypt.message} (was ${session.lastDecrypt.status})`);
+    }
+    session.lastDecrypt = decrypt;
+    options.checks.report(decryptCheckName(id), decrypt);
     const due = escalationAt(current, options);
     if (due !== undefined && due > now) ctx.timers.once(`down:${id}`, due - now, { type: 'escalate', sessionId: id });
     else ctx.timers.cancel(`down:${id}`);
@@ -105,7 +119,7 @@ export function whatsappMonitor(options: WhatsAppMonitorOptions): Behaviour<What
     start(ctx) {
       const startedAt = ctx.clock.now();
       for (const id of options.sessions.ids) {
-        watched.set(id, { status: 'unknown', lastCloseCode: null, alert: null, downSince: startedAt, rate: new DecryptRate(), last: undefined });
+        watched.set(id, { status: 'unknown', lastCloseCode: null, alert: null, downSince: startedAt, rate: new DecryptRate(), last: undefined, lastDecrypt: undefined });
       }
       // Told, not handled in the publisher's call: the event waits its turn behind a sample in
       // progress. One a full mailbox refuses is caught up by the next sample.
@@ -155,7 +169,10 @@ export function whatsappMonitor(options: WhatsAppMonitorOptions): Behaviour<What
       unsubscribe?.();
       unsubscribe = undefined;
       // A stopped monitor must not leave a stale "ok" behind.
-      for (const id of watched.keys()) options.checks.remove(whatsappCheckName(id));
+      for (const id of watched.keys()) {
+        options.checks.remove(whatsappCheckName(id));
+        options.checks.remove(decryptCheckName(id));
+      }
     },
   };
 }
