@@ -25,6 +25,7 @@ const FAMILIES: readonly ((i: number, at: number) => RuntimeEvent)[] = [
   (i, at) => ({ type: 'check', name: `canary:svc${i}`, previous: 'warn', status: 'critical', message: 'HTTP 503 in 12 ms', at }),
   (i, at) => ({ type: 'check', name: `alert-channel:c${i}`, previous: 'warn', status: 'critical', message: 'down', at }),
   (i, at) => ({ type: 'check', name: `activity:salon${i}`, previous: 'ok', status: 'warn', message: 'nothing received for 2 h', at }),
+  (i, at) => ({ type: 'check', name: `whatsapp-decrypt:salon${i}`, previous: 'ok', status: 'warn', message: '900 decrypt errors per minute', at }),
   (i, at) => ({ type: 'check', name: `probe${i}`, previous: 'ok', status: 'critical', message: 'failing', at }),
   (i, at) => ({ type: 'gave_up', path: `/whatsapp/salon${i}/socket`, attempts: 10, at }),
   (i, at) => ({ type: 'dead_lettered', batchId: `b${i}-${at}`, sessionId: 'salon1', phone: `7916${String(i).padStart(7, '0')}`, attempts: 5, error: 'webhook answered 500', at }),
