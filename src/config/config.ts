@@ -5,6 +5,7 @@ import { RuntimeError } from '../errors.js';
 import {
   booleanFlag,
   canaryTargets,
+  optionalInteger,
   idList,
   integer,
   logLevel,
@@ -160,6 +161,27 @@ export interface Config {
     readonly telegram: { readonly botToken: string; readonly chatIds: readonly string[]; readonly apiRoot: string } | undefined;
     readonly n8n: { readonly webhookUrl: string } | undefined;
   };
+  /** The YClients booking client (actors/booking); absent without YCLIENTS_PARTNER_TOKEN. */
+  readonly booking:
+    | {
+        readonly baseUrl: string;
+        readonly partnerToken: string;
+        /** Absent: the partner token alone (the online-booking calls). */
+        readonly userToken: string | undefined;
+        /** The company an operation without its own company id is for. */
+        readonly companyId: number | undefined;
+        readonly timeoutMs: number;
+        readonly ratePerSecond: number;
+        readonly ratePerMinute: number;
+        /** Requests that may wait for the rate limit, and for how long at most. */
+        readonly queueMax: number;
+        readonly queueTimeoutMs: number;
+        readonly breakerFailures: number;
+        readonly breakerCooldownMs: number;
+        /** Services and staff per company; free times are cached at most 30 s. */
+        readonly cacheTtlMs: number;
+      }
+    | undefined;
 }
 
 /** The variables, their parsers and defaults: the one place a config name is spelled. */
@@ -248,6 +270,18 @@ const VARIABLES = {
   ALERT_TELEGRAM_CHAT_ID: idList({ regex: /^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})$/, description: 'a numeric chat id or an @channelusername' }),
   TELEGRAM_API_ROOT: url({ protocols: ['http:', 'https:'], redactQuery: true }),
   ALERT_N8N_WEBHOOK_URL: url({ protocols: ['http:', 'https:'], redactQuery: true }),
+  YCLIENTS_BASE_URL: url({ protocols: ['http:', 'https:'], redactQuery: true }),
+  YCLIENTS_PARTNER_TOKEN: secret({ minLength: 8 }),
+  YCLIENTS_USER_TOKEN: secret({ minLength: 8 }),
+  YCLIENTS_COMPANY_ID: optionalInteger({ min: 1, max: 1_000_000_000 }),
+  YCLIENTS_TIMEOUT_MS: integer({ min: 100, max: 600_000, fallback: 10_000 }),
+  YCLIENTS_RATE_PER_SECOND: integer({ min: 1, max: 1_000, fallback: 5 }),
+  YCLIENTS_RATE_PER_MINUTE: integer({ min: 1, max: 60_000, fallback: 200 }),
+  YCLIENTS_QUEUE_MAX: integer({ min: 1, max: 1_000_000, fallback: 1_000 }),
+  YCLIENTS_QUEUE_TIMEOUT_MS: integer({ min: 10, max: 3_600_000, fallback: 60_000 }),
+  YCLIENTS_BREAKER_FAILURES: integer({ min: 1, max: 1_000, fallback: 5 }),
+  YCLIENTS_BREAKER_COOLDOWN_MS: integer({ min: 10, max: 3_600_000, fallback: 30_000 }),
+  YCLIENTS_CACHE_TTL_MS: integer({ min: 0, max: 86_400_000, fallback: 300_000 }),
   CONFIG_FILE: optionalString(),
 } satisfies Record<string, Parser<unknown>>;
 
@@ -401,6 +435,22 @@ export function loadConfig(env: Environment): LoadedConfig {
         : undefined,
       n8n: values.ALERT_N8N_WEBHOOK_URL ? { webhookUrl: values.ALERT_N8N_WEBHOOK_URL } : undefined,
     },
+    booking: values.YCLIENTS_PARTNER_TOKEN
+      ? {
+          baseUrl: (values.YCLIENTS_BASE_URL ?? 'https://api.yclients.com/api/v1').replace(/\/+$/, ''),
+          partnerToken: values.YCLIENTS_PARTNER_TOKEN,
+          userToken: values.YCLIENTS_USER_TOKEN,
+          companyId: values.YCLIENTS_COMPANY_ID,
+          timeoutMs: values.YCLIENTS_TIMEOUT_MS,
+          ratePerSecond: values.YCLIENTS_RATE_PER_SECOND,
+          ratePerMinute: values.YCLIENTS_RATE_PER_MINUTE,
+          queueMax: values.YCLIENTS_QUEUE_MAX,
+          queueTimeoutMs: values.YCLIENTS_QUEUE_TIMEOUT_MS,
+          breakerFailures: values.YCLIENTS_BREAKER_FAILURES,
+          breakerCooldownMs: values.YCLIENTS_BREAKER_COOLDOWN_MS,
+          cacheTtlMs: values.YCLIENTS_CACHE_TTL_MS,
+        }
+      : undefined,
   };
   return { config: deepFreeze(config), effective: Object.freeze(effective) };
 }
@@ -447,6 +497,12 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
   }
   if (values.ALERT_REPEAT_INTERVAL_MS < values.ALERT_GROUP_INTERVAL_MS) {
     problems.push(`ALERT_REPEAT_INTERVAL_MS must be at least ALERT_GROUP_INTERVAL_MS (${values.ALERT_GROUP_INTERVAL_MS}), got ${values.ALERT_REPEAT_INTERVAL_MS}`);
+  }
+  if (!values.YCLIENTS_PARTNER_TOKEN && values.YCLIENTS_USER_TOKEN) {
+    problems.push('YCLIENTS_PARTNER_TOKEN must be set when YCLIENTS_USER_TOKEN is (every YClients call carries the partner token)');
+  }
+  if (values.YCLIENTS_RATE_PER_MINUTE < values.YCLIENTS_RATE_PER_SECOND) {
+    problems.push(`YCLIENTS_RATE_PER_MINUTE must be at least YCLIENTS_RATE_PER_SECOND (${values.YCLIENTS_RATE_PER_SECOND}), got ${values.YCLIENTS_RATE_PER_MINUTE}`);
   }
   if (values.MEMORY_RSS_CRITICAL_MB <= values.MEMORY_RSS_WARN_MB) {
     problems.push(

@@ -201,3 +201,12 @@ export function canaryTargets(): Parser<readonly CanaryTarget[]> {
     display: (value) => value.map((target) => `${target.name}=${redactUrl(target.url, true)}${target.expect ? `#${target.expect.field}=${target.expect.value}` : ''}`).join(','),
   };
 }
+
+/** An integer in [min, max], or unset. */
+export function optionalInteger(options: { min: number; max: number }): Parser<number | undefined> {
+  const inner = integer({ ...options, fallback: options.min });
+  return {
+    parse: (raw) => (isUnset(raw) ? ok(undefined) : inner.parse(raw)),
+    display: (value) => (value === undefined ? null : value),
+  };
+}
