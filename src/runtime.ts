@@ -6,6 +6,7 @@ import type { BatchStore } from '../actors/batcher/batch-store.js';
 import { batchingFeature } from '../actors/batcher/batching-feature.js';
 import { monitorsFeature } from '../actors/monitors/monitors-feature.js';
 import { alertsFeature, type AlertsDeps } from '../actors/alerts/alerts-feature.js';
+import { bookingFeature } from '../actors/booking/booking-feature.js';
 import type { HandlerRunner } from '../actors/pipeline/handler-runner.js';
 import { pipelineFeature } from '../actors/pipeline/pipeline-feature.js';
 import { STORE_CHECK } from '../actors/store/store-owner.js';
@@ -118,8 +119,10 @@ export class Runtime {
       ...(options.whatsappPlacement ? { placement: options.whatsappPlacement } : {}),
       ...(options.showQr ? { showQr: options.showQr } : {}),
     });
+    const booking = bookingFeature(ctx);
     const pipeline = pipelineFeature(ctx, {
       store: this.store,
+      ...(booking.offers.operations ? { booking: links.to(TREE.booking) } : {}),
       replyTo: (sessionId) => whatsapp.offers.replyTo(sessionId),
       ...(options.handlerRunner ? { createRunner: options.handlerRunner } : {}),
     });
@@ -150,9 +153,10 @@ export class Runtime {
       },
       sessions: whatsapp.offers.directory,
       alerts: alerts.offers.access,
+      ...(booking.offers.operations ? { booking: booking.offers.operations } : {}),
     }));
     // Start order; shutdown is the reverse (HTTP first, the store last).
-    this.#features = [history, store, pipeline, batching, whatsapp, monitors, alerts, http];
+    this.#features = [history, store, booking, pipeline, batching, whatsapp, monitors, alerts, http];
     this.#shutdownSteps = { stopWhatsApp: () => whatsapp.offers.stop(), flushForShutdown: () => batching.offers.flushForShutdown() };
 
     this.system = new ActorSystem(
@@ -181,6 +185,7 @@ export class Runtime {
       deadLetters: () => batching.offers.deadLetters.count(),
       alerts: { firingByRule: () => alerts.offers.firingByRule(), outcomes: alerts.offers.outcomes },
       checks: () => checks.all(),
+      ...(booking.offers.service ? { booking: { observe: booking.offers.observe, status: () => (booking.offers.service as NonNullable<typeof booking.offers.service>).status() } } : {}),
       ...(config.whatsapp.sessions.length > 0 ? { sessions: () => whatsapp.offers.sample() } : {}),
     });
   }

@@ -1,4 +1,6 @@
 import type { RecoveryMessage, SweepResult } from '../actors/batcher/recovery.js';
+import type { BookingMessage } from '../actors/booking/booking-actor.js';
+import type { BookingStatus } from '../actors/booking/booking-service.js';
 import type { MemoryMonitorMessage } from '../actors/monitors/memory/memory-monitor.js';
 import type { PipelineMessage, PipelineStatus } from '../actors/pipeline/pipeline.js';
 import type { StoreOwnerMessage } from '../actors/store/store-owner.js';
@@ -17,6 +19,7 @@ import type { HttpAddress, HttpMessage } from './http/http-server.js';
  *   ├── pipeline   runs the handler for each flushed batch
  *   ├── batchers/  one actor per conversation with pending messages (dynamic)
  *   ├── recovery   re-arms pending conversations, takes over expired in-flight batches
+ *   ├── booking    the YClients client (with YCLIENTS_PARTNER_TOKEN)
  *   ├── whatsapp/  one subtree per session: <id>/gateway, <id>/socket
  *   ├── monitors/  one actor per monitor (actors/monitors/<name>), each publishing checks
  *   ├── alerts/    notifier (groups alerts), one actor per channel (telegram, n8n)
@@ -32,6 +35,7 @@ export const TREE = {
   monitors: '/monitors',
   memoryMonitor: actorPath<MemoryMonitorMessage, CheckReport | undefined>('/monitors/memory'),
   alerts: '/alerts',
+  booking: actorPath<BookingMessage, BookingStatus | undefined>('/booking'),
   http: actorPath<HttpMessage, HttpAddress | undefined>('/http'),
 } as const;
 

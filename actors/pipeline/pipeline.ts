@@ -42,7 +42,7 @@ export interface PipelineStatus {
 export type ReplyTarget = ActorRef<{ readonly type: 'send' } & SendRequest, unknown>;
 
 /** Where a `book` action goes, once the booking actor exists. */
-export type BookingTarget = ActorRef<{ readonly type: 'book'; readonly request: Readonly<Record<string, unknown>>; readonly batchId: string }, unknown>;
+export type BookingTarget = ActorRef<{ readonly type: 'book'; readonly request: Readonly<Record<string, unknown>>; readonly batchId: string; readonly index: number }, unknown>;
 
 export interface PipelineDeps {
   readonly store: BatchStore;
@@ -234,7 +234,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
     // and ack (a store round trip). The entry stays (state 'acking') until the ack lands.
     pump(ctx);
     // Most batches ask for nothing (a webhook handler): no promise, no tick before the ack then.
-    const outcomes = actions.length === 0 ? NO_OUTCOMES : await Promise.all(actions.map((action) => apply(batch, action, ctx)));
+    const outcomes = actions.length === 0 ? NO_OUTCOMES : await Promise.all(actions.map((action, index) => apply(batch, action, index, ctx)));
     const failedActions = outcomes.filter((outcome) => outcome !== 'done').length;
     move(entry, 'acking');
     // The fields (the merged text) are built only when the line is written.
@@ -326,7 +326,7 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
   };
 
   /** Carries one action out and says what became of it; never throws (the batch is delivered either way). */
-  const apply = async (batch: Batch, action: HandlerAction, ctx: ActorContext<PipelineMessage>): Promise<ActionOutcome> => {
+  const apply = async (batch: Batch, action: HandlerAction, index: number, ctx: ActorContext<PipelineMessage>): Promise<ActionOutcome> => {
     let outcome: ActionOutcome;
     let why: string;
     if (action.type === 'reply') {
@@ -348,7 +348,8 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
       outcome = 'no_booking';
       why = 'no booking actor runs (YClients is not configured)';
     } else {
-      outcome = deps.booking.tell({ type: 'book', request: action.request, batchId: batch.batchId }) ? 'done' : 'unavailable';
+      // The action's index makes its api_id: a redelivered batch books each of its actions at most once.
+      outcome = deps.booking.tell({ type: 'book', request: action.request, batchId: batch.batchId, index }) ? 'done' : 'unavailable';
       why = outcome === 'done' ? '' : 'the booking actor did not take the request';
     }
     counters.action(action.type, outcome);

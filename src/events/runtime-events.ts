@@ -51,6 +51,20 @@ export interface ActionFailedEvent {
   readonly message: string;
 }
 
+/** What came of a handler's `book` action (run by /booking in the background). */
+export interface BookingEvent {
+  readonly type: 'booking';
+  readonly at: number;
+  readonly batchId: string;
+  readonly apiId: string;
+  /** `existing`: the records this api_id made before (a redelivered batch) were found and not made again. */
+  readonly outcome: 'booked' | 'existing' | 'failed';
+  readonly recordIds: readonly number[];
+  /** The error code when it failed (`WAR_ERR_BOOKING_SLOT_TAKEN`, ...). */
+  readonly code: string | null;
+  readonly message: string | null;
+}
+
 export type AdminOperation = 'restart' | 'dead_letter_retry' | 'dead_letter_drop' | 'pending_drop' | 'alert_silence' | 'alert_unsilence';
 
 /** An operator did something through the admin API (later also the CLI and the ops bot). */
@@ -70,7 +84,7 @@ export interface AdminEvent {
  * read. Dynamic children (a batcher per conversation) start and passivate by the thousand:
  * their `started` and normal `stopped` are only built when a subscriber asks for those types.
  */
-export type RuntimeEvent = LifecycleEvent | CheckEvent | SessionEvent | DeadLetterEvent | ActionFailedEvent | AdminEvent;
+export type RuntimeEvent = LifecycleEvent | CheckEvent | SessionEvent | DeadLetterEvent | ActionFailedEvent | AdminEvent | BookingEvent;
 
 export type RuntimeEventType = RuntimeEvent['type'];
 
@@ -88,4 +102,5 @@ export const RUNTIME_EVENT_TYPES: readonly RuntimeEventType[] = [
   'dead_lettered',
   'action_failed',
   'admin',
+  'booking',
 ];

@@ -1,4 +1,5 @@
 import { alertRoutes } from './routes/alerts.js';
+import { bookingRoutes } from './routes/booking.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { clientErrorHandler, installErrorHandlers } from './error-handler.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -58,6 +59,7 @@ export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
   }
   sessionRoutes(app, deps);
   if (deps.alerts) alertRoutes(app, deps, deps.alerts);
+  if (deps.booking) bookingRoutes(app, deps, deps.booking);
   return app;
 }
 

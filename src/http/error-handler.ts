@@ -36,18 +36,33 @@ export function httpErrorOf(error: FastifyError | Error): { statusCode: number; 
 }
 
 /**
+ * What an error may add to the common shape: the request field it is about (`field`), the
+ * code of the service that refused (`yclients_code`), and when to come back.
+ */
+function errorDetails(error: Error): { fields: Record<string, string | number>; retryAfterS: number | undefined } {
+  const candidate = error as { field?: unknown; yclientsCode?: unknown; retryAfterMs?: unknown };
+  const fields: Record<string, string | number> = {};
+  if (typeof candidate.field === 'string') fields.field = candidate.field;
+  if (typeof candidate.yclientsCode === 'number') fields.yclients_code = candidate.yclientsCode;
+  const retryAfterS = typeof candidate.retryAfterMs === 'number' && candidate.retryAfterMs > 0 ? Math.ceil(candidate.retryAfterMs / 1000) : undefined;
+  return { fields, retryAfterS };
+}
+
+/**
  * One error shape for every answer: `{error, code, message}`. Client errors say what was
  * wrong; server errors are logged with their stack and answered without it.
  */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { statusCode, code } = httpErrorOf(error);
-    if (statusCode >= 500 && statusCode !== 503 && statusCode !== 504) {
+    // 502, 503, 504 say what the service behind us did (YClients refused, a breaker is open): the caller needs the words.
+    if (statusCode >= 500 && statusCode !== 502 && statusCode !== 503 && statusCode !== 504) {
       request.log.error({ err: error }, 'request failed');
       return reply.code(statusCode).send(errorBody(statusCode, code, 'internal error; see the server log'));
     }
-    if (statusCode === 503) void reply.header('retry-after', '5');
-    return reply.code(statusCode).send(errorBody(statusCode, code, error.message));
+    const details = errorDetails(error);
+    if (statusCode === 503 || statusCode === 429) void reply.header('retry-after', String(details.retryAfterS ?? 5));
+    return reply.code(statusCode).send({ ...errorBody(statusCode, code, error.message), ...details.fields });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody(404, 'WAR_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertsAccess } from '../../actors/alerts/alerts-feature.js';
+import type { BookingOperations } from '../../actors/booking/booking-api.js';
 import type { BatchIngest } from '../../actors/batcher/batch-ingest.js';
 import type { BatchStore } from '../../actors/batcher/batch-store.js';
 import type { DeadLetters } from '../../actors/batcher/dead-letters.js';
@@ -55,6 +56,8 @@ export interface HttpDeps {
   readonly batching?: BatchingAccess;
   /** The alert groups and silences; absent in runtimes without alerts (some tests). */
   readonly alerts?: AlertsAccess;
+  /** The booking operations (with YCLIENTS_PARTNER_TOKEN); absent: /booking routes answer 404. */
+  readonly booking?: BookingOperations;
   /** The WhatsApp sessions (WA_SESSIONS); absent: /sessions lists none. */
   readonly sessions?: SessionDirectory;
 }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BookingStatus, RequestObserver } from '../../actors/booking/booking-service.js';
 import type { FlushCounts } from '../../actors/batcher/batch.js';
 import { ACTION_OUTCOMES } from '../../actors/pipeline/action-outcome.js';
 import type { PipelineCounters } from '../../actors/pipeline/pipeline-counters.js';
@@ -50,7 +51,11 @@ export interface RuntimeMetricsOptions {
   };
   /** Every check's latest result (runtime_check_status{check}). */
   checks?: () => Readonly<Record<string, CheckResult>>;
+  /** The booking service: every operation's outcome and duration, its queue and breaker. */
+  booking?: { observe(observer: RequestObserver): void; status(): BookingStatus };
 }
+
+const BREAKER_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 
 /** runtime_check_status: 0 ok, 1 warn, 2 critical. */
 const CHECK_STATUS_VALUE = { ok: 0, warn: 1, critical: 2 } as const;
@@ -151,6 +156,17 @@ export function createRuntimeMetrics(options: RuntimeMetricsOptions): RuntimeMet
         for (const [channel, counts] of alerts.outcomes) for (const [outcome, count] of Object.entries(counts)) this.inc({ channel, outcome }, count);
       },
     });
+  }
+  const booking = options.booking;
+  if (booking) {
+    const requests = new Counter({ name: 'runtime_booking_requests_total', help: 'Booking operations by outcome: ok, rejected (YClients refused), failed, fast_failed (breaker open), queue_refused.', labelNames: ['operation', 'outcome'], registers: [registry] });
+    const duration = new Histogram({ name: 'runtime_booking_request_duration_seconds', help: 'Booking operations, rate-limit wait and retries included.', labelNames: ['operation'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
+    booking.observe((operation, outcome, durationMs) => {
+      requests.inc({ operation, outcome });
+      duration.observe({ operation }, durationMs / 1000);
+    });
+    new Gauge({ name: 'runtime_booking_queue_depth', help: 'Booking requests waiting for the YClients rate limit.', registers: [registry], collect() { this.set(booking.status().queue.waiting); } });
+    new Gauge({ name: 'runtime_booking_breaker_state', help: 'The YClients circuit breaker: 0 closed, 1 half-open, 2 open.', registers: [registry], collect() { this.set(BREAKER_VALUE[booking.status().breaker.state]); } });
   }
   const checks = options.checks;
   if (checks) {
