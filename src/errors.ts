@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   // ---- downstream (BATCH_WEBHOOK_URL, or whatever a handler calls) --------------------
   WAR_ERR_DOWNSTREAM_REJECTED: { status: 502, meaning: 'the downstream refused the batch for good (a 4xx other than 408, 409, 425, 429, or a handler error marked permanent): dead-lettered after one attempt' },
   WAR_ERR_DOWNSTREAM_FAILED: { status: 502, meaning: 'the downstream failed the batch for now (a 5xx, 408, 409, 425 or 429): retried with backoff, no sooner than its Retry-After' },
+  // ---- booking from a handler (context.booking, actors/pipeline/booking-bridge.ts) ------
+  WAR_ERR_BOOKING_DISABLED: { status: 503, meaning: 'no booking actor runs (YClients is not configured: YCLIENTS_PARTNER_TOKEN is unset), so a booking operation is refused' },
   // ---- store and batching ------------------------------------------------------------
   WAR_ERR_STORE_UNAVAILABLE: { status: 503, meaning: 'the batch store cannot take a read or write now (Redis down or reconnecting)' },
   WAR_ERR_STORE_LOCKED: { status: 503, meaning: 'the SQLite store file is held by another runtime (one runtime per DATA_DIR)' },
@@ -46,6 +48,27 @@ export const ERROR_CODES = {
   WAR_ERR_WA_BAD_REQUEST: { status: 400, meaning: 'a send request has a bad phone or an empty text' },
   WAR_ERR_WA_SEND_FAILED: { status: 502, meaning: 'WhatsApp refused the message' },
   WAR_ERR_NO_QR: { status: 404, meaning: 'no QR is on offer (the session is not pairing)' },
+  // ---- booking (YClients) ------------------------------------------------------------
+  WAR_ERR_BOOKING_INVALID: { status: 400, meaning: 'a booking request has a bad field (the message and `field` name it); nothing was sent to YClients' },
+  WAR_ERR_BOOKING_SLOT_TAKEN: { status: 409, meaning: 'YClients 433: the chosen time of an appointment is taken or not a working time' },
+  WAR_ERR_BOOKING_NO_MASTER: { status: 409, meaning: 'YClients 436: no master is free for the appointment' },
+  WAR_ERR_BOOKING_OVERLAP: { status: 409, meaning: 'YClients 437: two appointments of the request overlap' },
+  WAR_ERR_BOOKING_SERVICE_UNAVAILABLE: { status: 422, meaning: 'YClients 438: a service cannot be booked (removed, or not offered by that master)' },
+  WAR_ERR_BOOKING_BAD_PHONE: { status: 422, meaning: 'YClients 431: YClients refused the phone number\'s format' },
+  WAR_ERR_BOOKING_NAME_MISSING: { status: 422, meaning: 'YClients 435: the client\'s name is missing' },
+  WAR_ERR_BOOKING_BLACKLISTED: { status: 422, meaning: 'YClients 434: the phone is on the salon\'s blacklist' },
+  WAR_ERR_BOOKING_SMS_CODE: { status: 422, meaning: 'YClients 432: the SMS confirmation code is wrong' },
+  WAR_ERR_BOOKING_CREDENTIALS: { status: 502, meaning: 'YClients refused our partner or user token (401/403)' },
+  WAR_ERR_BOOKING_NOT_FOUND: { status: 404, meaning: 'YClients has no such company, master, service or record' },
+  WAR_ERR_BOOKING_REJECTED: { status: 502, meaning: 'YClients refused the request for another reason (its status and message are kept)' },
+  WAR_ERR_BOOKING_UPSTREAM_ERROR: { status: 502, meaning: 'YClients failed with a 5xx (a write may have been carried out)' },
+  WAR_ERR_BOOKING_RATE_LIMITED: { status: 503, meaning: 'YClients answered 429 (too many requests); retry no sooner than its Retry-After' },
+  WAR_ERR_BOOKING_BAD_ANSWER: { status: 502, meaning: 'YClients\' answer is not the documented JSON (a write may have been carried out)' },
+  WAR_ERR_BOOKING_UNAVAILABLE: { status: 503, meaning: 'YClients did not answer in time or could not be reached (a write may have been carried out)' },
+  WAR_ERR_BOOKING_ABORTED: { status: 503, meaning: 'the caller gave up on a YClients request before it was answered (a write may have been carried out)' },
+  WAR_ERR_BOOKING_QUEUE_FULL: { status: 429, meaning: 'too many booking requests are waiting for the YClients rate limit' },
+  WAR_ERR_BOOKING_QUEUE_TIMEOUT: { status: 503, meaning: 'a booking request waited for the YClients rate limit past its deadline' },
+  WAR_ERR_BOOKING_BREAKER_OPEN: { status: 503, meaning: 'YClients failed repeatedly; booking calls fail fast until the breaker\'s cool-down ends' },
   // ---- HTTP --------------------------------------------------------------------------
   WAR_ERR_BAD_REQUEST: { status: 400, meaning: 'the body, query or path does not fit the route (the message says what)' },
   WAR_ERR_BAD_JSON: { status: 400, meaning: 'the body is not valid JSON' },

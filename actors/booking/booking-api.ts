@@ -57,6 +57,8 @@ export interface RecordRequest extends CompanyScoped {
   /** Idempotency: a second request with the same api_id returns the first record. Derived from the batch id when booked from a batch. */
   readonly api_id?: string;
   readonly appointments: readonly Appointment[];
+  /** The SMS code confirming the phone, for a company that asks for one (YClients 432 when wrong). */
+  readonly code?: string;
 }
 
 export interface RescheduleRequest extends CompanyScoped {
@@ -144,3 +146,62 @@ export interface BookingOperations {
 }
 
 export type BookingOperationName = keyof BookingOperations;
+
+// ---- As validated, and as sent to YClients (actors/booking/booking-input.ts, yclients-client.ts) ----
+
+/** A request after validation: its company id filled in (from YCLIENTS_COMPANY_ID when it had none). */
+export type WithCompany<T extends CompanyScoped> = Omit<T, 'company_id'> & { readonly company_id: number };
+
+/** An appointment whose master is chosen: what reaches YClients (`any` is resolved first, by the /booking actor). */
+export interface ResolvedAppointment extends Appointment {
+  readonly staff_id: number;
+}
+
+export interface ResolvedTimesQuery extends TimesQuery {
+  readonly staff_id: number;
+}
+
+export interface ResolvedCheckRequest extends CheckRequest {
+  readonly appointments: readonly ResolvedAppointment[];
+}
+
+export interface ResolvedRecordRequest extends RecordRequest {
+  readonly appointments: readonly ResolvedAppointment[];
+}
+
+/**
+ * The records of one day (YYYY-MM-DD, or the day of `datetime`), narrowed to those matching
+ * every filter given: what the never-book-twice lookup asks after an ambiguous book_record.
+ */
+export interface RecordsLookup extends CompanyScoped {
+  readonly date?: string;
+  /** ISO-8601 with an offset; also a filter (the same instant). */
+  readonly datetime?: string;
+  readonly staff_id?: number;
+  readonly api_id?: string;
+  /** The client's phone (normalised as the batcher does before comparing). */
+  readonly phone?: string;
+}
+
+/** A record as YClients' records list gives it. */
+export interface FoundRecord {
+  readonly record_id: number;
+  readonly staff_id: number;
+  readonly services: readonly number[];
+  /** ISO-8601 with the company's offset. */
+  readonly datetime: string;
+  /** Seconds. */
+  readonly seance_length: number | undefined;
+  /** Undefined when the record has none (YClients sends ""). */
+  readonly api_id: string | undefined;
+  readonly client: { readonly id: number | undefined; readonly name: string | undefined; readonly phone: string | undefined } | undefined;
+  readonly comment: string | undefined;
+  readonly deleted: boolean;
+}
+
+/** What a reschedule answers with. */
+export interface RescheduledRecord {
+  readonly record_id: number;
+  /** The record's new time as YClients reports it (it may omit the offset). */
+  readonly datetime: string | undefined;
+}
