@@ -57,6 +57,13 @@ export interface BookingServiceOptions {
   readonly observe?: RequestObserver;
 }
 
+/** Failures of YClients itself: they count toward the breaker and are tried again. Our own queue's refusals and a breaker's fast fail are neither. */
+const TRANSIENT: ReadonlySet<string> = new Set(['WAR_ERR_BOOKING_UPSTREAM_ERROR', 'WAR_ERR_BOOKING_UNAVAILABLE', 'WAR_ERR_BOOKING_RATE_LIMITED']);
+
+function isTransient(error: unknown): error is BookingError {
+  return error instanceof BookingError && TRANSIENT.has(error.code);
+}
+
 /** Free times change as clients book: never cached longer than this. */
 const TIMES_TTL_MS = 30_000;
 /** Attempts of one operation against transient failures (5xx, timeouts, a 429). */
@@ -100,6 +107,9 @@ export class BookingService implements BookingOperations {
       queueMax: options.queueMax,
       queueTimeoutMs: options.queueTimeoutMs,
       clock,
+      // Evenly spread starts and a little slack: the server counts arrivals, which jitter.
+      spacingMs: 1_000 / options.ratePerSecond,
+      marginMs: 20,
       onFull: (info) => queueFull(info.queueMax),
       onTimeout: (info) => queueTimeout(info.now - info.scheduledAt),
     });
@@ -121,7 +131,7 @@ export class BookingService implements BookingOperations {
     if (this.#client) return;
     // Every HTTP request, a lookup's pages included, waits its turn here: the limit is per request.
     this.#client = this.#options.createClient((operation, signal) => {
-      const priority: Priority = operation === 'book_record' || operation === 'record_update' || operation === 'record_delete' ? 'write' : 'read';
+      const priority: Priority = operation === 'book_record' || operation === 'reschedule' || operation === 'record_delete' ? 'write' : 'read';
       return this.#limiter.schedule(priority, async () => undefined, signal ? { signal } : undefined);
     });
   }
@@ -162,7 +172,7 @@ export class BookingService implements BookingOperations {
   dates(query: DatesQuery): Promise<BookableDates> {
     const company = this.#company(query.company_id);
     const key = `times:${company}:dates:${String(query.staff_id ?? '')}:${(query.service_ids ?? []).join(',')}`;
-    return this.#cached(key, TIMES_TTL_MS, () =>
+    return this.#cached(key, Math.min(TIMES_TTL_MS, this.#options.cacheTtlMs), () =>
       this.#run('dates', (client) => client.bookDates({ ...query, company_id: company, ...(query.staff_id === 'any' ? { staff_id: undefined } : {}) } as DatesQuery)),
     );
   }
@@ -200,7 +210,7 @@ export class BookingService implements BookingOperations {
         this.#observe('book', 'ok', started);
         return this.#remember({ api_id: apiId, records, existing: false });
       } catch (error) {
-        if (!(error instanceof BookingError) || !error.retryable || attempt >= ATTEMPTS) {
+        if (!isTransient(error) || attempt >= ATTEMPTS) {
           this.#observe('book', outcomeOf(error), started);
           throw error;
         }
@@ -248,7 +258,7 @@ export class BookingService implements BookingOperations {
 
   #staffTimes(company: number, staffId: number, date: string, serviceIds: readonly number[] | undefined): Promise<readonly StaffTime[]> {
     const key = `times:${company}:${staffId}:${date}:${(serviceIds ?? []).join(',')}`;
-    return this.#cached(key, TIMES_TTL_MS, async () => {
+    return this.#cached(key, Math.min(TIMES_TTL_MS, this.#options.cacheTtlMs), async () => {
       const times = await this.#run('times', (client) => client.bookTimes({ company_id: company, staff_id: staffId, date, ...(serviceIds ? { service_ids: serviceIds } : {}) }));
       return times.map((time) => ({ ...time, staff_id: staffId }));
     });
@@ -312,8 +322,7 @@ export class BookingService implements BookingOperations {
         this.#observe(operation, 'ok', started);
         return value;
       } catch (error) {
-        const again = retry && error instanceof BookingError && error.retryable && attempt < ATTEMPTS;
-        if (!again) {
+        if (!retry || !isTransient(error) || attempt >= ATTEMPTS) {
           this.#observe(operation, outcomeOf(error), started);
           throw error;
         }
@@ -328,7 +337,8 @@ export class BookingService implements BookingOperations {
     if (!client) return Promise.reject(new BookingError('WAR_ERR_BOOKING_UNAVAILABLE', 'the booking actor is not running (restarting or stopped)', { retryable: true }));
     return this.#breaker.run(
       () => call(client),
-      (error) => error instanceof BookingError && (error.kind === 'unavailable' || (error.yclientsStatus !== undefined && error.yclientsStatus >= 500)),
+      // A 429 is YClients pacing us, not failing: it waits, it does not open the breaker.
+      (error) => isTransient(error) && error.code !== 'WAR_ERR_BOOKING_RATE_LIMITED',
     );
   }
 
