@@ -6,6 +6,7 @@
  * step and no project around their handler.
  */
 import { tsImport } from 'tsx/esm/api';
+import { bookingAnswerBy, bookingOverPort, directBooking, type BookingClient } from './booking-bridge.js';
 import { validateActions, type BatchHandler, type HandlerAction } from './handler.js';
 import { toHandlerFailure, type HandlerFailure } from './handler-failure.js';
 import type { HandlerCheck, HandlerTask } from './handler-runner.js';
@@ -55,17 +56,28 @@ export default async function runHandler(task: HandlerTask | HandlerCheck): Prom
     await handlerFor(task.handlerModule);
     return { ok: true };
   }
-  const handler = await handlerFor(task.handlerModule);
+  // Made before the handler loads, so a module that fails to load still closes the task's port.
+  const answerBy = bookingAnswerBy(task.deadlineAt, task.timeoutMs);
+  const booking: BookingClient = task.bookingPort
+    ? bookingOverPort(task.bookingPort, { answerBy })
+    : // The runner has no booking to reach: the same refusal (WAR_ERR_BOOKING_DISABLED) without a channel.
+      directBooking(() => undefined, { answerBy });
   try {
-    const result = await handler(task.batch, {
-      webhookUrl: task.webhookUrl,
-      attempt: task.attempt,
-      signal: AbortSignal.timeout(task.timeoutMs),
-    });
-    return validateActions(result);
-  } catch (error) {
-    // Thrown, it would reach the pipeline without its code, status, permanent or retryAfterMs.
-    if (error instanceof Error) return toHandlerFailure(error);
-    throw error;
+    const handler = await handlerFor(task.handlerModule);
+    try {
+      const result = await handler(task.batch, {
+        webhookUrl: task.webhookUrl,
+        attempt: task.attempt,
+        signal: AbortSignal.timeout(task.timeoutMs),
+        booking: booking.booking,
+      });
+      return validateActions(result);
+    } catch (error) {
+      // Thrown, it would reach the pipeline without its code, status, permanent or retryAfterMs.
+      if (error instanceof Error) return toHandlerFailure(error);
+      throw error;
+    }
+  } finally {
+    booking.close();
   }
 }

@@ -1,4 +1,5 @@
 import { batchText, type Batch } from '../batcher/batch.js';
+import type { BookingOperations } from '../booking/booking-api.js';
 
 /**
  * The batch a handler receives, and the JSON body the built-in handler forwards
@@ -31,6 +32,23 @@ export interface HandlerContext {
   readonly attempt: number;
   /** Aborts when the handler's time (HANDLER_TIMEOUT_MS) is up. */
   readonly signal: AbortSignal;
+  /**
+   * The booking operations (actors/booking/booking-api.ts), served by the `/booking` actor on
+   * the main thread, so a handler can look up free times and book within one batch. Both of
+   * the runtime's runners always set it; optional only so that code building a context by hand
+   * (a test, an embedding) need not. Each call takes one parameter object; what goes in and
+   * comes back is structured-cloned (plain data only). A refusal rejects with a RuntimeError
+   * whose own properties are the booking actor's `code` and, when it has them, `field`,
+   * `kind`, `yclientsCode`, `yclientsStatus`, `retryable`, `ambiguous`, `retryAfterMs`
+   * (`error.code === 'WAR_ERR_BOOKING_SLOT_TAKEN'`, `error.field === 'appointments[0].staff_id'`).
+   * A call not answered by the end of the handler's time, less a reserve to answer in (a tenth
+   * of it, at most 1 s), rejects with `WAR_ERR_BOOKING_UNAVAILABLE` (`ambiguous` for `book`,
+   * `reschedule` and `cancel`, which may still be carried out). When YClients is not
+   * configured (no booking actor runs) it is still here and every call rejects with
+   * `WAR_ERR_BOOKING_DISABLED`, so a handler never tests for it. Rethrown, such an error fails
+   * the batch like any other (retried, or dead-lettered at once when it says `permanent`).
+   */
+  readonly booking?: BookingOperations;
 }
 
 /**

@@ -4,6 +4,7 @@ import { TREE } from '../../src/tree-paths.js';
 import { childId } from '../../supervisor/tree-node.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 import type { BatchStore } from '../batcher/batch-store.js';
+import type { BookingOperations } from '../booking/booking-api.js';
 import { checkHandlerModule } from './handler-check.js';
 import { PiscinaRunner, type HandlerRunner } from './handler-runner.js';
 import { PipelineCounters } from './pipeline-counters.js';
@@ -21,6 +22,12 @@ export interface PipelineFeatureDeps {
   readonly replyTo: (sessionId: string) => ReplyTarget | undefined;
   /** The booking actor, for `book` actions; undefined until the booking feature exists. */
   readonly booking?: BookingTarget;
+  /**
+   * What a handler's `context.booking` calls: the booking actor's operations, asked on every
+   * call, so an actor that starts, restarts or is absent (YClients not configured: undefined,
+   * every call refused with WAR_ERR_BOOKING_DISABLED) needs no new pool.
+   */
+  readonly bookingOperations?: () => BookingOperations | undefined;
   /** How handlers run; by default a piscina pool for HANDLER_MODULE (checked before start). Tests pass an inline one. */
   readonly createRunner?: () => HandlerRunner;
 }
@@ -39,7 +46,9 @@ export function pipelineFeature(ctx: FeatureContext, deps: PipelineFeatureDeps):
   const p = config.pipeline;
   const counters = new PipelineCounters();
   const conditions = new ConditionLog(ctx.logger.child({ actor: TREE.pipeline }), { now: () => ctx.clock.now() });
-  const createRunner = deps.createRunner ?? (() => new PiscinaRunner({ handlerModule: p.handlerModule, webhookUrl: p.webhookUrl, concurrency: p.concurrency }));
+  const createRunner =
+    deps.createRunner ??
+    (() => new PiscinaRunner({ handlerModule: p.handlerModule, webhookUrl: p.webhookUrl, concurrency: p.concurrency, bookingOperations: deps.bookingOperations }));
   const child: ChildSpec = {
     kind: 'actor',
     id: childId(TREE.pipeline),
