@@ -123,6 +123,7 @@ export class Runtime {
     const pipeline = pipelineFeature(ctx, {
       store: this.store,
       ...(booking.offers.operations ? { booking: links.to(TREE.booking) } : {}),
+      bookingOperations: () => booking.offers.operations,
       replyTo: (sessionId) => whatsapp.offers.replyTo(sessionId),
       ...(options.handlerRunner ? { createRunner: options.handlerRunner } : {}),
     });

@@ -188,6 +188,37 @@ describe('/booking in a runtime', () => {
     expect(log()).not.toContain(server.partnerToken);
     expect(log()).not.toContain(server.userToken);
   });
+  it('a HANDLER_MODULE on a piscina thread looks up free times and books through context.booking, once, within one batch', async () => {
+    const server = await listeningYClients(cleanups);
+    const capture = captureLogger('info');
+    const runtime = new Runtime({
+      loaded: testConfig({
+        METRICS_PROCESS: 'false',
+        HANDLER_MODULE: new URL('../fixtures/yclients-booking-handler.ts', import.meta.url).pathname,
+        BATCH_WINDOW_MS: '50',
+        BATCH_MAX_AGE_MS: '50',
+        YCLIENTS_BASE_URL: server.url,
+        YCLIENTS_PARTNER_TOKEN: server.partnerToken,
+        YCLIENTS_USER_TOKEN: server.userToken,
+        YCLIENTS_COMPANY_ID: '4564',
+      }),
+      logger: capture.logger,
+    });
+    const failures: RuntimeEvent[] = [];
+    runtime.events.subscribe((event) => void failures.push(event), { types: ['action_failed', 'dead_lettered'] });
+    cleanups.push(() => runtime.shutdown().then(() => undefined));
+    await runtime.start();
+    const accepted = await runtime.ingest.accept({ sessionId: 'salon1', phone: '79161234567', text: 'Запишите на стрижку 3 декабря', id: 'm-1' });
+    expect(accepted.status).toBe('accepted');
+    const record = await waitFor(() => server.records.find((each) => each.api_id.endsWith(':0')), 30_000, 'the record made by the handler');
+    expect(record.staff_id).toBeGreaterThan(0);
+    // The reply had no WhatsApp session to go to (none configured): reported, not lost; and no dead letter.
+    const replyFailed = await waitFor(() => failures.find((event) => event.type === 'action_failed'), 10_000, 'the reply outcome');
+    expect(replyFailed).toMatchObject({ action: 'reply', outcome: 'no_session' });
+    expect(failures.filter((event) => event.type === 'dead_lettered')).toEqual([]);
+    expect(server.records).toHaveLength(1);
+    expect(capture.text()).not.toContain(server.partnerToken);
+  }, 60_000);
 });
 
 function actorPathOf(path: string) {
