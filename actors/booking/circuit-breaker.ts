@@ -1,5 +1,6 @@
 import type { Clock } from '../../src/clock.js';
 import { RuntimeError } from '../../src/errors.js';
+import { breakerOpen } from './booking-errors.js';
 
 /**
  * A circuit breaker for calls to one upstream. When YClients is down, every caller waiting on
@@ -33,7 +34,7 @@ export interface CircuitBreakerOptions {
   readonly clock: Clock;
   /** Called after every transition, with the breaker already in `to`. It must not throw: it runs inside `run`'s settlement. */
   readonly onChange?: (from: BreakerState, to: BreakerState) => void;
-  /** The error a fast-failed call rejects with (default a `BreakerOpenError`, code WAR_ERR_BOOKING_BREAKER_OPEN). */
+  /** The error a fast-failed call rejects with (default `breakerOpen`: a BookingError WAR_ERR_BOOKING_BREAKER_OPEN, 503, with `retryAfterMs`). */
   readonly onOpen?: (info: BreakerOpenInfo) => Error;
 }
 
@@ -51,29 +52,11 @@ export interface BreakerSnapshot {
   readonly probeInFlight: boolean;
 }
 
-/** The default fast-fail error: when the breaker half-opens, so the caller can say "try again at". */
-export class BreakerOpenError extends Error {
-  readonly code = 'WAR_ERR_BOOKING_BREAKER_OPEN' as const;
-  readonly statusCode = 503;
-  readonly state: 'open' | 'half_open';
-  readonly halfOpenAt: number;
-  /** Milliseconds until it half-opens (0 while a probe is in flight). */
-  readonly retryAfterMs: number;
-
-  constructor(info: BreakerOpenInfo) {
-    super(
-      info.state === 'open'
-        ? `the booking circuit breaker is open; it half-opens in ${Math.max(0, info.halfOpenAt - info.now)} ms`
-        : 'the booking circuit breaker is half-open and its probe is in flight',
-    );
-    this.name = 'BreakerOpenError';
-    this.state = info.state;
-    this.halfOpenAt = info.halfOpenAt;
-    this.retryAfterMs = Math.max(0, info.halfOpenAt - info.now);
-  }
-}
-
-const defaultOpen = (info: BreakerOpenInfo): Error => new BreakerOpenError(info);
+/**
+ * The booking code by default, with how long until the breaker half-opens (none while a probe
+ * is out: its outcome decides, not the clock).
+ */
+const defaultOpen = (info: BreakerOpenInfo): Error => breakerOpen(info.state === 'open' ? Math.max(0, info.halfOpenAt - info.now) : undefined);
 
 export class CircuitBreaker {
   readonly #failures: number;

@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../../src/clock.js';
 import { RuntimeError } from '../../src/errors.js';
+import { queueFull, queueTimeout } from './booking-errors.js';
 
 /**
  * One rate limit per credential. YClients counts requests per token (5 a second, 200 a minute
@@ -55,9 +56,9 @@ export interface RateLimiterOptions {
    * when the arrivals jitter by up to that much, where a burst would need a wide margin.
    */
   readonly spacingMs?: number;
-  /** The error a full queue rejects with (default a `RateLimiterError` with code WAR_ERR_BOOKING_QUEUE_FULL). */
+  /** The error a full queue rejects with (default `queueFull`: a BookingError WAR_ERR_BOOKING_QUEUE_FULL, 429). */
   readonly onFull?: (info: QueueFullInfo) => Error;
-  /** The error a passed deadline rejects with (default a `RateLimiterError` with code WAR_ERR_BOOKING_QUEUE_TIMEOUT). */
+  /** The error a passed deadline rejects with (default `queueTimeout`: a BookingError WAR_ERR_BOOKING_QUEUE_TIMEOUT, 503). */
   readonly onTimeout?: (info: QueueTimeoutInfo) => Error;
 }
 
@@ -82,39 +83,12 @@ export interface RateLimiterStats {
   readonly pausedUntil: number;
 }
 
-export type RateLimiterErrorCode = 'WAR_ERR_BOOKING_QUEUE_FULL' | 'WAR_ERR_BOOKING_QUEUE_TIMEOUT';
-
-/**
- * The limiter's default errors: a code string in the runtime's style and the HTTP status it
- * maps to, so that the owner can pass them through until it supplies its own via
- * `onFull` / `onTimeout`.
- */
-export class RateLimiterError extends Error {
-  readonly code: RateLimiterErrorCode;
-  readonly statusCode: number;
-  readonly priority: Priority;
-
-  constructor(code: RateLimiterErrorCode, message: string, priority: Priority) {
-    super(message);
-    this.name = 'RateLimiterError';
-    this.code = code;
-    this.statusCode = code === 'WAR_ERR_BOOKING_QUEUE_FULL' ? 429 : 503;
-    this.priority = priority;
-  }
-}
-
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60_000;
 
-const defaultFull = (info: QueueFullInfo): Error =>
-  new RateLimiterError('WAR_ERR_BOOKING_QUEUE_FULL', `the booking queue is full (${info.queueMax} waiting)`, info.priority);
-
-const defaultTimeout = (info: QueueTimeoutInfo): Error =>
-  new RateLimiterError(
-    'WAR_ERR_BOOKING_QUEUE_TIMEOUT',
-    `a ${info.priority} request waited ${info.now - info.scheduledAt} ms and did not start before its deadline`,
-    info.priority,
-  );
+// The booking codes by default, so an owner that passes no factory still answers 429 / 503.
+const defaultFull = (info: QueueFullInfo): Error => queueFull(info.queueMax);
+const defaultTimeout = (info: QueueTimeoutInfo): Error => queueTimeout(info.now - info.scheduledAt);
 
 /**
  * A waiting request. It is its own abort listener (`handleEvent`), its own list node and its
