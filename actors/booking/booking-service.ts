@@ -68,6 +68,8 @@ function isTransient(error: unknown): error is BookingError {
 const TIMES_TTL_MS = 30_000;
 /** Attempts of one operation against transient failures (5xx, timeouts, a 429). */
 const ATTEMPTS = 3;
+/** A 429 is YClients pacing us, not failing: it is waited out this many times before it counts as an attempt. */
+const RATE_LIMITED_WAITS = 10;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 8_000;
 /** api_ids this process booked, remembered so a repeated request answers the first record at once. */
@@ -203,6 +205,7 @@ export class BookingService implements BookingOperations {
     if (found.length > 0) return this.#remember({ api_id: apiId, records: found, existing: true });
     await this.#run('check', (client) => client.bookCheck({ company_id: valid.company_id, appointments }));
     const started = this.#options.clock.now();
+    let paced = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const records = await this.#once('book', 'write', (client) => client.bookRecord({ ...valid, api_id: apiId, appointments }));
@@ -210,11 +213,14 @@ export class BookingService implements BookingOperations {
         this.#observe('book', 'ok', started);
         return this.#remember({ api_id: apiId, records, existing: false });
       } catch (error) {
-        if (!isTransient(error) || attempt >= ATTEMPTS) {
+        if (isTransient(error) && error.code === 'WAR_ERR_BOOKING_RATE_LIMITED' && paced < RATE_LIMITED_WAITS) {
+          paced++;
+          attempt--;
+        } else if (!isTransient(error) || attempt >= ATTEMPTS) {
           this.#observe('book', outcomeOf(error), started);
           throw error;
         }
-        await this.#wait(attempt, error);
+        await this.#wait(Math.max(1, attempt), error);
         // It may have been carried out: look before booking again.
         if (error.ambiguous || error.kind === 'unavailable') {
           const made = await this.#lookup(valid.company_id, apiId, appointments);
@@ -316,17 +322,21 @@ export class BookingService implements BookingOperations {
   /** An operation with retries on transient failures (reads; writes only when `retry`). */
   async #run<T>(operation: BookingOperationName, call: (client: YClientsClient) => Promise<T>, priority: Priority = 'read', retry = true): Promise<T> {
     const started = this.#options.clock.now();
+    let paced = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const value = await this.#once(operation, priority, call);
         this.#observe(operation, 'ok', started);
         return value;
       } catch (error) {
-        if (!retry || !isTransient(error) || attempt >= ATTEMPTS) {
+        if (isTransient(error) && error.code === 'WAR_ERR_BOOKING_RATE_LIMITED' && paced < RATE_LIMITED_WAITS) {
+          paced++;
+          attempt--;
+        } else if (!retry || !isTransient(error) || attempt >= ATTEMPTS) {
           this.#observe(operation, outcomeOf(error), started);
           throw error;
         }
-        await this.#wait(attempt, error);
+        await this.#wait(Math.max(1, attempt), error);
       }
     }
   }
