@@ -36,7 +36,12 @@ export async function timeoutsWithoutDuplicates(bookings: number, perSecond: num
   }
 }
 
-export async function naiveDuplicates(bookings: number): Promise<ValueFigure> {
+/**
+ * The old client: undici, its own pacing at `perClientPerSecond`, the same request again on a
+ * timeout. One of them books twice; ten of them (ten `new YclientsClient()`, each with its own
+ * limiter) also break the shared limit.
+ */
+export async function naiveDuplicates(bookings: number, clients: number, perClientPerSecond = 5): Promise<ValueFigure> {
   const rig = await startBookingRig({ perSecond: 5, perMinute: 200, salon: bigSalon(MASTERS) });
   const url = new URL(rig.server.url);
   const pool = new Pool(url.origin, { connections: 8, headersTimeout: 200, bodyTimeout: 200 });
@@ -44,28 +49,26 @@ export async function naiveDuplicates(bookings: number): Promise<ValueFigure> {
   try {
     rig.server.loseAnswerNext('book_record', bookings);
     let next = 0;
-    // Ten clients, each with its own limiter of 5/s (the old system's ten `new YclientsClient()`).
     const worker = async (): Promise<void> => {
       while (next < bookings) {
         const n = next++;
-        await new Promise((resolve) => setTimeout(resolve, 200));
         const { staff_id, datetime } = slot(n);
         const body = JSON.stringify({ phone: `7916${1_000_000 + n}`, fullname: `Client ${n}`, api_id: `naive-${n}`, appointments: [{ id: 0, services: [331], staff_id, datetime }] });
-        // The old client: on a timeout, the same request again (twice at most).
         for (let attempt = 0; attempt < 2; attempt++) {
+          await new Promise((resolve) => setTimeout(resolve, 1_000 / perClientPerSecond));
           try {
             const answer = await pool.request({ method: 'POST', path: `${url.pathname}/book_record/4564`, headers, body });
             await answer.body.text();
-            if (answer.statusCode !== 429) break;
+            break;
           } catch {
-            // timed out: try again
+            // timed out: the old client sent it again
           }
         }
       }
     };
-    await Promise.all(Array.from({ length: 10 }, worker));
+    await Promise.all(Array.from({ length: clients }, worker));
     const duplicates = duplicateCount(rig.server.records.map((record) => record.api_id));
-    return { kind: 'value', value: duplicates, unit: 'notifications', text: `${duplicates} duplicate records, ${rig.server.violations.length} rate violations`, extra: { bookings, records: rig.server.records.length, violations: rig.server.violations.length } };
+    return { kind: 'value', value: duplicates, unit: 'notifications', text: `${duplicates} duplicate records, ${rig.server.violations.length} rate violations`, extra: { bookings, clients, records: rig.server.records.length, violations: rig.server.violations.length } };
   } finally {
     await pool.close();
     await rig.close();
