@@ -179,7 +179,10 @@ describe('logs', () => {
     runtime = new Runtime({ loaded: testConfig({ PORT: '0', METRICS_PROCESS: 'false' }), logger: capture.logger });
     capture.logger.info({ config: loadConfig({ ADMIN_TOKEN: TOKEN }).effective }, 'effective');
     capture.logger.info({ config: loadConfig({}).effective }, 'unset');
-    const [set, unset] = capture.lines().map((line) => JSON.parse(line) as { config: Record<string, unknown> });
+    // Other lines (a feature saying it is off) may come first: take the two written here.
+    const logged = capture.lines().map((line) => JSON.parse(line) as { msg: string; config: Record<string, unknown> });
+    const set = logged.find((line) => line.msg === 'effective');
+    const unset = logged.find((line) => line.msg === 'unset');
     expect(set?.config).toMatchObject({ ADMIN_TOKEN: '[redacted]' });
     expect(unset?.config).toMatchObject({ ADMIN_TOKEN: null, REDIS_URL: null });
     expect(capture.text()).not.toContain(TOKEN);
