@@ -48,6 +48,7 @@ export function bookingFeature(ctx: FeatureContext): Feature<BookingOffers> {
         userToken: settings.userToken,
         companyId: settings.companyId,
         timeoutMs: settings.timeoutMs,
+        connections: poolSize(settings.ratePerSecond, settings.timeoutMs),
         logger: ctx.logger.child({ component: 'yclients' }),
         beforeRequest,
         now: () => ctx.clock.now(),
@@ -62,4 +63,14 @@ export function bookingFeature(ctx: FeatureContext): Feature<BookingOffers> {
     behaviour: local(() => bookingActor({ service, checks: ctx.checks, events: ctx.events, refreshMs: REFRESH_MS })),
   };
   return { children: [child], offers: { operations: service, service, observe } };
+}
+
+/**
+ * Sockets enough that a request the limiter lets go is sent at once: with fewer, requests
+ * queue in the pool behind slow or hanging ones and then leave in a clump, which is exactly
+ * what the server's per-second count refuses. A request holds a socket for at most the
+ * timeout, and at most `ratePerSecond` start each second.
+ */
+export function poolSize(ratePerSecond: number, timeoutMs: number): number {
+  return Math.min(256, Math.ceil((ratePerSecond * timeoutMs) / 1_000) + 4);
 }

@@ -3,6 +3,7 @@
  * YClients client) against the local YClients server of test/support/yclients-server.ts.
  */
 import { pino } from 'pino';
+import { poolSize } from '../../actors/booking/booking-feature.js';
 import { BookingService } from '../../actors/booking/booking-service.js';
 import { YClientsClient } from '../../actors/booking/yclients-client.js';
 import { systemClock } from '../../src/clock.js';
@@ -39,7 +40,7 @@ export async function startBookingRig(options: { perSecond: number; perMinute: n
     breakerCooldownMs: 1_000,
     cacheTtlMs: options.cacheTtlMs ?? 0,
     createClient: (beforeRequest) =>
-      new YClientsClient({ baseUrl: server.url, partnerToken: server.partnerToken, userToken: server.userToken, companyId: 4564, timeoutMs: options.timeoutMs ?? 10_000, beforeRequest, logger: pino({ level: 'silent' }) }),
+      new YClientsClient({ baseUrl: server.url, partnerToken: server.partnerToken, userToken: server.userToken, companyId: 4564, timeoutMs: options.timeoutMs ?? 10_000, connections: poolSize(Math.min(options.perSecond, 1_000), options.timeoutMs ?? 10_000), beforeRequest, logger: pino({ level: 'silent' }) }),
   });
   service.open();
   return {
