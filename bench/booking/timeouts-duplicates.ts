@@ -8,14 +8,12 @@ import type { ValueFigure } from '../support/suite.js';
 import { bigSalon, startBookingRig } from './booking-rig.js';
 
 const MASTERS = 10;
-/** Slot n: master n % 10, day and half hour from n / 10 (7 days × 20 half hours × 10 masters = 1,400 slots). */
+/** Slot n: master n % 10, then day and hour (the service takes an hour): 7 days × 10 hours × 10 masters = 700 slots. */
 function slot(n: number): { staff_id: number; datetime: string } {
   const k = Math.floor(n / MASTERS);
   const day = 1 + (k % 7);
-  const half = Math.floor(k / 7) % 20;
-  const hh = String(10 + Math.floor(half / 2)).padStart(2, '0');
-  const mm = half % 2 === 0 ? '00' : '30';
-  return { staff_id: 9000 + (n % MASTERS), datetime: `2026-12-0${day}T${hh}:${mm}:00+03:00` };
+  const hh = String(10 + (Math.floor(k / 7) % 10)).padStart(2, '0');
+  return { staff_id: 9000 + (n % MASTERS), datetime: `2026-12-0${day}T${hh}:00:00+03:00` };
 }
 
 export async function timeoutsWithoutDuplicates(bookings: number, perSecond: number): Promise<ValueFigure> {
