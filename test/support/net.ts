@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 
 /** A TCP port nothing listens on right now (on 127.0.0.1). */
@@ -23,4 +23,14 @@ export async function listenLocal(server: HttpServer): Promise<string> {
 export async function closeLocal(server: HttpServer): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** A request's whole body, for the local servers the tests (and benchmarks) stand up. */
+export function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
 }

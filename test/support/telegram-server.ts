@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeLocal, listenLocal } from './net.js';
+import { closeLocal, listenLocal, readBody } from './net.js';
 
 /** A sendMessage the server took, as the Bot API received it. */
 export interface TelegramSentMessage {
@@ -199,14 +199,6 @@ function send(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 async function parseParams(raw: Buffer, contentType: string): Promise<Record<string, unknown>> {
   if (raw.length === 0) return {};

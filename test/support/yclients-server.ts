@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { YClientsOperation } from '../../actors/booking/yclients-answers.js';
-import { closeLocal, listenLocal } from './net.js';
+import { closeLocal, listenLocal, readBody } from './net.js';
 
 /**
  * A local YClients REST API (v2 JSON: `{success, data, meta}`) for the endpoints the booking
@@ -786,11 +786,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
