@@ -15,7 +15,7 @@ import { listeningTelegram } from '../support/telegram-server.js';
 import { waitFor } from '../support/wait.js';
 import { testAlert, testNotification } from '../support/alert-fixtures.js';
 
-const TOKEN = '987654321:AAFisolation-secret-token_abcdefghij';
+const TOKEN = '987654321:FAKE-isolation-test-token_abcdefghij';
 const CHAT = '-100555';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -99,7 +99,7 @@ describe('alert channels are isolated', () => {
     // The token is in no log line, status, check or tree detail.
     for (const text of [log.text(), JSON.stringify(telegramStatus), JSON.stringify(checks.all()), JSON.stringify(system.snapshot())]) {
       expect(text).not.toContain(TOKEN);
-      expect(text).not.toContain('AAFisolation');
+      expect(text).not.toContain('FAKE-isolation');
     }
     expect(log.text()).toContain('alert channel is down');
   });

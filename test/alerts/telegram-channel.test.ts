@@ -11,7 +11,7 @@ import { listeningTelegram } from '../support/telegram-server.js';
 import { waitFor } from '../support/wait.js';
 import { testAlert, testNotification } from '../support/alert-fixtures.js';
 
-const TOKEN = '555000111:AAGchannel-secret-token_zyxwvutsrq';
+const TOKEN = '555000111:FAKE-channel-test-token_zyxwvutsrq';
 const CHAT = '4242';
 
 const cleanups: (() => Promise<void> | void)[] = [];
