@@ -53,7 +53,7 @@ export interface BookingServiceOptions {
   readonly breakerCooldownMs: number;
   readonly cacheTtlMs: number;
   /** Makes the client when the /booking actor starts (one undici pool per incarnation). */
-  readonly createClient: (beforeRequest: (operation: string, signal: AbortSignal | undefined) => Promise<void>) => YClientsClient;
+  readonly createClient: (beforeRequest: (operation: string, signal: AbortSignal | undefined) => Promise<() => void>) => YClientsClient;
   readonly observe?: RequestObserver;
 }
 
@@ -110,9 +110,12 @@ export class BookingService implements BookingOperations {
       queueTimeoutMs: options.queueTimeoutMs,
       clock,
       // Starts spread out (a little under 1 / rate, so a late timer does not cost rate; the
-      // windows with their slack are what hold the limit): the server counts arrivals, which jitter.
+      // windows with their slack are what hold the limit): the server counts arrivals, which
+      // jitter. With even spacing an arrival must come `marginMs` later than the one
+      // perSecond before it to break the server's window; the margin costs margin / 1,000 of
+      // the rate (10 ms: 1 %).
       spacingMs: (0.9 * 1_000) / options.ratePerSecond,
-      marginMs: 20,
+      marginMs: 10,
       onFull: (info) => queueFull(info.queueMax),
       onTimeout: (info) => queueTimeout(info.now - info.scheduledAt),
     });
@@ -135,7 +138,8 @@ export class BookingService implements BookingOperations {
     // Every HTTP request, a lookup's pages included, waits its turn here: the limit is per request.
     this.#client = this.#options.createClient((operation, signal) => {
       const priority: Priority = operation === 'book_record' || operation === 'reschedule' || operation === 'record_delete' ? 'write' : 'read';
-      return this.#limiter.schedule(priority, async () => undefined, signal ? { signal } : undefined);
+      // The start counts from when the request is handed to undici, not from when it was let go.
+      return this.#limiter.schedule(priority, async (ticket) => () => this.#limiter.departed(ticket), signal ? { signal } : undefined);
     });
   }
 

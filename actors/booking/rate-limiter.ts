@@ -19,6 +19,12 @@ import { queueFull, queueTimeout } from './booking-errors.js';
  * request whose deadline passes while it waits is rejected and never starts; an aborted
  * signal rejects and dequeues. One timer at most, armed for the next moment something can
  * start or expire, and none while nothing waits.
+ *
+ * A start is when the limiter lets a request go, not when its bytes leave: a caller that
+ * starts one request and then schedules a thousand more sends the first only after that loop,
+ * and the server sees it tens of milliseconds after its start, inside the window of a request
+ * started a second later. `departed(ticket)` moves a start to the moment the request is
+ * actually handed to the transport (only ever later), so the windows count what leaves.
  */
 
 export type Priority = 'write' | 'read';
@@ -101,7 +107,7 @@ class Waiter {
 
   constructor(
     readonly priority: Priority,
-    public run: (() => Promise<unknown>) | undefined,
+    public run: ((ticket: StartTicket) => Promise<unknown>) | undefined,
     public resolve: ((value: unknown) => void) | undefined,
     public reject: ((error: unknown) => void) | undefined,
     readonly scheduledAt: number,
@@ -115,6 +121,12 @@ class Waiter {
     this.onAbort?.(this);
   }
 }
+
+/**
+ * Handed to `run`: which start this is, for `departed`. The count of starts before it, so a
+ * ticket whose slot the ring has since reused is recognised and ignored.
+ */
+export type StartTicket = number;
 
 /** An intrusive FIFO: O(1) push, shift and removal from the middle (abort, deadline). */
 class WaiterList {
@@ -143,9 +155,9 @@ class WaiterList {
 }
 
 /** `run()`, with a synchronous throw turned into a rejection so a caller only ever sees a promise. */
-function invoke<T>(run: () => Promise<T>): Promise<T> {
+function invoke<T>(run: (ticket: StartTicket) => Promise<T>, ticket: StartTicket): Promise<T> {
   try {
-    return Promise.resolve(run());
+    return Promise.resolve(run(ticket));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -243,7 +255,7 @@ export class RateLimiter {
    * waiting write (and, for a read, every waiting read) scheduled before it. The promise is
    * `run`'s, or a rejection: queue full, deadline passed, or the signal's reason.
    */
-  schedule<T>(priority: Priority, run: () => Promise<T>, options?: ScheduleOptions): Promise<T> {
+  schedule<T>(priority: Priority, run: (ticket: StartTicket) => Promise<T>, options?: ScheduleOptions): Promise<T> {
     const now = this.#clock.now();
     const signal = options?.signal;
     if (signal?.aborted) {
@@ -257,8 +269,7 @@ export class RateLimiter {
 
     // Nothing waits, so nothing is overtaken: the common case starts without a queue entry.
     if (this.depth === 0 && this.#nextStartAt() <= now) {
-      this.#recordStart(now);
-      return invoke(run);
+      return invoke(run, this.#recordStart(now));
     }
     // It cannot start now, and would have to start by now: its deadline is already lost.
     if (deadlineAt <= now) return this.#rejectTimeout(priority, now, deadlineAt, now);
@@ -294,6 +305,26 @@ export class RateLimiter {
   pause(untilMs: number): void {
     if (untilMs > this.#pausedUntil) this.#pausedUntil = untilMs;
     this.#arm();
+  }
+
+  /**
+   * The request of `ticket` left now: its start moves to now if that is later. Later starts
+   * recorded before now move with it (the ring stays in time order, and a start only ever
+   * moves later, which can only delay the next one). A ticket older than the ring is ignored.
+   */
+  departed(ticket: StartTicket): void {
+    const age = this.#started - ticket; // 1 for the latest start
+    if (!Number.isInteger(ticket) || age < 1 || age > this.#startsCount) return;
+    const now = this.#clock.now();
+    const capacity = this.#starts.length;
+    let moved = false;
+    for (let n = age; n >= 1; n--) {
+      const index = (this.#startsHead - n + capacity) % capacity;
+      if ((this.#starts[index] as number) >= now) break;
+      this.#starts[index] = now;
+      moved = true;
+    }
+    if (moved) this.#arm();
   }
 
   stats(): RateLimiterStats {
@@ -344,11 +375,11 @@ export class RateLimiter {
     return this.#starts[(this.#startsHead - n + capacity) % capacity] as number;
   }
 
-  #recordStart(now: number): void {
+  #recordStart(now: number): StartTicket {
     this.#starts[this.#startsHead] = now;
     this.#startsHead = (this.#startsHead + 1) % this.#starts.length;
     if (this.#startsCount < this.#starts.length) this.#startsCount++;
-    this.#started++;
+    return this.#started++;
   }
 
   /**
@@ -363,12 +394,11 @@ export class RateLimiter {
       const now = this.#clock.now();
       this.#expire(now, false);
       for (let head = this.#writes.head ?? this.#reads.head; head && this.#nextStartAt() <= now; head = this.#writes.head ?? this.#reads.head) {
-        const run = head.run as () => Promise<unknown>;
+        const run = head.run as (ticket: StartTicket) => Promise<unknown>;
         const resolve = head.resolve as (value: unknown) => void;
         this.#unqueue(head);
         this.#release(head);
-        this.#recordStart(now);
-        resolve(invoke(run));
+        resolve(invoke(run, this.#recordStart(now)));
       }
       this.#expire(now, true);
     } finally {

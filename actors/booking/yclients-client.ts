@@ -71,8 +71,9 @@ export interface YClientsClientOptions {
   /**
    * Awaited before every HTTP request (a records lookup may take several pages): where a rate
    * limiter that must see each request, not each call, plugs in. Whatever it throws is thrown.
+   * A function it resolves with is called as the request is handed to undici (its departure).
    */
-  readonly beforeRequest?: ((operation: YClientsOperation, signal: AbortSignal | undefined) => Promise<void>) | undefined;
+  readonly beforeRequest?: ((operation: YClientsOperation, signal: AbortSignal | undefined) => Promise<(() => void) | void>) | undefined;
   /** For a Retry-After given as an HTTP date; default Date.now. */
   readonly now?: (() => number) | undefined;
 }
@@ -107,6 +108,10 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
  */
 export class YClientsClient {
   readonly #pool: Pool;
+  /** `#pool` with the departure interceptor: what requests go through. */
+  readonly #dispatcher: Dispatcher;
+  /** Request options → what to call when undici writes that request to a socket. */
+  readonly #departures = new WeakMap<object, () => void>();
   readonly #prefix: string;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #defaults: InputDefaults;
@@ -134,6 +139,10 @@ export class YClientsClient {
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       connect: { timeout: options.timeoutMs },
+    });
+    this.#dispatcher = this.#pool.compose((dispatch) => (dispatchOptions, handler) => {
+      const departed = this.#departures.get(dispatchOptions);
+      return dispatch(dispatchOptions, departed === undefined ? handler : onDeparture(handler, departed));
     });
     const userToken = options.userToken === '' ? undefined : options.userToken;
     this.#headers = {
@@ -266,18 +275,20 @@ export class YClientsClient {
   async #call<T>(operation: YClientsOperation, method: Dispatcher.HttpMethod, path: string, body: unknown, signal: AbortSignal | undefined, read: (answer: Unpacked) => T): Promise<T> {
     const write = WRITES.has(operation);
     if (this.#closed) throw new BookingError('WAR_ERR_BOOKING_UNAVAILABLE', `the YClients client is closed; ${operation} was not sent`, { operation, retryable: false });
-    await this.#beforeRequest?.(operation, signal);
+    const departed = await this.#beforeRequest?.(operation, signal);
     if (signal?.aborted) throw new BookingError('WAR_ERR_BOOKING_ABORTED', `${operation} was abandoned by its caller before it was sent`, { operation });
     const started = performance.now();
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.#pool.request({
+      const requestOptions: Dispatcher.RequestOptions = {
         path: `${this.#prefix}${path}`,
         method,
         headers: this.#headers,
         body: body === undefined ? null : JSON.stringify(body),
         signal: signal ?? null,
-      });
+      };
+      if (departed) this.#departures.set(requestOptions, departed);
+      response = await this.#dispatcher.request(requestOptions);
     } catch (error) {
       throw this.#failed(this.#transportError(error, operation, write, signal, false), method, path, started);
     }
@@ -324,6 +335,30 @@ export class YClientsClient {
     const what = notSent ? 'could not be reached for' : 'lost the connection during';
     return new BookingError('WAR_ERR_BOOKING_UNAVAILABLE', `YClients ${what} ${operation}: ${detail}${code === undefined ? '' : ` (${code})`}`, { operation, ambiguous: write && !notSent, transportCode });
   }
+}
+
+/**
+ * The handler, told `departed` once when undici is about to write the request to a socket
+ * (its `onConnect` / `onRequestStart`): after the connection is made and any queue in the
+ * pool is passed, which is when the request really leaves.
+ */
+function onDeparture(handler: Dispatcher.DispatchHandler, departed: () => void): Dispatcher.DispatchHandler {
+  let told = false;
+  return new Proxy(handler, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      // Undici's handlers keep private fields: every method runs on the handler itself.
+      if (property !== 'onConnect' && property !== 'onRequestStart') return (value as (...a: unknown[]) => unknown).bind(target);
+      return (...args: unknown[]) => {
+        if (!told) {
+          told = true;
+          departed();
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }
 
 const WRITES: ReadonlySet<YClientsOperation> = new Set(['book_record', 'reschedule', 'record_delete']);

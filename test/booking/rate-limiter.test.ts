@@ -64,6 +64,40 @@ describe('RateLimiter', () => {
     expect(starts.at(-1)?.at).toBe(99 * 1_005);
   });
 
+  it('departed() counts a start from when its request left: a late departure delays the window, an old ticket is ignored', async () => {
+    const { clock, limiter } = setup({ perSecond: 2, perMinute: 10_000, marginMs: 0 });
+    const tickets: number[] = [];
+    const startedAt: number[] = [];
+    const take = () => limiter.schedule('read', async (ticket) => {
+      tickets.push(ticket);
+      startedAt.push(clock.now());
+    });
+    await take();
+    await take();
+    // The first request left 300 ms after it was let go (a busy loop, a new connection).
+    clock.advance(300);
+    limiter.departed(tickets[0] as number);
+    const third = take();
+    clock.advance(699); // 999 ms after the first start, 699 after it left
+    clock.advance(1);
+    expect(startedAt).toHaveLength(2); // without departed() it would have started at 1,000
+    clock.advance(299);
+    expect(startedAt).toHaveLength(2);
+    clock.advance(1);
+    await third;
+    // It moved the second start too (the ring stays in time order): 1,300 is the first one allowed.
+    expect(startedAt).toEqual([0, 0, 1_300]);
+    // Moving a start earlier, a ticket of the future, or one the ring has forgotten: no change.
+    clock.advance(5_000);
+    limiter.departed(-1);
+    limiter.departed(99);
+    limiter.departed(0.5);
+    const before = clock.now();
+    await take();
+    expect(startedAt.at(-1)).toBe(before);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it('spacingMs spreads the starts evenly instead of bursting', () => {
     const { clock, limiter, starts, job } = setup({ perMinute: 10_000, marginMs: 20, spacingMs: 200 });
     for (let i = 0; i < 50; i++) void limiter.schedule('read', job(String(i)));

@@ -4,7 +4,7 @@ import { BookingError, type BookingErrorCode } from '../../actors/booking/bookin
 import { YClientsClient, type YClientsClientOptions, type YClientsOperation } from '../../actors/booking/yclients-client.js';
 import { captureLogger } from '../support/logger.js';
 import { freePort } from '../support/net.js';
-import { listeningYClients, type YClientsAnswer, type YClientsServerOptions } from '../support/yclients-server.js';
+import { listeningYClients, type YClientsAnswer, type YClientsServer, type YClientsServerOptions } from '../support/yclients-server.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -152,6 +152,23 @@ describe('YClientsClient against the local YClients server', () => {
     expect(found.map((record) => record.record_id)).toEqual([9_000_249]);
     expect(seen).toEqual(['book_record', 'records', 'records']);
     expect(server.requests.filter((call) => call.endpoint === 'records').map((call) => new URLSearchParams(call.query).get('page'))).toEqual(['1', '2']);
+  });
+
+  it('tells the hook\'s departure function once per request, as undici writes it and before the server has it', async () => {
+    const events: string[] = [];
+    let server: YClientsServer | undefined;
+    const { server: started, client } = await setup({
+      client: {
+        beforeRequest: async (operation) => {
+          events.push(`let go ${operation}`);
+          return () => events.push(`left ${operation}, server had ${server?.requests.length ?? -1}`);
+        },
+      },
+    });
+    server = started;
+    await client.bookRecord(booking());
+    await client.findRecordsByApiId({ api_id: 'batch-1:0', date: DAY });
+    expect(events).toEqual(['let go book_record', 'left book_record, server had 0', 'let go records', 'left records, server had 1']);
   });
 
   describe('refusals become typed errors with stable codes', () => {
