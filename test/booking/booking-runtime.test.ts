@@ -185,8 +185,18 @@ describe('/booking in a runtime', () => {
     expect(probe.status).toBe(200);
     const detail = [...walkTree(((await (await fetch(`${base}/health/tree`)).json()) as { tree: TreeNode }).tree)].find((each) => each.path === '/booking')?.detail;
     expect(detail).toMatchObject({ breaker: 'closed' });
-    expect(log()).not.toContain(server.partnerToken);
-    expect(log()).not.toContain(server.userToken);
+    // After failures, a fast fail and a probe: no token in the trace log, the health output, the config shown, the alerts or the metrics.
+    const outputs = [log()];
+    for (const path of ['/health', '/health/tree', '/health/extended', '/health/history', '/metrics', '/alerts']) {
+      const answer = await fetch(`${base}${path}`, { headers: { authorization: auth.authorization } });
+      expect(answer.status, path).toBe(200);
+      outputs.push(await answer.text());
+    }
+    expect(outputs.join('\n')).toContain('WAR_ERR_BOOKING'); // the failures are in there
+    for (const output of outputs) {
+      expect(output).not.toContain(server.partnerToken);
+      expect(output).not.toContain(server.userToken);
+    }
   });
   it('a HANDLER_MODULE on a piscina thread looks up free times and books through context.booking, once, within one batch', async () => {
     const server = await listeningYClients(cleanups);
