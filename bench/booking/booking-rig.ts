@@ -15,13 +15,20 @@ export interface BookingRig {
   close(): Promise<void>;
 }
 
+/** The days the test salon works (1-7 December 2026). */
+export const SALON_DAYS: readonly string[] = ['2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06', '2026-12-07'];
+
+/** The headers the YClients client sends, for a bare undici yardstick against the same server. */
+export function yclientsHeaders(server: YClientsServer): Record<string, string> {
+  return { accept: 'application/vnd.yclients.v2+json', authorization: `Bearer ${server.partnerToken}, User ${server.userToken}`, 'content-type': 'application/json' };
+}
+
 /** A salon with `masters` masters working 1-7 December, 10:00-20:00, so bookings need not collide. */
 export function bigSalon(masters: number): Salon {
   const base = testSalon();
-  const december = ['2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06', '2026-12-07'];
   return {
     ...base,
-    staff: Array.from({ length: masters }, (_, i) => ({ id: 9000 + i, company_id: 4564, name: `Master ${i}`, specialization: 'stylist', service_ids: [331], dates: december, from: '10:00', to: '20:00' })),
+    staff: Array.from({ length: masters }, (_, i) => ({ id: 9000 + i, company_id: 4564, name: `Master ${i}`, specialization: 'stylist', service_ids: [331], dates: [...SALON_DAYS], from: '10:00', to: '20:00' })),
   };
 }
 
@@ -75,8 +82,7 @@ export async function startBookingRig(options: BookingRigOptions): Promise<Booki
 export async function warmUpBooking(): Promise<void> {
   const rig = await startBookingRig({ perSecond: 1_000, perMinute: 60_000, salon: bigSalon(2) });
   try {
-    const days = ['2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06', '2026-12-07'];
-    await Promise.all(Array.from({ length: 300 }, (_, i) => rig.service.times({ staff_id: 9000 + (i % 2), date: days[i % days.length]!, service_ids: [331] })));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => rig.service.times({ staff_id: 9000 + (i % 2), date: SALON_DAYS[i % SALON_DAYS.length]!, service_ids: [331] })));
     await Promise.all(
       Array.from({ length: 20 }, (_, i) => rig.service.book({ phone: `+7916${2_000_000 + i}`, fullname: `Warm ${i}`, api_id: `warm-${i}`, appointments: [{ id: 0, services: [331], staff_id: 9000 + (i % 2), datetime: `2026-12-0${1 + (Math.floor(i / 2) % 7)}T${10 + Math.floor(i / 14)}:00:00+03:00` }] })),
     );

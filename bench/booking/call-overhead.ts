@@ -14,7 +14,7 @@ import { Pool } from 'undici';
 import type { LatencyFigure } from '../support/suite.js';
 import { summarize } from '../support/stats.js';
 import { nowNs, nsToUs } from '../support/timing.js';
-import { startBookingRig } from './booking-rig.js';
+import { startBookingRig, yclientsHeaders } from './booking-rig.js';
 
 export interface CallOverhead {
   readonly ours: LatencyFigure;
@@ -38,7 +38,7 @@ export async function callOverhead(samples: number): Promise<CallOverhead> {
   const url = new URL(rig.server.url);
   const pool = new Pool(url.origin, { connections: 4 });
   const path = `${url.pathname}/book_times/4564/6544/2026-12-03?service_ids%5B%5D=331`;
-  const headers = { accept: 'application/vnd.yclients.v2+json', authorization: `Bearer ${rig.server.partnerToken}, User ${rig.server.userToken}`, 'content-type': 'application/json' };
+  const headers = yclientsHeaders(rig.server);
   const ours: number[] = [];
   const bare: number[] = [];
   const control: number[] = [];

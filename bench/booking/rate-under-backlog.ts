@@ -3,13 +3,12 @@
  * violations its server counts.
  */
 import type { ThroughputFigure } from '../support/suite.js';
-import { startBookingRig } from './booking-rig.js';
+import { SALON_DAYS, startBookingRig } from './booking-rig.js';
 
 export async function rateUnderBacklog(options: { requests: number; perSecond: number; perMinute: number }): Promise<ThroughputFigure> {
   const rig = await startBookingRig({ perSecond: options.perSecond, perMinute: options.perMinute });
   try {
-    const days = ['2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06', '2026-12-07'];
-    const lookups = Array.from({ length: options.requests }, (_, i) => rig.service.times({ staff_id: i % 2 === 0 ? 6544 : 6545, date: days[i % days.length]!, service_ids: [331] }));
+    const lookups = Array.from({ length: options.requests }, (_, i) => rig.service.times({ staff_id: i % 2 === 0 ? 6544 : 6545, date: SALON_DAYS[i % SALON_DAYS.length]!, service_ids: [331] }));
     const results = await Promise.allSettled(lookups);
     const failed = results.filter((result) => result.status === 'rejected').length;
     const calls = rig.server.requests.filter((call) => call.endpoint === 'book_times');

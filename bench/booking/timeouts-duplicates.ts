@@ -6,7 +6,7 @@
  */
 import { Pool } from 'undici';
 import type { ValueFigure } from '../support/suite.js';
-import { bigSalon, startBookingRig } from './booking-rig.js';
+import { bigSalon, startBookingRig, yclientsHeaders } from './booking-rig.js';
 
 /** 15 masters × 7 days × 10 hours (the service takes an hour) = 1,050 slots. */
 const MASTERS = 15;
@@ -58,7 +58,7 @@ export async function naiveDuplicates(bookings: number, clients: number, perClie
   const rig = await startBookingRig({ perSecond: 5, perMinute: 200, salon: bigSalon(MASTERS) });
   const url = new URL(rig.server.url);
   const pool = new Pool(url.origin, { connections: 8, headersTimeout: 200, bodyTimeout: 200 });
-  const headers = { accept: 'application/vnd.yclients.v2+json', authorization: `Bearer ${rig.server.partnerToken}, User ${rig.server.userToken}`, 'content-type': 'application/json' };
+  const headers = yclientsHeaders(rig.server);
   const pace = () => new Promise((resolve) => setTimeout(resolve, 1_000 / perClientPerSecond));
   let refused = 0;
   try {
