@@ -32,6 +32,11 @@ import { ActorSystem } from './system/actor-system.js';
 import type { SpillReport } from '../actors/batcher/batch-store.js';
 import { TREE } from './tree-paths.js';
 import { childId } from '../supervisor/tree-node.js';
+import type { LogRings } from './logging/log-ring.js';
+import { Operations } from './operations/operations.js';
+
+/** How long an operator's `recover batches` waits for the recovery sweep it asked for. */
+const SWEEP_ASK_TIMEOUT_MS = 60_000;
 
 export interface RuntimeOptions {
   loaded: LoadedConfig;
@@ -52,6 +57,8 @@ export interface RuntimeOptions {
   showQr?: (sessionId: string, qr: string) => void;
   /** The alerts feature's seams: tests observe notifications or replace a channel's transport. */
   alerts?: AlertsDeps;
+  /** The logger's in-memory rings (the `logs` operation), when it writes to them (createLogger's `rings`). */
+  logs?: LogRings;
 }
 
 /**
@@ -82,6 +89,8 @@ export class Runtime {
   readonly store: BatchStore;
   readonly ingest: BatchIngest;
   readonly owner: string;
+  /** What an operator can do (src/operations), for the admin API, the CLI and the ops bot. */
+  readonly operations: Operations;
   readonly #logger: Logger;
   readonly #features: readonly Feature<unknown>[];
   readonly #shutdownSteps: { stopWhatsApp(): Promise<void>; flushForShutdown(): Promise<number> };
@@ -133,11 +142,37 @@ export class Runtime {
       sessions: config.whatsapp.sessions.length > 0 ? whatsapp.offers.directory : undefined,
     });
     const alerts = alertsFeature(ctx, options.alerts);
+    const treeAccess = {
+      snapshot: () => this.system.snapshot(),
+      restart: (path: string) => this.system.restart(path),
+      isDynamic: (path: string) => this.system.isDynamicSupervisor(path),
+    };
+    this.operations = new Operations({
+      config,
+      tree: treeAccess,
+      checks: this.checks,
+      events,
+      logger,
+      clock,
+      batching: {
+        store: this.store,
+        deadLetters: batching.offers.deadLetters,
+        // A sweep walks every pending conversation (SCAN on Redis): give it time.
+        sweep: (request) => this.system.lookup(TREE.recovery)?.ask(request, { timeoutMs: SWEEP_ASK_TIMEOUT_MS }) ?? Promise.resolve(undefined),
+        pipelineStatus: () => pipeline.offers.status(),
+        dryRun: (batch) => pipeline.offers.dryRun(batch),
+      },
+      ...(config.whatsapp.sessions.length > 0 ? { sessions: whatsapp.offers.directory } : {}),
+      alerts: alerts.offers.access,
+      ...(options.logs ? { logs: options.logs } : {}),
+    });
+    const operations = this.operations;
     const http = httpFeature(() => ({
       config,
       effectiveConfig: effective,
       service,
-      tree: { snapshot: () => this.system.snapshot(), restart: (path) => this.system.restart(path) },
+      tree: treeAccess,
+      operations,
       checks: this.checks,
       history: this.history,
       metrics: this.metrics.registry,
@@ -170,6 +205,7 @@ export class Runtime {
         ...(options.random ? { random: options.random } : {}),
         defaults: { backoff: { ...DEFAULT_BACKOFF, ...config.backoff } },
         ...(options.onRootFailure ? { onRootFailure: options.onRootFailure } : {}),
+        ...(options.logs ? { logs: options.logs } : {}),
       },
     );
     links.bind(this.system);

@@ -6,7 +6,14 @@ import type { BatchIngest } from './batch-ingest.js';
 import type { BatchStore } from './batch-store.js';
 import type { BatchHandoff } from './batcher.js';
 
-export type RecoveryMessage = { readonly type: 'sweep' };
+export type RecoveryMessage = {
+  readonly type: 'sweep';
+  /**
+   * An operator's `recover company`: re-arm only these sessions' conversations, and take over
+   * no in-flight batch (a lease names no company; the periodic sweep takes those over for all).
+   */
+  readonly sessions?: readonly string[];
+};
 
 export interface RecoveryDeps {
   readonly store: BatchStore;
@@ -21,6 +28,8 @@ export interface RecoveryDeps {
 export interface SweepResult {
   rearmed: number;
   reclaimed: number;
+  /** Set when the sweep could not reach the store (why); what it had done until then is counted. */
+  waitingForStore?: string;
 }
 
 /** In-flight batches taken over per sweep; the rest wait for the next one. */
@@ -39,13 +48,16 @@ export function recovery(deps: RecoveryDeps): Behaviour<RecoveryMessage, SweepRe
       ctx.self.tell({ type: 'sweep' });
       ctx.timers.every('sweep', deps.intervalMs, { type: 'sweep' });
     },
-    async receive(_message, ctx) {
+    async receive(message, ctx) {
       const result: SweepResult = { rearmed: 0, reclaimed: 0 };
+      const only = message.sessions;
       try {
         for await (const conversation of deps.store.pendingConversations()) {
+          if (only && !only.includes(conversation.sessionId)) continue;
           if (deps.ingest.hasBatcher(conversation)) continue;
           if (await deps.ingest.wake(conversation, { type: 'due' })) result.rearmed++;
         }
+        if (only) return result;
         const now = ctx.clock.now();
         const claimed = await deps.store.claim({ owner: deps.owner, now, leaseUntil: now + deps.leaseMs, includeOwn: false, limit: CLAIM_LIMIT });
         for (const batch of claimed) {
@@ -56,7 +68,7 @@ export function recovery(deps: RecoveryDeps): Behaviour<RecoveryMessage, SweepRe
         if (errorCode(error) !== 'WAR_ERR_STORE_UNAVAILABLE') throw error;
         deps.conditions.on('sweep_waits_for_store', 'warn', { cause: describe(error) }, 'recovery sweep waits for the store');
         ctx.setDetail({ sweeps, waitingForStore: true });
-        return undefined;
+        return { ...result, waitingForStore: describe(error) };
       }
       deps.conditions.off('sweep_waits_for_store', 'recovery sweeps again');
       sweeps++;

@@ -13,10 +13,11 @@ const BODY_START_CHARS = 200;
  * Any other answer throws a DownstreamError: permanent for a 4xx that sending again cannot
  * change (dead-lettered at once), otherwise retried with backoff, no sooner than the
  * Retry-After of a 429 or 503 (retry-rule.ts). A network error or a timeout throws as is
- * and is retried too. With no URL it does nothing; the pipeline logs every batch it delivers.
+ * and is retried too. A dry run (`batch.test`) is not forwarded. With no URL it does nothing; the pipeline logs every batch it delivers.
  */
 const forward: BatchHandler = async (batch, context) => {
-  if (!context.webhookUrl) return [];
+  // An operator's dry run shows the handler loads and runs; it is never forwarded.
+  if (!context.webhookUrl || batch.test) return [];
   const response = await request(context.webhookUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': batch.batchId },

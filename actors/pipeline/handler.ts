@@ -16,6 +16,11 @@ export interface FlushedBatch {
   readonly firstAt: string;
   readonly lastAt: string;
   readonly flushedAt: string;
+  /**
+   * Set on an operator's dry run (`wa-runtime test`): a synthetic batch, not a client's. A
+   * handler should check it and do nothing outside the process; its actions are never carried out.
+   */
+  readonly test?: true;
 }
 
 /** What a handler asks the runtime to do with a batch. */

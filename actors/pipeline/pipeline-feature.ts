@@ -8,12 +8,16 @@ import type { BookingOperations } from '../booking/booking-api.js';
 import { checkHandlerModule } from './handler-check.js';
 import { PiscinaRunner, type HandlerRunner } from './handler-runner.js';
 import { PipelineCounters } from './pipeline-counters.js';
-import { pipeline, type BookingTarget, type PipelineStatus, type ReplyTarget } from './pipeline.js';
+import { pipeline, type BookingTarget, type DryRunResult, type PipelineStatus, type ReplyTarget } from './pipeline.js';
+import type { FlushedBatch } from './handler.js';
+import { RuntimeError } from '../../src/errors.js';
 
 export interface PipelineOffers {
   readonly counters: PipelineCounters;
   /** The pipeline's queue and totals, or undefined while it does not answer. */
   status(): Promise<PipelineStatus | undefined>;
+  /** Runs the handler once on a synthetic batch (the `test` operation); rejects when the pipeline is not running. */
+  dryRun(batch: FlushedBatch): Promise<DryRunResult>;
 }
 
 export interface PipelineFeatureDeps {
@@ -81,7 +85,14 @@ export function pipelineFeature(ctx: FeatureContext, deps: PipelineFeatureDeps):
   const link = ctx.links.to(TREE.pipeline);
   return {
     children: [child],
-    offers: { counters, status: () => link.ask({ type: 'status' }).catch(() => undefined) },
+    offers: {
+      counters,
+      status: () => link.ask({ type: 'status' }).catch(() => undefined),
+      dryRun: (batch) =>
+        new Promise<DryRunResult>((resolve, reject) => {
+          if (!link.tell({ type: 'dry_run', batch, reply: resolve })) reject(new RuntimeError('WAR_ERR_ACTOR_STOPPED', 'the pipeline is not running (see /pipeline in the tree)'));
+        }),
+    },
     ...(deps.createRunner ? {} : { preflight: () => checkHandlerModule(p.handlerModule) }),
   };
 }

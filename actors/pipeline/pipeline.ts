@@ -9,7 +9,7 @@ import { batchText, type Batch } from '../batcher/batch.js';
 import type { BatchStore } from '../batcher/batch-store.js';
 import type { BatchHandoff } from '../batcher/batcher.js';
 import type { ActionName, ActionOutcome } from './action-outcome.js';
-import { toFlushedBatch, type HandlerAction } from './handler.js';
+import { toFlushedBatch, type FlushedBatch, type HandlerAction } from './handler.js';
 import type { HandlerRunner } from './handler-runner.js';
 import type { PipelineCounters } from './pipeline-counters.js';
 import { failureSignal, retryRule } from './retry-rule.js';
@@ -18,7 +18,14 @@ export type PipelineMessage =
   | BatchHandoff
   | { readonly type: 'retry'; readonly batchId: string }
   | { readonly type: 'renew' }
-  | { readonly type: 'status' };
+  | { readonly type: 'status' }
+  /** An operator's `test`: the handler runs once on a synthetic batch marked `test`; nothing is stored, acked or carried out. */
+  | { readonly type: 'dry_run'; readonly batch: FlushedBatch; readonly reply: (result: DryRunResult) => void };
+
+/** What a dry run came to: the actions the handler asked for are named, never carried out. */
+export type DryRunResult =
+  | { readonly ok: true; readonly durationMs: number; readonly actions: readonly HandlerAction['type'][] }
+  | { readonly ok: false; readonly durationMs: number; readonly error: string };
 
 export interface PipelineStatus {
   queued: number;
@@ -424,6 +431,16 @@ export function pipeline(deps: PipelineDeps): Behaviour<PipelineMessage, Pipelin
         case 'status':
           publish(ctx);
           return status();
+        case 'dry_run': {
+          const started = performance.now();
+          const elapsed = (): number => Math.round(performance.now() - started);
+          // Not awaited: a slow handler must not hold the mailbox (the batches keep flowing).
+          void runner.run(message.batch, 1, deps.handlerTimeoutMs).then(
+            (actions) => message.reply({ ok: true, durationMs: elapsed(), actions: actions.map((action) => action.type) }),
+            (error: unknown) => message.reply({ ok: false, durationMs: elapsed(), error: describe(error) }),
+          );
+          return undefined;
+        }
       }
     },
     async stop(ctx, reason: ExitReason) {

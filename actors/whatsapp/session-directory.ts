@@ -1,6 +1,6 @@
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { RuntimeError } from '../../src/errors.js';
-import { unwrap, type GatewayMessage, type Outcome, type PairReply, type QrInfo, type SendAccepted, type SendRequest, type SessionInfo, type SocketMessage, type SocketReply } from './session-protocol.js';
+import { unwrap, type GatewayMessage, type Outcome, type PairReply, type QrInfo, type RepairReply, type SendAccepted, type SendRequest, type SessionInfo, type SocketMessage, type SocketReply } from './session-protocol.js';
 import { sessionPaths } from '../../src/tree-paths.js';
 
 /** How the HTTP API reaches the sessions: by id, through their actors. */
@@ -43,10 +43,27 @@ export class SessionDirectory {
   }
 
   async pair(id: string, phone: string | undefined): Promise<PairReply> {
+    const socket = this.#socket(id);
+    return unwrap((await socket.ask(phone === undefined ? { type: 'pair' } : { type: 'pair', phone }, { timeoutMs: this.#pairTimeoutMs })) as Outcome<PairReply>);
+  }
+
+  /** Clears the session's Signal sessions (credentials kept) and connects again; its socket must be running. */
+  async repair(id: string): Promise<RepairReply> {
+    const socket = this.#socket(id);
+    return unwrap((await socket.ask({ type: 'repair' }, { timeoutMs: this.#pairTimeoutMs })) as Outcome<RepairReply>);
+  }
+
+  /** Whether the session's socket actor is up (not backing off, not given up). */
+  socketRunning(id: string): boolean {
+    this.#known(id);
+    return this.#lookup(sessionPaths(id).socket) !== undefined;
+  }
+
+  #socket(id: string): ActorRef<SocketMessage, SocketReply> {
     this.#known(id);
     const socket = this.#lookup<SocketMessage, SocketReply>(sessionPaths(id).socket);
     if (!socket) throw new RuntimeError('WAR_ERR_WA_NOT_OPEN', `the socket of session ${id} is not running`);
-    return unwrap((await socket.ask(phone === undefined ? { type: 'pair' } : { type: 'pair', phone }, { timeoutMs: this.#pairTimeoutMs })) as Outcome<PairReply>);
+    return socket;
   }
 
   #known(id: string): void {

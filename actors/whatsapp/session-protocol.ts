@@ -18,10 +18,19 @@ export type SocketMessage =
   | { readonly type: 'send'; readonly phone: string; readonly text: string; readonly messageId: string }
   /** Start pairing again; with `phone`, answer with a pairing code for it. */
   | { readonly type: 'pair'; readonly phone?: string }
+  /** An operator's repair: close the connection, clear the Signal sessions (credentials kept), connect again. */
+  | { readonly type: 'repair' }
   /** Report the current status (and QR) to the gateway again: a restarted gateway starts blank. */
   | { readonly type: 'report' };
 
-export type SocketReply = Outcome<{ readonly messageId: string }> | Outcome<PairReply> | undefined;
+export type SocketReply = Outcome<{ readonly messageId: string }> | Outcome<PairReply> | Outcome<RepairReply> | undefined;
+
+export interface RepairReply {
+  /** Signal sessions deleted. */
+  readonly cleared: number;
+  /** The status after: `connecting` again, or the halt it stays in (a halt needs pairing). */
+  readonly status: SessionStatus;
+}
 
 /** The session errors a caller gets back (the actor does not fail over them). */
 export type SessionErrorCode = Extract<RuntimeErrorCode, `WAR_ERR_WA_${string}`>;

@@ -8,7 +8,7 @@ import { closeCodeName, closeCodeOf, decideClose, type HaltedStatus } from './cl
 import { baileysLogger, DecryptErrorLog, routeConsole } from './decrypt-error-log.js';
 import { mapInbound, type IgnoredReason } from './inbound.js';
 import { openAuthStore } from './open-auth-store.js';
-import { refused, type GatewayMessage, type InboundText, type Outcome, type PairReply, type SocketHints, type SocketMessage, type SocketReply, type SocketReport } from './session-protocol.js';
+import { refused, type GatewayMessage, type InboundText, type Outcome, type PairReply, type RepairReply, type SocketHints, type SocketMessage, type SocketReply, type SocketReport } from './session-protocol.js';
 import type { SessionStatus } from './session-status.js';
 import type { ConnectionUpdate, SessionSocket, SocketFactory, SocketOptions } from './wa-socket.js';
 
@@ -281,6 +281,22 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     }
   };
 
+  /** What 500s in a row do on their own (close-codes.ts), when an operator asks: the credentials stay, so no pairing. */
+  const repair = async (ctx: ActorContext<Message>): Promise<Outcome<RepairReply>> => {
+    if (!auth) return refused('WAR_ERR_WA_NOT_OPEN', `the auth store of session ${args.sessionId} is not open`);
+    await closeSocket();
+    let cleared: number;
+    try {
+      cleared = await auth.clearSignalSessions();
+    } catch (error) {
+      if (!halt && status !== 'awaiting_pairing') connect(ctx);
+      return refused('WAR_ERR_WA_NOT_OPEN', `could not clear the Signal sessions: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    ctx.log.warn({ cleared }, 'repair: Signal sessions cleared, credentials kept; connecting again');
+    if (!halt && status !== 'awaiting_pairing') connect(ctx);
+    return { ok: true, value: { cleared, status } };
+  };
+
   const send = async (message: Extract<SocketMessage, { type: 'send' }>): Promise<Outcome<{ messageId: string }>> => {
     if (sent.has(message.messageId)) return { ok: true, value: { messageId: message.messageId } };
     const socket = current?.socket;
@@ -355,6 +371,8 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
           return send(message);
         case 'pair':
           return pair(message.phone, ctx);
+        case 'repair':
+          return repair(ctx);
       }
     },
     async stop(ctx) {

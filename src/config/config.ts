@@ -16,12 +16,14 @@ import {
   secret,
   string,
   url,
+  companies,
   type CanaryTarget,
+  type Company,
   type Parsed,
   type Parser,
 } from './parsers.js';
 
-export type { CanaryTarget } from './parsers.js';
+export type { CanaryTarget, Company } from './parsers.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -182,6 +184,25 @@ export interface Config {
         readonly cacheTtlMs: number;
       }
     | undefined;
+  /** The operations (src/operations): companies for `recover company`, the log ring, the ops bot. */
+  readonly ops: {
+    /** COMPANIES: a company's id and its WhatsApp session ids, in the order given. */
+    readonly companies: readonly Company[];
+    /** Log lines kept in memory for `logs` (warn and above, and separately info): 0 keeps none. */
+    readonly logBufferLines: number;
+    /** Where `test` sends a real message, when set (digits only). */
+    readonly testPhone: string | undefined;
+    /** The Telegram ops bot (actors/ops-bot); absent without OPS_BOT_TOKEN. */
+    readonly bot:
+      | {
+          readonly token: string;
+          readonly allowedChatIds: readonly string[];
+          readonly apiRoot: string;
+          /** How long a restart or recover confirmation button stays valid. */
+          readonly confirmTtlMs: number;
+        }
+      | undefined;
+  };
 }
 
 /** The variables, their parsers and defaults: the one place a config name is spelled. */
@@ -282,6 +303,12 @@ const VARIABLES = {
   YCLIENTS_BREAKER_FAILURES: integer({ min: 1, max: 1_000, fallback: 5 }),
   YCLIENTS_BREAKER_COOLDOWN_MS: integer({ min: 10, max: 3_600_000, fallback: 30_000 }),
   YCLIENTS_CACHE_TTL_MS: integer({ min: 0, max: 86_400_000, fallback: 300_000 }),
+  COMPANIES: companies(),
+  LOG_BUFFER_LINES: integer({ min: 0, max: 100_000, fallback: 1_000 }),
+  OPS_BOT_TOKEN: secret({ minLength: 10 }),
+  OPS_ALLOWED_CHAT_IDS: idList({ regex: /^-?\d{1,20}$/, description: 'a numeric Telegram chat id' }),
+  OPS_CONFIRM_TTL_MS: integer({ min: 1_000, max: 3_600_000, fallback: 60_000 }),
+  OPS_TEST_PHONE: pattern({ regex: /^(\+?[0-9]{7,15})?$/, description: 'a phone number in international form, 7 to 15 digits', fallback: '' }),
   CONFIG_FILE: optionalString(),
 } satisfies Record<string, Parser<unknown>>;
 
@@ -451,6 +478,19 @@ export function loadConfig(env: Environment): LoadedConfig {
           cacheTtlMs: values.YCLIENTS_CACHE_TTL_MS,
         }
       : undefined,
+    ops: {
+      companies: values.COMPANIES,
+      logBufferLines: values.LOG_BUFFER_LINES,
+      testPhone: values.OPS_TEST_PHONE === '' ? undefined : values.OPS_TEST_PHONE.replace(/^\+/, ''),
+      bot: values.OPS_BOT_TOKEN
+        ? {
+            token: values.OPS_BOT_TOKEN,
+            allowedChatIds: values.OPS_ALLOWED_CHAT_IDS,
+            apiRoot: (values.TELEGRAM_API_ROOT ?? 'https://api.telegram.org').replace(/\/+$/, ''),
+            confirmTtlMs: values.OPS_CONFIRM_TTL_MS,
+          }
+        : undefined,
+    },
   };
   return { config: deepFreeze(config), effective: Object.freeze(effective) };
 }
@@ -494,6 +534,16 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
   }
   if (!values.ALERT_TELEGRAM_BOT_TOKEN && values.ALERT_TELEGRAM_CHAT_ID.length > 0) {
     problems.push('ALERT_TELEGRAM_BOT_TOKEN must be set when ALERT_TELEGRAM_CHAT_ID is (the chats are told through that bot)');
+  }
+  if (values.OPS_BOT_TOKEN && values.OPS_ALLOWED_CHAT_IDS.length === 0) {
+    problems.push('OPS_ALLOWED_CHAT_IDS must name at least one chat when OPS_BOT_TOKEN is set (the ops bot answers only those chats)');
+  }
+  if (!values.OPS_BOT_TOKEN && values.OPS_ALLOWED_CHAT_IDS.length > 0) {
+    problems.push('OPS_BOT_TOKEN must be set when OPS_ALLOWED_CHAT_IDS is (those chats talk to that bot)');
+  }
+  for (const company of values.COMPANIES) {
+    const unknown = company.sessions.filter((session) => !values.WA_SESSIONS.includes(session));
+    if (unknown.length > 0) problems.push(`COMPANIES: company ${company.id} names ${unknown.map((id) => JSON.stringify(id)).join(', ')}, not in WA_SESSIONS (${values.WA_SESSIONS.join(',') || 'empty'})`);
   }
   if (values.ALERT_REPEAT_INTERVAL_MS < values.ALERT_GROUP_INTERVAL_MS) {
     problems.push(`ALERT_REPEAT_INTERVAL_MS must be at least ALERT_GROUP_INTERVAL_MS (${values.ALERT_GROUP_INTERVAL_MS}), got ${values.ALERT_REPEAT_INTERVAL_MS}`);

@@ -210,3 +210,35 @@ export function optionalInteger(options: { min: number; max: number }): Parser<n
     display: (value) => (value === undefined ? null : value),
   };
 }
+
+/** One company of COMPANIES: its YClients company id and the WhatsApp sessions that serve it. */
+export interface Company {
+  readonly id: string;
+  readonly sessions: readonly string[];
+}
+
+/**
+ * COMPANIES: `<id>=<session>[,<session>...]`, companies separated by `;` (or whitespace), for
+ * example `962302=salon1,salon1b;962303=salon2`. Unset is none.
+ */
+export function companies(): Parser<readonly Company[]> {
+  return {
+    parse(raw) {
+      if (isUnset(raw)) return ok([]);
+      const list: Company[] = [];
+      for (const entry of raw.split(/[;\s]+/).filter(Boolean)) {
+        const match = /^([A-Za-z0-9_-]{1,64})=([A-Za-z0-9_,-]+)$/.exec(entry);
+        if (!match) return fail(`must be <company id>=<session>[,<session>...] separated by ';', for example 962302=salon1,salon1b; not one: ${JSON.stringify(entry)}`);
+        const id = match[1]!;
+        const sessions = match[2]!.split(',').filter(Boolean);
+        if (sessions.length === 0) return fail(`company ${id} names no session`);
+        if (list.some((company) => company.id === id)) return fail(`names company ${JSON.stringify(id)} more than once`);
+        const repeated = sessions.find((session, index) => sessions.indexOf(session) !== index);
+        if (repeated) return fail(`company ${id} names session ${JSON.stringify(repeated)} twice`);
+        list.push({ id, sessions });
+      }
+      return ok(list);
+    },
+    display: (value) => value.map((company) => `${company.id}=${company.sessions.join(',')}`).join(';'),
+  };
+}

@@ -2,6 +2,7 @@ import type { ActionName, ActionOutcome } from '../../actors/pipeline/action-out
 import type { SessionStatus } from '../../actors/whatsapp/session-status.js';
 import type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
 import type { CheckStatus } from '../health/health-checks.js';
+import type { FrontEnd } from '../operations/initiator.js';
 import type { EventBus } from './event-bus.js';
 
 export type { LifecycleEvent } from '../../supervisor/lifecycle-events.js';
@@ -65,15 +66,27 @@ export interface BookingEvent {
   readonly message: string | null;
 }
 
-export type AdminOperation = 'restart' | 'dead_letter_retry' | 'dead_letter_drop' | 'pending_drop' | 'alert_silence' | 'alert_unsilence';
+export type AdminOperation =
+  | 'restart'
+  | 'recover_whatsapp'
+  | 'recover_batches'
+  | 'recover_company'
+  | 'recover_all'
+  | 'test'
+  | 'dead_letter_retry'
+  | 'dead_letter_drop'
+  | 'pending_drop'
+  | 'alert_silence'
+  | 'alert_unsilence';
 
-/** An operator did something through the admin API (later also the CLI and the ops bot). */
+/** An operator changed something, through the admin API, the CLI or the ops bot (src/operations/audit.ts). */
 export interface AdminEvent {
   readonly type: 'admin';
   readonly at: number;
   readonly operation: AdminOperation;
   readonly target: string;
-  /** Who: the front end and where from (`http 127.0.0.1`). */
+  readonly frontEnd: FrontEnd;
+  /** Who, within the front end: `http 127.0.0.1`, `cli ops@host via 127.0.0.1`, `bot chat 123456`. */
   readonly by: string;
   readonly outcome: 'ok' | 'failed';
   readonly message: string | null;

@@ -14,11 +14,13 @@ import type { Config } from '../config/config.js';
 import type { RuntimeEvents } from '../events/runtime-events.js';
 import type { CheckHistoryReader } from '../health/check-history.js';
 import type { HealthChecks } from '../health/health-checks.js';
+import type { Operations } from '../operations/operations.js';
 
 /** The part of the runtime the HTTP server reads and operates on. */
 export interface TreeAccess {
   snapshot(): TreeNode;
   restart(path: string): Promise<void>;
+  isDynamic(path: string): boolean;
 }
 
 export interface ServiceInfo {
@@ -48,8 +50,9 @@ export interface HttpDeps {
   readonly metrics: Registry;
   /** Counts requests by route and status for /metrics; called once per answered request. */
   readonly countRequest?: (route: string, method: string, statusCode: number) => void;
-  /** Admin operations are published here (who, what, outcome). */
   readonly events: RuntimeEvents;
+  /** status, health, restart, recover, queue, logs, test, silence: the routes only parse and answer (src/operations). */
+  readonly operations: Operations;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Absent in a runtime without batching (some tests). */

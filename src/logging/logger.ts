@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { DestinationStream, Logger, pino as Pino } from 'pino';
+import type { LogSinks } from './log-ring.js';
 
 /**
  * Field names that hold secrets wherever they appear in a log object. Config values are
@@ -29,6 +30,8 @@ export interface LoggerOptions {
   level: string;
   /** Defaults to stdout; tests pass a stream to read what was logged. */
   destination?: DestinationStream;
+  /** Also keep the recent lines in memory (the `logs` operation): warn and above, and info and above. */
+  rings?: LogSinks;
 }
 
 /**
@@ -37,6 +40,19 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const pino = createRequire(import.meta.url)('pino') as typeof Pino;
+  let destination = options.destination;
+  if (options.rings) {
+    const main = destination ?? pino.destination({ dest: 1, sync: false });
+    // The multistream's own level is the lowest of its streams'; the logger's level still filters first.
+    destination = pino.multistream(
+      [
+        { level: 'trace', stream: main },
+        { level: 'info', stream: options.rings.info },
+        { level: 'warn', stream: options.rings.warn },
+      ],
+      { dedupe: false },
+    );
+  }
   return pino(
     {
       level: options.level,
@@ -45,6 +61,6 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    destination,
   );
 }

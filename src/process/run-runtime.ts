@@ -11,6 +11,7 @@ import { HandlerModuleError } from '../../actors/pipeline/handler-check.js';
 import { describe } from '../errors.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/config.js';
 import { createLogger } from '../logging/logger.js';
+import { createLogRings } from '../logging/log-ring.js';
 import { Runtime } from '../runtime.js';
 
 export const EXIT_CONFIG = 78;
@@ -34,7 +35,8 @@ function readConfig(env: NodeJS.ProcessEnv): LoadedConfig {
 
 export async function runRuntime(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const loaded = readConfig(env);
-  const logger = createLogger({ level: loaded.config.logLevel });
+  const logs = createLogRings(loaded.config.ops.logBufferLines);
+  const logger = createLogger({ level: loaded.config.logLevel, rings: logs });
   let stopping: Promise<void> | undefined;
 
   const stop = (code: number, why: string): Promise<void> => {
@@ -63,6 +65,7 @@ export async function runRuntime(env: NodeJS.ProcessEnv = process.env): Promise<
   const runtime = new Runtime({
     loaded,
     logger,
+    logs,
     onRootFailure: (error) => void stop(1, `root supervisor failed: ${error.message}`),
   });
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LogSinks } from '../logging/log-ring.js';
 import type { BackoffOptions } from '../../supervisor/backoff.js';
 import type { ChildSpec, SupervisorSpec } from '../../supervisor/child-spec.js';
 import type { ManagedChild } from '../../supervisor/managed-child.js';
@@ -51,6 +52,8 @@ export interface ActorSystemOptions {
   onRootFailure?: (error: Error) => void;
   /** The runtime's event stream, when the caller shares it with more publishers; else the system makes one. */
   events?: RuntimeEvents;
+  /** The log rings of the `logs` operation: worker threads send their lines there. */
+  logs?: LogSinks;
 }
 
 /**
@@ -92,6 +95,7 @@ export class ActorSystem {
       logger: this.logger,
       clock: this.clock,
       route: (path: string) => this.lookup(path),
+      ...(options.logs ? { logs: options.logs } : {}),
     });
     this.#supervisorEnv = {
       cell: this.#cellEnv,

@@ -23,6 +23,7 @@ export const Op = {
   TellPath: 11, // path, message
   AskPath: 12, // askId, path, message, timeoutMs
   Ready: 13, // (nothing)
+  Log: 14, // floor ('info' | 'warn'), line: a log line for the main thread's rings (`logs`)
 } as const;
 
 export interface SpawnSpec {
@@ -49,6 +50,8 @@ export type WireExit = { kind: 'normal' } | { kind: 'failure'; error: WireError 
 export interface WorkerBootData {
   logLevel: string;
   group: string;
+  /** The main thread keeps recent lines (LogRings): send info and warn lines there too. */
+  keepLogs: boolean;
 }
 
 export const STATS_DEPTH = 0;

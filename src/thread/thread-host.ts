@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { LogSinks } from '../logging/log-ring.js';
 import type { ActorRef } from '../actor/actor-ref.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { RuntimeError, WorkerDiedError } from '../errors.js';
@@ -29,6 +30,8 @@ export interface ThreadHostOptions {
   /** Resolves a path told or asked from inside the worker to a main-thread actor. */
   route(path: string): ActorRef<unknown, unknown> | undefined;
   onDead(host: ThreadHost): void;
+  /** Where the worker's log lines are kept for `logs`, if anywhere. */
+  logs?: LogSinks;
 }
 
 /** Flush at once past this many queued entries, so a tight producer loop stays bounded in memory. */
@@ -196,6 +199,10 @@ export class ThreadHost {
           break;
         case Op.Ready:
           i += 1;
+          break;
+        case Op.Log:
+          this.#options.logs?.[batch[i + 1] as 'info' | 'warn'].write(batch[i + 2] as string);
+          i += 3;
           break;
         default:
           this.#options.logger.error({ op: batch[i] }, 'unknown op from worker; dropping the rest of the batch');

@@ -1,5 +1,6 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { LogSinks } from '../logging/log-ring.js';
 import type { ActorRef } from '../actor/actor-ref.js';
 import type { Clock } from '../clock.js';
 import type { WorkerBootData } from './protocol.js';
@@ -9,6 +10,8 @@ export interface ThreadHostsOptions {
   logger: Logger;
   clock: Clock;
   route(path: string): ActorRef<unknown, unknown> | undefined;
+  /** The main thread's log rings: workers send their lines there too. */
+  logs?: LogSinks;
 }
 
 /**
@@ -29,11 +32,12 @@ export class ThreadHosts {
     const existing = this.#hosts.get(group);
     if (existing && !existing.isDead) return existing;
     this.#hosts.delete(group);
-    const boot: WorkerBootData = { logLevel: this.#options.logger.level, group };
+    const boot: WorkerBootData = { logLevel: this.#options.logger.level, group, keepLogs: this.#options.logs !== undefined };
     const host = new ThreadHost(group, spawnWorker(boot, resourceLimits), {
       logger: this.#options.logger,
       clock: this.#options.clock,
       route: this.#options.route,
+      ...(this.#options.logs ? { logs: this.#options.logs } : {}),
       onDead: (dead) => {
         if (this.#hosts.get(group) === dead) this.#hosts.delete(group);
       },

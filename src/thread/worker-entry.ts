@@ -53,12 +53,17 @@ class WorkerHost {
     this.#port = port;
     const clock = systemClock();
     let logger: Logger | undefined;
+    const forward = (floor: 'info' | 'warn') => ({ write: (line: string) => this.#send(Op.Log, floor, line) });
     this.#env = {
       dispatcher: new Dispatcher(),
       clock,
       // Created on first use: most restarts of a thread actor never log from the new worker.
       get logger(): Logger {
-        logger ??= createLogger({ level: boot.logLevel }).child({ thread: threadId, group: boot.group });
+        logger ??= createLogger({
+          level: boot.logLevel,
+          // Lines also go to the main thread's rings, so `logs` shows what the sessions' threads logged.
+          ...(boot.keepLogs ? { rings: { info: forward('info'), warn: forward('warn') } } : {}),
+        }).child({ thread: threadId, group: boot.group });
         return logger;
       },
       askTimeoutMs: 5_000,

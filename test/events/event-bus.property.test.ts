@@ -117,7 +117,7 @@ async function run(steps: Step[], kinds: SubscriberKind[]) {
         bus.subscribe(
           (event) => {
             log.push(event);
-            if (event.type === 'failed') bus.publish({ type: 'admin', at: event.at, operation: 'restart', target: event.path, by: 'test', outcome: 'ok', message: null });
+            if (event.type === 'failed') bus.publish({ type: 'admin', at: event.at, operation: 'restart', target: event.path, frontEnd: 'http', by: 'test', outcome: 'ok', message: null });
           },
           { onCutOff, capacity: CAPACITY },
         );

@@ -4,7 +4,7 @@ import { MAX_SILENCE_MS, type SilenceMatcher } from '../../../actors/alerts/sile
 import { adminAuth } from '../admin-auth.js';
 import { errorBody } from '../error-handler.js';
 import type { HttpDeps } from '../http-deps.js';
-import { adminActor, publishAdmin } from './dead-letters.js';
+import { requestInitiator } from '../request-initiator.js';
 
 const silenceBody = {
   type: 'object',
@@ -53,8 +53,7 @@ export function alertRoutes(app: FastifyInstance, deps: HttpDeps, alerts: Alerts
       { schema: { body: silenceBody }, bodyLimit: 16_384 },
       async (request, reply) => {
         const { matchers, durationMs, comment } = request.body;
-        const silence = alerts.silence({ matchers, durationMs, comment: comment ?? '', createdBy: adminActor(request) });
-        publishAdmin(deps, request, 'alert_silence', silence.id, 'ok', `${matchers.map((m) => `${m.name}${m.isRegex ? '=~' : '='}${m.value}`).join(', ')} until ${silence.endsAt}`);
+        const silence = deps.operations.silence({ matchers, durationMs, comment: comment ?? '' }, requestInitiator(request));
         return reply.code(201).send(silence);
       },
     );
@@ -63,8 +62,8 @@ export function alertRoutes(app: FastifyInstance, deps: HttpDeps, alerts: Alerts
 
     admin.delete<{ Params: { id: string } }>('/admin/alerts/silences/:id', { schema: { params: silenceParams } }, async (request, reply) => {
       const { id } = request.params;
-      if (!alerts.unsilence(id)) return reply.code(404).send(errorBody(404, 'WAR_ERR_SILENCE_NOT_FOUND', `no active silence ${id}`));
-      publishAdmin(deps, request, 'alert_unsilence', id, 'ok');
+      if (!alerts.silences().some((silence) => silence.id === id)) return reply.code(404).send(errorBody(404, 'WAR_ERR_SILENCE_NOT_FOUND', `no active silence ${id}`));
+      deps.operations.unsilence(id, requestInitiator(request));
       return { ok: true, deleted: id };
     });
   });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { describe } from '../../errors.js';
 import type { AdminOperation } from '../../events/runtime-events.js';
 import { adminAuth } from '../admin-auth.js';
+import { requestInitiator } from '../request-initiator.js';
 import { errorBody } from '../error-handler.js';
 import type { BatchingAccess, HttpDeps } from '../http-deps.js';
 
@@ -17,15 +18,9 @@ const listQuery = {
   properties: { limit: { type: 'string', pattern: '^[0-9]{1,4}$' } },
 } as const;
 
-/** Who did it, for the admin event: the front end and the client's address. */
-export function adminActor(request: FastifyRequest): string {
-  return `http ${request.ip}`;
-}
-
-/** Publishes what an operator did (the `admin` event: alerts, the ops bot and the dashboard read it). */
+/** Audits what an operator did through a route the operations module does not cover (src/operations/audit.ts). */
 export function publishAdmin(deps: HttpDeps, request: FastifyRequest, operation: AdminOperation, target: string, outcome: 'ok' | 'failed', message: string | null = null): void {
-  deps.events.publish({ type: 'admin', at: deps.clock.now(), operation, target, by: adminActor(request), outcome, message });
-  request.log.info({ operation, target, outcome }, 'admin operation');
+  deps.operations.audit(requestInitiator(request), operation, target, outcome, message);
 }
 
 /**
