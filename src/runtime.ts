@@ -34,6 +34,7 @@ import { TREE } from './tree-paths.js';
 import { childId } from '../supervisor/tree-node.js';
 import type { LogRings } from './logging/log-ring.js';
 import { Operations } from './operations/operations.js';
+import { opsBotFeature, type OpsBotDeps } from '../actors/ops-bot/ops-bot-feature.js';
 
 /** How long an operator's `recover batches` waits for the recovery sweep it asked for. */
 const SWEEP_ASK_TIMEOUT_MS = 60_000;
@@ -59,6 +60,8 @@ export interface RuntimeOptions {
   alerts?: AlertsDeps;
   /** The logger's in-memory rings (the `logs` operation), when it writes to them (createLogger's `rings`). */
   logs?: LogRings;
+  /** The ops bot's seams: tests shorten its long poll. */
+  opsBot?: Omit<OpsBotDeps, 'operations'>;
 }
 
 /**
@@ -167,6 +170,7 @@ export class Runtime {
       ...(options.logs ? { logs: options.logs } : {}),
     });
     const operations = this.operations;
+    const opsBot = opsBotFeature(ctx, { operations, ...(options.opsBot ?? {}) });
     const http = httpFeature(() => ({
       config,
       effectiveConfig: effective,
@@ -192,7 +196,7 @@ export class Runtime {
       ...(booking.offers.operations ? { booking: booking.offers.operations } : {}),
     }));
     // Start order; shutdown is the reverse (HTTP first, the store last).
-    this.#features = [history, store, booking, pipeline, batching, whatsapp, monitors, alerts, http];
+    this.#features = [history, store, booking, pipeline, batching, whatsapp, monitors, alerts, opsBot, http];
     this.#shutdownSteps = { stopWhatsApp: () => whatsapp.offers.stop(), flushForShutdown: () => batching.offers.flushForShutdown() };
 
     this.system = new ActorSystem(

@@ -1,6 +1,7 @@
 import type { RecoveryMessage, SweepResult } from '../actors/batcher/recovery.js';
 import type { BookingMessage } from '../actors/booking/booking-actor.js';
 import type { BookingStatus } from '../actors/booking/booking-service.js';
+import type { OpsBotMessage, OpsBotStatus } from '../actors/ops-bot/ops-bot.js';
 import type { MemoryMonitorMessage } from '../actors/monitors/memory/memory-monitor.js';
 import type { PipelineMessage, PipelineStatus } from '../actors/pipeline/pipeline.js';
 import type { StoreOwnerMessage } from '../actors/store/store-owner.js';
@@ -23,6 +24,7 @@ import type { HttpAddress, HttpMessage } from './http/http-server.js';
  *   ├── whatsapp/  one subtree per session: <id>/gateway, <id>/socket
  *   ├── monitors/  one actor per monitor (actors/monitors/<name>), each publishing checks
  *   ├── alerts/    notifier (groups alerts), one actor per channel (telegram, n8n)
+ *   ├── ops-bot    the Telegram ops bot (with OPS_BOT_TOKEN)
  *   └── http       started last, stopped first
  */
 export const TREE = {
@@ -36,6 +38,7 @@ export const TREE = {
   memoryMonitor: actorPath<MemoryMonitorMessage, CheckReport | undefined>('/monitors/memory'),
   alerts: '/alerts',
   booking: actorPath<BookingMessage, BookingStatus | undefined>('/booking'),
+  opsBot: actorPath<OpsBotMessage, OpsBotStatus | undefined>('/ops-bot'),
   http: actorPath<HttpMessage, HttpAddress | undefined>('/http'),
 } as const;
 

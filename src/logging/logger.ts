@@ -1,30 +1,9 @@
 import { createRequire } from 'node:module';
 import type { DestinationStream, Logger, pino as Pino } from 'pino';
 import type { LogSinks } from './log-ring.js';
+import { redactSecrets, SECRET_SERIALIZERS } from './redact.js';
 
-/**
- * Field names that hold secrets wherever they appear in a log object. Config values are
- * redacted before they are logged; this is the second line of defence for everything else.
- */
-export const REDACTED_FIELDS = [
-  'token',
-  'password',
-  'secret',
-  'authorization',
-  'apiKey',
-  'creds',
-  'ADMIN_TOKEN',
-  'YCLIENTS_PARTNER_TOKEN',
-  'YCLIENTS_USER_TOKEN',
-  'ALERT_TELEGRAM_BOT_TOKEN',
-  'OPS_BOT_TOKEN',
-  'REDIS_URL',
-];
-
-const REDACT_PATHS = REDACTED_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]).concat([
-  'req.headers.authorization',
-  'req.headers.cookie',
-]);
+export { REDACTED_FIELDS } from './redact.js';
 
 export interface LoggerOptions {
   level: string;
@@ -56,8 +35,10 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
-      // An unset secret shows as null: `[redacted]` would claim a value is there.
-      redact: { paths: REDACT_PATHS, censor: (value: unknown) => (value === null || value === undefined ? null : '[redacted]') },
+      // Secrets (src/logging/redact.ts) in what is logged, nested down two levels; the
+      // serializers catch a child logger's bindings, which pino does not format.
+      formatters: { log: redactSecrets },
+      serializers: { err: pino.stdSerializers.err, ...SECRET_SERIALIZERS },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

@@ -9,7 +9,20 @@ export interface TelegramSentMessage {
   readonly parse_mode: string | undefined;
   /** Date.now() when it arrived. */
   readonly at: number;
+  /** The inline keyboard (or other markup) it carried, parsed. */
+  readonly reply_markup?: TelegramReplyMarkup;
+  /** The message_id the server gave it. */
+  readonly message_id?: number;
 }
+
+/** An inline keyboard as sendMessage carries it. */
+export interface TelegramReplyMarkup {
+  readonly inline_keyboard?: readonly (readonly { readonly text: string; readonly callback_data?: string }[])[];
+  readonly [key: string]: unknown;
+}
+
+/** An update for getUpdates: anything but its update_id, which `pushUpdate` assigns. */
+export type TelegramUpdateBody = Readonly<Record<string, unknown>>;
 
 /** Every call, answered well or not. */
 export interface TelegramCall {
@@ -19,7 +32,25 @@ export interface TelegramCall {
   readonly at: number;
   /** The HTTP status it got, or `hang`. */
   readonly answer: number | 'hang';
+  /**
+   * The parameters of a getUpdates, answerCallbackQuery, editMessageText,
+   * editMessageReplyMarkup or deleteWebhook call.
+   */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** For a getUpdates answered 200: how many updates it carried. */
+  readonly updates?: number;
 }
+
+interface HeldPoll {
+  readonly offset: number | undefined;
+  readonly limit: number;
+  readonly response: ServerResponse;
+  readonly call: Omit<TelegramCall, 'answer'>;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** The methods answered `true` and recorded with their parameters. */
+const TRUE_METHODS = new Set(['answerCallbackQuery', 'editMessageReplyMarkup', 'deleteWebhook']);
 
 /**
  * How to answer a call instead of taking it:
@@ -57,6 +88,12 @@ const DESCRIPTIONS: Record<number, string> = {
  * uploads a file). Answers `getMe` and `sendMessage` as Telegram does, records every
  * sendMessage it takes and every call, and can be scripted to answer the next calls (of one
  * chat or method, if asked) with a 429, an error, a non-JSON page, or not at all.
+ *
+ * For a bot that polls: `getUpdates` serves the updates pushed with `pushUpdate`, honouring
+ * `offset` (updates before it are confirmed and dropped, as Telegram does), `limit` and the
+ * long-poll `timeout` (the request is held until an update arrives or the timeout passes;
+ * `close` releases held requests). `answerCallbackQuery`, `editMessageText`,
+ * `editMessageReplyMarkup` and `deleteWebhook` are answered ok and recorded with their params.
  */
 export class TelegramServer {
   readonly messages: TelegramSentMessage[] = [];
@@ -66,6 +103,11 @@ export class TelegramServer {
   #script: Scripted[] = [];
   #always: TelegramAnswer | undefined;
   #nextMessageId = 1;
+  #nextUpdateId = 1;
+  /** Pushed updates not yet confirmed by an offset past them. */
+  #updates: Record<string, unknown>[] = [];
+  #held: HeldPoll[] = [];
+  #alwaysMethod: string | undefined;
   #apiRoot: string | undefined;
   readonly #server: Server;
 
@@ -97,9 +139,36 @@ export class TelegramServer {
     this.#script.push({ remaining: count, skip: match.skip ?? 0, answer, chatId: match.chatId, method: match.method });
   }
 
-  /** Answers every unscripted call with `answer` until told otherwise; `undefined` goes back to taking them. */
-  answerAlways(answer: TelegramAnswer | undefined): void {
+  /**
+   * Answers every unscripted call (of one method, if asked) with `answer` until told otherwise;
+   * `undefined` goes back to taking them.
+   */
+  answerAlways(answer: TelegramAnswer | undefined, match: { method?: string } = {}): void {
     this.#always = answer;
+    this.#alwaysMethod = answer === undefined ? undefined : match.method;
+  }
+
+  /** Queues an update for getUpdates (a held long poll gets it at once); returns its update_id. */
+  pushUpdate(update: TelegramUpdateBody): number {
+    const updateId = this.#nextUpdateId++;
+    this.#updates.push({ ...update, update_id: updateId });
+    this.#releaseHeld();
+    return updateId;
+  }
+
+  /** Updates pushed and not yet confirmed by a later getUpdates' offset. */
+  get unconfirmedUpdates(): number {
+    return this.#updates.length;
+  }
+
+  /** Long polls waiting for an update. */
+  get heldPolls(): number {
+    return this.#held.length;
+  }
+
+  /** The calls of one method, in order. */
+  callsOf(method: string): TelegramCall[] {
+    return this.calls.filter((call) => call.method === method);
   }
 
   /** The texts one chat received, in order. */
@@ -108,6 +177,11 @@ export class TelegramServer {
   }
 
   close(): Promise<void> {
+    // Held long polls end empty, as Telegram's do at their timeout.
+    for (const held of this.#held.splice(0)) {
+      clearTimeout(held.timer);
+      this.#servePoll(held.response, held.call, held.offset, held.limit, true);
+    }
     return closeLocal(this.#server);
   }
 
@@ -129,7 +203,7 @@ export class TelegramServer {
       send(response, 401, { ok: false, error_code: 401, description: DESCRIPTIONS[401] });
       return;
     }
-    const scripted = this.#take(method, chatId) ?? this.#always;
+    const scripted = this.#take(method, chatId) ?? (this.#alwaysMethod === undefined || this.#alwaysMethod === method ? this.#always : undefined);
     if (scripted) {
       this.#answer(scripted, response, { method, token, chatId, at });
       return;
@@ -152,13 +226,89 @@ export class TelegramServer {
         return;
       }
       this.calls.push({ method, token, chatId, at, answer: 200 });
-      this.messages.push({ token, chat_id: chatId, text, parse_mode: params.parse_mode === undefined ? undefined : String(params.parse_mode), at });
       const messageId = this.#nextMessageId++;
+      const markup = parseMarkup(params.reply_markup);
+      this.messages.push({
+        token,
+        chat_id: chatId,
+        text,
+        parse_mode: params.parse_mode === undefined ? undefined : String(params.parse_mode),
+        at,
+        message_id: messageId,
+        ...(markup ? { reply_markup: markup } : {}),
+      });
       send(response, 200, { ok: true, result: { message_id: messageId, date: Math.floor(at / 1000), chat: { id: Number(chatId) || 0, type: 'private' }, text } });
+      return;
+    }
+    if (method === 'getUpdates') {
+      const offset = params.offset === undefined ? undefined : Number(params.offset);
+      const limit = params.limit === undefined ? 100 : Math.max(1, Math.min(100, Number(params.limit)));
+      const timeoutS = params.timeout === undefined ? 0 : Math.max(0, Number(params.timeout));
+      const call = { method, token, chatId, at, params: { ...params } };
+      // Confirms what came before the offset, as Telegram does.
+      if (offset !== undefined) this.#updates = this.#updates.filter((update) => (update.update_id as number) >= offset);
+      if (this.#available(offset) > 0 || timeoutS === 0) {
+        this.#servePoll(response, call, offset, limit, false);
+        return;
+      }
+      const held: HeldPoll = {
+        offset,
+        limit,
+        response,
+        call,
+        timer: setTimeout(() => {
+          this.#held = this.#held.filter((item) => item !== held);
+          this.#servePoll(response, call, offset, limit, false);
+        }, timeoutS * 1000),
+      };
+      this.#held.push(held);
+      // A client that gives up (an aborted poll) takes nothing with it: its updates stay unconfirmed.
+      response.once('close', () => {
+        if (!this.#held.includes(held)) return;
+        clearTimeout(held.timer);
+        this.#held = this.#held.filter((item) => item !== held);
+      });
+      return;
+    }
+    if (TRUE_METHODS.has(method)) {
+      this.calls.push({ method, token, chatId, at, answer: 200, params: { ...params } });
+      send(response, 200, { ok: true, result: true });
+      return;
+    }
+    if (method === 'editMessageText') {
+      const text = params.text === undefined ? '' : String(params.text);
+      if (text.length === 0 || text.length > 4096) {
+        this.calls.push({ method, token, chatId, at, answer: 400, params: { ...params } });
+        send(response, 400, { ok: false, error_code: 400, description: text.length === 0 ? 'Bad Request: message text is empty' : 'Bad Request: MESSAGE_TOO_LONG' });
+        return;
+      }
+      this.calls.push({ method, token, chatId, at, answer: 200, params: { ...params } });
+      send(response, 200, { ok: true, result: { message_id: Number(params.message_id) || 0, date: Math.floor(at / 1000), chat: { id: Number(chatId) || 0, type: 'private' }, text, edit_date: Math.floor(at / 1000) } });
       return;
     }
     this.calls.push({ method, token, chatId, at, answer: 400 });
     send(response, 400, { ok: false, error_code: 400, description: `Bad Request: method ${method} is not served by this test server` });
+  }
+
+  #available(offset: number | undefined): number {
+    return this.#updates.filter((update) => offset === undefined || (update.update_id as number) >= offset).length;
+  }
+
+  #servePoll(response: ServerResponse, call: Omit<TelegramCall, 'answer'>, offset: number | undefined, limit: number, empty: boolean): void {
+    if (response.writableEnded || response.destroyed) return;
+    const updates = empty ? [] : this.#updates.filter((update) => offset === undefined || (update.update_id as number) >= offset).slice(0, limit);
+    this.calls.push({ ...call, answer: 200, updates: updates.length });
+    send(response, 200, { ok: true, result: updates });
+  }
+
+  /** Answers the held long polls that now have updates to take. */
+  #releaseHeld(): void {
+    for (const held of [...this.#held]) {
+      if (this.#available(held.offset) === 0) continue;
+      clearTimeout(held.timer);
+      this.#held = this.#held.filter((item) => item !== held);
+      this.#servePoll(held.response, held.call, held.offset, held.limit, false);
+    }
   }
 
   #take(method: string, chatId: string | undefined): TelegramAnswer | undefined {
@@ -192,6 +342,18 @@ export class TelegramServer {
         return;
     }
   }
+}
+
+function parseMarkup(value: unknown): TelegramReplyMarkup | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') {
+    try {
+      return JSON.parse(value) as TelegramReplyMarkup;
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof value === 'object' ? (value as TelegramReplyMarkup) : undefined;
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
