@@ -1,3 +1,4 @@
+import { parseDuration } from '../../src/operations/human-units.js';
 import type { SilenceMatcher } from '../alerts/silences.js';
 import type { RecoverRequest } from '../../src/operations/operations.js';
 
@@ -152,15 +153,6 @@ function parseSilence(args: readonly string[], usage: (why?: string) => ParsedTe
   }
   if (matchers.length === 0) return usage();
   return { type: 'command', command: { kind: 'silence', matchers, durationMs, comment: comment || 'silenced from the ops bot' } };
-}
-
-/** `30m`, `2h`, `1d`, `90s`, `1h30m` as milliseconds; undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?(?:(\d{1,7})s)?$/.exec(text);
-  if (!match || text === '') return undefined;
-  const [, d, h, m, s] = match;
-  const ms = (Number(d ?? 0) * 86_400 + Number(h ?? 0) * 3_600 + Number(m ?? 0) * 60 + Number(s ?? 0)) * 1_000;
-  return ms > 0 ? ms : undefined;
 }
 
 /** What a command is checked against before anything is asked or run. */

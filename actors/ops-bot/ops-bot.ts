@@ -8,11 +8,11 @@ import type { HealthChecks } from '../../src/health/health-checks.js';
 import type { Initiator } from '../../src/operations/initiator.js';
 import type { Operations } from '../../src/operations/operations.js';
 import { tokenScrubber } from '../alerts/channels/telegram-transport.js';
+import { humanDuration } from '../../src/operations/human-units.js';
 import { describeCommand, needsConfirmation, parseCommand, validateCommand, type BotCommand, type CommandScope } from './commands.js';
 import { Confirmations } from './confirmations.js';
 import {
   escapeHtml,
-  humanDuration,
   renderError,
   renderHealth,
   renderHelp,

@@ -1,3 +1,4 @@
+import { humanDuration, relative } from '../../src/operations/human-units.js';
 import type { Silence } from '../alerts/silences.js';
 import { anyErrorCode, describe } from '../../src/errors.js';
 import type { LogEntry } from '../../src/operations/log-entry.js';
@@ -100,27 +101,6 @@ function splitEscaped(line: string, max: number): string[] {
 }
 
 /** 90061000 ms as `1d 1h`, 61000 as `1m 1s`: two units at most. */
-export function humanDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '-';
-  let rest = Math.floor(ms / 1_000);
-  const parts: string[] = [];
-  for (const [name, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
-    if (rest >= size || (name === 's' && parts.length === 0)) {
-      parts.push(`${Math.floor(rest / size)}${name}`);
-      rest %= size;
-    }
-    if (parts.length === 2) break;
-  }
-  return parts.join(' ');
-}
-
-function relative(iso: string | null, now: number): string {
-  if (iso === null) return '-';
-  const at = Date.parse(iso);
-  if (Number.isNaN(at)) return '-';
-  return at >= now ? `in ${humanDuration(at - now)}` : `${humanDuration(now - at)} ago`;
-}
-
 function cut(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
@@ -280,3 +260,4 @@ export function renderError(error: unknown, scrub: (text: string) => string = (t
 export function renderHelp(): string[] {
   return paginate({ header: '<b>ops bot</b> commands', lines: Object.values(USAGE) });
 }
+

@@ -3,7 +3,7 @@ import type { HealthReport, LogsReport, QueueReport, RecoverResult, StatusReport
 import type { StatusRow } from '../operations/status-report.js';
 import type { AdminClient } from './admin-client.js';
 import { EXIT, UsageError, type ExitCode } from './exit-codes.js';
-import { humanDuration, parseDuration, relative } from './human.js';
+import { humanDuration, parseDuration, relative } from '../operations/human-units.js';
 import { paintStatus, renderTable, truncate, type Paint } from './table.js';
 
 /** What every command is given: the client, how to print, and the parsed command line. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalisePath, parseCommand, parseDuration, validateCommand } from '../../actors/ops-bot/commands.js';
+import { normalisePath, parseCommand, validateCommand } from '../../actors/ops-bot/commands.js';
+import { parseDuration } from '../../src/operations/human-units.js';
 import { Confirmations } from '../../actors/ops-bot/confirmations.js';
 import { escapeHtml, MESSAGE_BUDGET, paginate, TELEGRAM_MESSAGE_LIMIT } from '../../actors/ops-bot/render.js';
 

@@ -1,3 +1,5 @@
+/** How the CLI and the ops bot write times and durations for people; one place, so both say the same. */
+
 /** 90061000 ms as `1d 1h`, 61000 as `1m 1s`, 900 as `0s`: two units at most, as `pm2 ls` shows uptime. */
 export function humanDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '-';
@@ -30,7 +32,7 @@ export function relative(iso: string | null, now: number): string {
 
 /** `30m`, `2h`, `1d`, `90s`, `1h30m` as milliseconds; undefined when it is not a duration. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+  const match = /^(?:(\d{1,4})d)?(?:(\d{1,5})h)?(?:(\d{1,6})m)?(?:(\d{1,7})s)?$/.exec(text.trim());
   if (!match || text.trim() === '') return undefined;
   const [, d, h, m, s] = match;
   const ms = (Number(d ?? 0) * 86_400 + Number(h ?? 0) * 3_600 + Number(m ?? 0) * 60 + Number(s ?? 0)) * 1000;
