@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BufferJSON, initAuthCreds } from '@whiskeysockets/baileys';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../actors/batcher/redis-store.js';
+import { CREDS, keyName } from '../../actors/whatsapp/auth-store.js';
+import { FileAuthStore } from '../../actors/whatsapp/file-auth-store.js';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
 import type { FlushedBatch } from '../../actors/pipeline/handler.js';
 import type { AdminEvent, RuntimeEvent } from '../../src/events/runtime-events.js';
@@ -55,7 +58,7 @@ describe('operations on a real runtime with two WhatsApp sessions against the lo
     });
     const socketOf = (id: string) => nodeAt(runtime.system.snapshot(), sessionPaths(id).socket);
     const restartsOf = (id: string) => events.filter((event) => event.type === 'restarting' && event.path === sessionPaths(id).socket).length;
-    return { server, runtime, events, socketOf, restartsOf };
+    return { server, runtime, events, socketOf, restartsOf, authDir };
   }
 
   it('recover whatsapp reconnects one session now, long before its backoff, and leaves the other alone; restart resets the backoff', async () => {
@@ -109,6 +112,23 @@ describe('operations on a real runtime with two WhatsApp sessions against the lo
     await expect(runtime.operations.restart('/', OPERATOR)).rejects.toMatchObject({ code: 'WAR_ERR_ROOT_RESTART' });
     await expect(runtime.operations.recover({ type: 'whatsapp', sessionId: 's9' }, OPERATOR)).rejects.toMatchObject({ code: 'WAR_ERR_WA_UNKNOWN_SESSION' });
   }, 120_000);
+
+  it('recover whatsapp --repair brings a backing-off socket up, clears its Signal sessions and keeps its credentials, and connects', async () => {
+    const { server, runtime, socketOf, authDir } = await sessionsRuntime(20_000);
+    await waitFor(() => socketOf('s1')?.status === 'backing_off', 30_000, 's1 backing off');
+    // Credentials, as a paired session has them, and two Signal sessions, as Baileys keeps them.
+    const auth = new FileAuthStore(join(authDir, 's1'));
+    const creds = JSON.stringify(initAuthCreds(), BufferJSON.replacer);
+    await auth.write(new Map([[CREDS, creds], [keyName('session', '79161234567.0'), '{"x":1}'], [keyName('session', '79169999999.0'), '{"x":2}']]));
+    const connectionsBefore = server.connections.length;
+    const result = await runtime.operations.recover({ type: 'whatsapp', sessionId: 's1', mode: 'repair' }, OPERATOR);
+    expect(result).toMatchObject({ type: 'whatsapp', result: { sessionId: 's1', mode: 'repair', cleared: 2, after: 'connecting', note: null } });
+    await waitFor(() => server.connections.length > connectionsBefore, 15_000, 'the repaired session connecting');
+    expect(await auth.read(keyName('session', '79161234567.0'))).toBeUndefined();
+    // The credentials are kept: the same identity connects again, no pairing asked.
+    expect(await auth.read(CREDS)).toBe(creds);
+    await auth.close();
+  }, 60_000);
 
   it('status summarises the tree with a backing-off session and its outage', async () => {
     const { runtime, socketOf } = await sessionsRuntime(20_000);
