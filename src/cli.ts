@@ -42,6 +42,13 @@ ADMIN_TOKEN is read from the environment. Exit codes: 0 ok, 1 unhealthy or faile
 const VALUE_FLAGS = new Set(['url', 'level', 'lines', 'phone', 'for', 'comment', 'session']);
 const BOOLEAN_FLAGS = new Set(['json', 'follow', 'repair', 'pair']);
 const SHORT: Readonly<Record<string, string>> = { f: 'follow', n: 'lines' };
+/** Every command takes --url and --json; these take more (a flag of another command is a usage error, not ignored). */
+const COMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  recover: ['repair', 'pair', 'phone'],
+  logs: ['follow', 'level', 'lines'],
+  silence: ['for', 'comment'],
+  test: ['session'],
+};
 
 /** Operations that may take a while (a recovery sweep walks every pending conversation). */
 const TIMEOUT_MS = 120_000;
@@ -115,7 +122,7 @@ export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       process.stderr.write(USAGE);
       return EXIT.usage;
   }
-  const run = COMMANDS[command];
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!run) {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     return EXIT.usage;
@@ -125,10 +132,16 @@ export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     interrupt = resolve;
   });
   const onSignal = (): void => interrupt();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     const { positional, flags } = parse(rest);
+    const allowed = COMMAND_FLAGS[command] ?? [];
+    const foreign = [...flags.keys()].find((name) => name !== 'url' && name !== 'json' && !allowed.includes(name));
+    if (foreign) throw new UsageError(`--${foreign} is not an option of ${command}`);
+    // Only a follow waits for Ctrl-C to end cleanly; any other command is simply interrupted.
+    if (flags.has('follow')) {
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    }
     const client = new AdminClient({ url: baseUrl(flags.get('url'), env), token: env.ADMIN_TOKEN?.trim() || undefined, timeoutMs: TIMEOUT_MS });
     return await run({ client, json: flags.has('json'), paint: paintFor(process.stdout, env), out, now: Date.now, args: positional, flags, interrupted });
   } catch (error) {

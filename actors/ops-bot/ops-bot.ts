@@ -33,6 +33,8 @@ const CHECK_REFRESH_MS = 60_000;
 /** A 429 on an answer is waited out this many times, each wait at most `MAX_RETRY_AFTER_S`. */
 const SEND_RETRIES = 5;
 const MAX_RETRY_AFTER_S = 60;
+/** Chats whose ignored updates were already warned about (the oldest forgotten first). */
+const MAX_WARNED_IGNORES = 1_000;
 
 /** Why an update got no answer: counted per reason (the tree node's detail, the feature's offer). */
 export type IgnoreReason =
@@ -61,6 +63,8 @@ export interface OpsBotState {
   username: string | undefined;
   webhookCleared: boolean;
   readonly ignored: Record<IgnoreReason, number>;
+  /** Chat and reason pairs already warned about; later ones are logged at info. */
+  readonly warnedIgnores: Set<string>;
   /** Commands answered. */
   answered: number;
   /** Answers Telegram did not take (logged, not retried beyond 429s). */
@@ -70,7 +74,7 @@ export interface OpsBotState {
 }
 
 export function initialOpsBotState(): OpsBotState {
-  return { offset: undefined, username: undefined, webhookCleared: false, ignored: emptyIgnoreCounts(), answered: 0, failedSends: 0, lastFailure: undefined };
+  return { offset: undefined, username: undefined, webhookCleared: false, ignored: emptyIgnoreCounts(), warnedIgnores: new Set(), answered: 0, failedSends: 0, lastFailure: undefined };
 }
 
 export interface OpsBotOptions {
@@ -117,9 +121,11 @@ type Signal = Parameters<Api['getMe']>[0];
  *
  * The poll loop is its own (`getUpdates` with an offset, not grammY's `bot.start()`), so what
  * goes wrong is a state: a 409 (another poller with the same token), a network error or a
- * 5xx report the `ops-bot` check critical and fail the actor with an outage code, which its
+ * 5xx report the `ops-bot` check `warn` and fail the actor with an outage code, which its
  * supervisor retries for ever at the capped backoff (a dependency child: `backing_off` with
- * an outage in the tree); a refused token (401) is critical and not an outage. The check is
+ * an outage in the tree). `warn`, not `critical`: the operators' phone channel being down
+ * must not turn GET /health into a 503 that takes a serving runtime out of a load balancer.
+ * A refused token (401) is critical and not an outage (it needs fixing). The check is
  * `ok` again after the next getUpdates that succeeds. A stop aborts the request in flight.
  *
  * Only OPS_ALLOWED_CHAT_IDS get an answer; everything else (other chats' messages and button
@@ -179,7 +185,7 @@ export function opsBot(options: OpsBotOptions): Behaviour<OpsBotMessage, OpsBotS
     if (!ctx.self.tell(message)) ctx.timers.once(`mail:${++mailSeq}`, 0, message);
   }
 
-  function reportCheck(ctx: ActorContext<OpsBotMessage>, level: 'ok' | 'critical', message: string): void {
+  function reportCheck(ctx: ActorContext<OpsBotMessage>, level: 'ok' | 'warn' | 'critical', message: string): void {
     const now = ctx.clock.now();
     const ignored = Object.values(state.ignored).reduce((sum, count) => sum + count, 0);
     const key = `${level}\u0000${message}`;
@@ -257,7 +263,7 @@ export function opsBot(options: OpsBotOptions): Behaviour<OpsBotMessage, OpsBotS
 
   function failed(error: unknown, ctx: ActorContext<OpsBotMessage>): never {
     const failure = pollFailure(error);
-    reportCheck(ctx, 'critical', failure.message);
+    reportCheck(ctx, failure.code === 'WAR_ERR_CONFIG_INVALID' ? 'critical' : 'warn', failure.message);
     // The supervisor does not log an outage: the child that owns the connection logs it, once per change.
     if (state.lastFailure !== failure.message) {
       state.lastFailure = failure.message;
@@ -339,8 +345,15 @@ export function opsBot(options: OpsBotOptions): Behaviour<OpsBotMessage, OpsBotS
       notCommand: 'a message that is not one of its commands',
     };
     const line = { chatId: chatId ?? null, reason, ...fields };
-    if (reason === 'notCommand') ctx.log.debug(line, `ops bot ignored ${why[reason]}`);
-    else ctx.log.warn(line, `ops bot ignored ${why[reason]}`);
+    // Warned once per chat and reason: a stranger flooding the bot must not push real warnings out of the log ring.
+    const seen = `${reason}\u0000${chatId ?? ''}`;
+    if (reason === 'notCommand' || state.warnedIgnores.has(seen)) {
+      ctx.log.info(line, `ops bot ignored ${why[reason]}`);
+      return;
+    }
+    if (state.warnedIgnores.size >= MAX_WARNED_IGNORES) state.warnedIgnores.delete(state.warnedIgnores.values().next().value as string);
+    state.warnedIgnores.add(seen);
+    ctx.log.warn(line, `ops bot ignored ${why[reason]} (further ones from this chat are logged at info)`);
   }
 
   function dispatch(update: Update, ctx: ActorContext<OpsBotMessage>): void {

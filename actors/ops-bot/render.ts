@@ -2,6 +2,7 @@ import { humanDuration, relative } from '../../src/operations/human-units.js';
 import type { Silence } from '../alerts/silences.js';
 import { anyErrorCode, describe } from '../../src/errors.js';
 import type { LogEntry } from '../../src/operations/log-entry.js';
+import { recoveryProblem } from '../../src/operations/operations.js';
 import type {
   BatchRecovery,
   HealthReport,
@@ -201,7 +202,7 @@ export function renderRestart(result: RestartResult): string[] {
 
 function sessionLine(session: WhatsAppRecovery): string {
   const change = `${session.before ?? '?'} → ${session.after ?? '?'}`;
-  return `${session.sessionId} (${session.mode}): ${change}${session.cleared !== undefined ? `, ${session.cleared} Signal sessions cleared` : ''}${session.pairingCode ? `, pairing code ${session.pairingCode}` : ''}${session.note ? `; ${session.note}` : ''}`;
+  return `${session.sessionId} (${session.mode}): ${change}${session.cleared !== undefined ? `, ${session.cleared} Signal sessions cleared` : ''}${session.pairingCode ? `, pairing code ${session.pairingCode}` : ''}${session.note ? `; ${session.note}` : ''}${session.error ? `; failed: ${session.error}` : ''}`;
 }
 
 function batchLines(batches: BatchRecovery): string[] {
@@ -230,11 +231,14 @@ export function renderRecover(result: RecoverResult): string[] {
       break;
     case 'all':
       lines.push(`restarted: ${result.result.restarted.length > 0 ? result.result.restarted.join(', ') : 'nothing was down'}`);
+      for (const failed of result.result.failedRestarts) lines.push(`restart of ${failed.path} failed: ${failed.error}`);
       for (const session of result.result.sessions) lines.push(sessionLine(session));
       lines.push(...batchLines(result.result.batches));
       break;
   }
-  return paginate({ header: `✅ <b>recover ${escapeHtml(result.type)}</b>`, lines });
+  const problem = recoveryProblem(result);
+  if (problem !== null) lines.push(`not everything could be done: ${problem}`);
+  return paginate({ header: `${problem === null ? '✅' : '⚠️'} <b>recover ${escapeHtml(result.type)}</b>`, lines });
 }
 
 export function renderTest(result: TestResult): string[] {

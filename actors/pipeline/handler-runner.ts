@@ -81,8 +81,9 @@ export class PiscinaRunner implements HandlerRunner {
   }
 
   async run(batch: FlushedBatch, attempt: number, timeoutMs: number): Promise<HandlerAction[]> {
-    // One channel per task (booking-bridge.ts says why); none at all when there is no booking to reach.
-    const bridge = this.#bookingOperations ? openBookingBridge(this.#bookingOperations) : undefined;
+    // One channel per task (booking-bridge.ts says why); none at all when there is no booking to
+    // reach, or on a dry run (`test`), which must not book for real: its calls are refused as disabled.
+    const bridge = this.#bookingOperations && !batch.test ? openBookingBridge(this.#bookingOperations) : undefined;
     const task: HandlerTask = {
       kind: 'batch',
       handlerModule: this.#handlerModule,
@@ -136,7 +137,8 @@ export class InlineRunner implements HandlerRunner {
   }
 
   async run(batch: FlushedBatch, attempt: number, timeoutMs: number): Promise<HandlerAction[]> {
-    const context = new InlineContext(this.#webhookUrl, attempt, this.#bookingOperations, bookingAnswerBy(Date.now() + timeoutMs, timeoutMs));
+    const booking = batch.test ? () => undefined : this.#bookingOperations;
+    const context = new InlineContext(this.#webhookUrl, attempt, booking, bookingAnswerBy(Date.now() + timeoutMs, timeoutMs));
     try {
       const result = this.#handler(batch, context);
       // A handler that answered synchronously is done: there is nothing to time.

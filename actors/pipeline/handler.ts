@@ -18,7 +18,8 @@ export interface FlushedBatch {
   readonly flushedAt: string;
   /**
    * Set on an operator's dry run (`wa-runtime test`): a synthetic batch, not a client's. A
-   * handler should check it and do nothing outside the process; its actions are never carried out.
+   * handler should check it and do nothing outside the process; its actions are never carried
+   * out, and its `context.booking` calls are refused as disabled.
    */
   readonly test?: true;
 }

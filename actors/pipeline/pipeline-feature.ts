@@ -12,6 +12,9 @@ import { pipeline, type BookingTarget, type DryRunResult, type PipelineStatus, t
 import type { FlushedBatch } from './handler.js';
 import { RuntimeError } from '../../src/errors.js';
 
+/** How much longer than HANDLER_TIMEOUT_MS a dry run may wait for the pipeline's answer. */
+const DRY_RUN_SLACK_MS = 5_000;
+
 export interface PipelineOffers {
   readonly counters: PipelineCounters;
   /** The pipeline's queue and totals, or undefined while it does not answer. */
@@ -90,7 +93,17 @@ export function pipelineFeature(ctx: FeatureContext, deps: PipelineFeatureDeps):
       status: () => link.ask({ type: 'status' }).catch(() => undefined),
       dryRun: (batch) =>
         new Promise<DryRunResult>((resolve, reject) => {
-          if (!link.tell({ type: 'dry_run', batch, reply: resolve })) reject(new RuntimeError('WAR_ERR_ACTOR_STOPPED', 'the pipeline is not running (see /pipeline in the tree)'));
+          // The handler has its own time limit; this one covers a pipeline that restarts (or drops the mail) before it answers.
+          const limitMs = p.handlerTimeoutMs + DRY_RUN_SLACK_MS;
+          const timer = setTimeout(() => reject(new RuntimeError('WAR_ERR_ASK_TIMEOUT', `the pipeline did not answer the dry run within ${limitMs} ms`)), limitMs);
+          const reply = (result: DryRunResult): void => {
+            clearTimeout(timer);
+            resolve(result);
+          };
+          if (!link.tell({ type: 'dry_run', batch, reply })) {
+            clearTimeout(timer);
+            reject(new RuntimeError('WAR_ERR_ACTOR_STOPPED', 'the pipeline is not running (see /pipeline in the tree)'));
+          }
         }),
     },
     ...(deps.createRunner ? {} : { preflight: () => checkHandlerModule(p.handlerModule) }),

@@ -133,18 +133,19 @@ export const recover: Command = async (ctx) => {
   if (repair && pair) throw new UsageError('--repair or --pair, not both');
   const phone = ctx.flags.get('phone');
   if (phone !== undefined && !pair) throw new UsageError('--phone goes with --pair (a pairing code for that phone)');
+  if (typeof phone === 'string' && !/^\+?[0-9][0-9 ()-]{6,24}$/.test(phone)) throw new UsageError(`--phone ${JSON.stringify(phone)} is not a phone number (digits, in international form)`);
   const body = {
     ...(target ? { target } : {}),
     ...(repair ? { mode: 'repair' } : pair ? { mode: 'pair' } : {}),
     ...(typeof phone === 'string' ? { phone } : {}),
   };
-  const answer = await ctx.client.call<{ ok: boolean } & RecoverResult>('POST', `/admin/recover/${type}`, { body });
-  if (ctx.json) {
-    printJson(ctx, answer.body);
-    return EXIT.ok;
-  }
-  ctx.out(describeRecovery(answer.body, ctx));
-  return EXIT.ok;
+  const answer = await ctx.client.call<{ ok: boolean; problem?: string } & RecoverResult>('POST', `/admin/recover/${type}`, { body });
+  if (ctx.json) printJson(ctx, answer.body);
+  else ctx.out(describeRecovery(answer.body, ctx));
+  if (answer.body.ok) return EXIT.ok;
+  // Done as far as it could go: the report is printed, and the exit code says it is not all.
+  process.stderr.write(`wa-runtime recover ${type}: not everything could be done: ${answer.body.problem ?? 'see above'}\n`);
+  return EXIT.failed;
 };
 
 function sessionLine(result: WhatsAppRecovery, ctx: CommandContext): string {
@@ -153,6 +154,7 @@ function sessionLine(result: WhatsAppRecovery, ctx: CommandContext): string {
     result.cleared !== undefined ? `${result.cleared} Signal sessions cleared, credentials kept` : '',
     result.pairingCode ? `pairing code ${ctx.paint.bold(result.pairingCode)}` : '',
     result.note ?? '',
+    result.error ? ctx.paint.red(`failed: ${result.error}`) : '',
   ].filter(Boolean);
   return `  ${result.sessionId}: ${result.mode} ${change}${extras.length > 0 ? ` — ${extras.join('; ')}` : ''}`;
 }
@@ -179,6 +181,7 @@ function describeRecovery(result: RecoverResult, ctx: CommandContext): string {
       return [
         'recover all',
         ` restarted: ${result.result.restarted.join(', ') || 'nothing was down'}`,
+        ...result.result.failedRestarts.map((line) => ctx.paint.red(`  restart of ${line.path} failed: ${line.error}`)),
         ` sessions:\n${result.result.sessions.map((line) => sessionLine(line, ctx)).join('\n') || '  every session is open'}`,
         ` batches:\n${batchLines(result.result.batches)}`,
       ].join('\n');
@@ -254,6 +257,7 @@ export const logs: Command = async (ctx) => {
   if (typeof count !== 'string' || !/^\d{1,6}$/.test(count)) throw new UsageError('--lines takes a number');
   const follow = ctx.flags.has('follow');
   const show = (report: LogsReport): void => {
+    if (report.skipped > 0 && !ctx.json) ctx.out(ctx.paint.dim(`… ${report.skipped} lines went by faster than they could be shown (LOG_BUFFER_LINES ${report.capacity})`));
     if (ctx.json) for (const line of report.lines) ctx.out(JSON.stringify(line));
     else for (const line of report.lines) ctx.out(logLine(line, ctx));
   };

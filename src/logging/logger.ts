@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { DestinationStream, Logger, pino as Pino } from 'pino';
 import type { LogSinks } from './log-ring.js';
-import { redactSecrets, SECRET_SERIALIZERS } from './redact.js';
+import { redactSecrets } from './redact.js';
 
 export { REDACTED_FIELDS } from './redact.js';
 
@@ -32,16 +32,22 @@ export function createLogger(options: LoggerOptions): Logger {
       { dedupe: false },
     );
   }
-  return pino(
+  const logger = pino(
     {
       level: options.level,
-      // Secrets (src/logging/redact.ts) in what is logged, nested down two levels; the
-      // serializers catch a child logger's bindings, which pino does not format.
+      // Secrets (src/logging/redact.ts) in what is logged, nested down two levels.
       formatters: { log: redactSecrets },
-      serializers: { err: pino.stdSerializers.err, ...SECRET_SERIALIZERS },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination,
   );
+  // A child's bindings never pass through `formatters.log` (pino resets the bindings formatter
+  // for children): redact them as they are bound. Children inherit this `child` from the root.
+  const pinoChild = (Object.getPrototypeOf(logger) as { child: (this: Logger, bindings: Record<string, unknown>, options?: unknown) => Logger }).child;
+  function redactedChild(this: Logger, bindings: Record<string, unknown>, options?: unknown): Logger {
+    return pinoChild.call(this, redactSecrets(bindings), options);
+  }
+  logger.child = redactedChild as unknown as Logger['child'];
+  return logger;
 }

@@ -28,21 +28,22 @@ type Bag = Record<string, unknown>;
 /** What a secret becomes: an unset one shows as null, since `[redacted]` would claim a value is there. */
 const censor = (value: unknown): unknown => (value === null || value === undefined ? null : '[redacted]');
 
-function isPlain(value: object): boolean {
-  if (Array.isArray(value)) return true;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+/** Whose own keys are searched: any object but binary data and collections (whose keys are not fields). */
+function isSearched(value: object): boolean {
+  return !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer) && !(value instanceof Map) && !(value instanceof Set) && !(value instanceof Date);
 }
 
-/** A copy to write a redacted field into: an error stays an error (pino's err serializer prints its type, message and stack). */
+/**
+ * A copy to write a redacted field into, of the same kind: an error stays an error (pino's err
+ * serializer prints its type, message and stack), an instance keeps its class.
+ */
 function copyOf(value: Bag): Bag {
   if (Array.isArray(value)) return [...value] as unknown as Bag;
-  if (value instanceof Error) {
-    const copy = Object.create(Object.getPrototypeOf(value) as object) as Bag;
-    Object.defineProperties(copy, Object.getOwnPropertyDescriptors(value));
-    return copy;
-  }
-  return { ...value };
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === Object.prototype) return { ...value };
+  const copy = Object.create(proto) as Bag;
+  Object.defineProperties(copy, Object.getOwnPropertyDescriptors(value));
+  return copy;
 }
 
 function redactAt(value: Bag, depth: number): Bag {
@@ -53,7 +54,7 @@ function redactAt(value: Bag, depth: number): Bag {
     let replaced = field;
     if (SECRET.has(key)) {
       replaced = censor(field);
-    } else if (depth < MAX_DEPTH && field !== null && typeof field === 'object' && (field instanceof Error || isPlain(field))) {
+    } else if (depth < MAX_DEPTH && field !== null && typeof field === 'object' && isSearched(field)) {
       replaced = redactAt(field as Bag, depth + 1);
     }
     if (replaced !== field) {
@@ -74,8 +75,3 @@ export function redactSecrets(object: Bag): Bag {
   return redactAt(object, 0);
 }
 
-/**
- * The same censor as pino serializers, by field name: they also apply to a child logger's
- * bindings (`logger.child({token})`), which pino never passes through `formatters.log`.
- */
-export const SECRET_SERIALIZERS: Readonly<Record<string, (value: unknown) => unknown>> = Object.fromEntries(REDACTED_FIELDS.map((field) => [field, censor]));

@@ -80,8 +80,10 @@ export interface WhatsAppRecovery {
   readonly cleared?: number;
   /** A pairing code, when `pair` was given a phone. */
   readonly pairingCode?: string;
-  /** What the operator should know: a halt a reconnect cannot leave, a refusal. */
+  /** What the operator should know: a halt a reconnect cannot leave, a session left alone. */
   readonly note: string | null;
+  /** Set when the recovery of this session failed (why). */
+  readonly error: string | null;
 }
 
 export interface BatchRecovery {
@@ -103,6 +105,7 @@ export interface BatchRecovery {
 
 export interface CompanyRecovery {
   readonly company: string;
+  /** Its sessions that were not open, reconnected; open and halted ones are reported, not touched. */
   readonly sessions: readonly WhatsAppRecovery[];
   readonly batches: BatchRecovery;
 }
@@ -110,6 +113,8 @@ export interface CompanyRecovery {
 export interface FullRecovery {
   /** Nodes that were failed or backing off, restarted now (their backoff reset). */
   readonly restarted: readonly string[];
+  /** Of those, the ones whose restart failed, and why. */
+  readonly failedRestarts: readonly { readonly path: string; readonly error: string }[];
   /** Sessions that were not open, reconnected (halted ones are reported, not touched). */
   readonly sessions: readonly WhatsAppRecovery[];
   readonly batches: BatchRecovery;
@@ -126,6 +131,28 @@ export type RecoverResult =
   | { readonly type: 'batches'; readonly result: BatchRecovery }
   | { readonly type: 'company'; readonly result: CompanyRecovery }
   | { readonly type: 'all'; readonly result: FullRecovery };
+
+/** Why a recovery did not do all it set out to (a session that could not be reconnected, the store away), or null. */
+export function recoveryProblem(result: RecoverResult): string | null {
+  const sessions = (list: readonly WhatsAppRecovery[]): string[] => list.filter((line) => line.error !== null).map((line) => `${line.sessionId}: ${line.error}`);
+  const batches = (batch: BatchRecovery): string[] => (batch.waitingForStore === null ? [] : [`the store: ${batch.waitingForStore}`]);
+  let problems: string[];
+  switch (result.type) {
+    case 'whatsapp':
+      problems = sessions([result.result]);
+      break;
+    case 'batches':
+      problems = batches(result.result);
+      break;
+    case 'company':
+      problems = [...sessions(result.result.sessions), ...batches(result.result.batches)];
+      break;
+    case 'all':
+      problems = [...result.result.failedRestarts.map((line) => `restart ${line.path}: ${line.error}`), ...sessions(result.result.sessions), ...batches(result.result.batches)];
+      break;
+  }
+  return problems.length === 0 ? null : problems.join('; ');
+}
 
 export interface QueueReport {
   /** Null while the pipeline does not answer (restarting). */
@@ -145,6 +172,8 @@ export interface LogsReport {
   readonly next: number;
   /** LOG_BUFFER_LINES: how many lines each ring keeps. */
   readonly capacity: number;
+  /** Lines after `after` the ring no longer held (a follower that fell behind), or beyond `limit`. */
+  readonly skipped: number;
 }
 
 export interface TestResult {
@@ -216,15 +245,23 @@ export class Operations {
     switch (request.type) {
       case 'whatsapp': {
         const mode = request.mode ?? 'reconnect';
-        const result = await this.#audited(by, 'recover_whatsapp', `${request.sessionId} (${mode})`, () => this.#recoverSession(request.sessionId, mode, request.phone));
-        return { type: 'whatsapp', result };
+        return this.#auditedRecovery(by, 'recover_whatsapp', `${request.sessionId} (${mode})`, async () => ({ type: 'whatsapp', result: await this.#recoverSession(request.sessionId, mode, request.phone) }), (result) => {
+          const session = result.result as WhatsAppRecovery;
+          return `${session.before ?? '?'} -> ${session.after ?? '?'}`;
+        });
       }
       case 'batches':
-        return { type: 'batches', result: await this.#audited(by, 'recover_batches', 'all', () => this.#recoverBatches(undefined), summariseBatches) };
+        return this.#auditedRecovery(by, 'recover_batches', 'all', async () => ({ type: 'batches', result: await this.#recoverBatches(undefined) }), (result) => summariseBatches(result.result as BatchRecovery));
       case 'company':
-        return { type: 'company', result: await this.#audited(by, 'recover_company', request.company, () => this.#recoverCompany(request.company)) };
+        return this.#auditedRecovery(by, 'recover_company', request.company, async () => ({ type: 'company', result: await this.#recoverCompany(request.company) }), (result) => {
+          const company = result.result as CompanyRecovery;
+          return `${company.sessions.length} sessions; ${summariseBatches(company.batches)}`;
+        });
       case 'all':
-        return { type: 'all', result: await this.#audited(by, 'recover_all', 'all', () => this.#recoverAll(), (result) => `${result.restarted.length} restarted, ${result.sessions.length} sessions, ${summariseBatches(result.batches)}`) };
+        return this.#auditedRecovery(by, 'recover_all', 'all', async () => ({ type: 'all', result: await this.#recoverAll() }), (result) => {
+          const all = result.result as FullRecovery;
+          return `${all.restarted.length} restarted, ${all.sessions.length} sessions, ${summariseBatches(all.batches)}`;
+        });
     }
   }
 
@@ -256,10 +293,12 @@ export class Operations {
   /** The recent lines at warn and above, or info and above; `after` a seq, to follow. */
   logs(query: { readonly level: LogLevelFloor; readonly limit: number; readonly after?: number }): LogsReport {
     const rings = this.#deps.logs;
-    if (!rings) return { level: query.level, lines: [], next: 0, capacity: 0 };
+    if (!rings) return { level: query.level, lines: [], next: -1, capacity: 0, skipped: 0 };
     const ring = query.level === 'info' ? rings.info : rings.warn;
     const lines = ring.read(query.after === undefined ? { limit: query.limit } : { after: query.after, limit: query.limit });
-    return { level: query.level, lines: lines.map(parseLogLine), next: ring.nextSeq - 1, capacity: ring.capacity };
+    const wanted = ring.nextSeq - (query.after === undefined ? 0 : query.after + 1);
+    const skipped = query.after === undefined ? 0 : Math.max(0, wanted - lines.length);
+    return { level: query.level, lines: lines.map(parseLogLine), next: ring.nextSeq - 1, capacity: ring.capacity, skipped };
   }
 
   /**
@@ -344,7 +383,7 @@ export class Operations {
         await this.#deps.tree.restart(socketPath);
         const after = await this.#sessionStatus(sessionId);
         const halted = after !== null && (isHalted(after) || after === 'awaiting_pairing');
-        return { sessionId, mode, before, after, note: halted ? `the session is ${after}: a reconnect cannot leave that; pair it again (recover whatsapp ${sessionId} --pair)` : null };
+        return { sessionId, mode, before, after, note: halted ? `the session is ${after}: a reconnect cannot leave that; pair it again (recover whatsapp ${sessionId} --pair)` : null, error: null };
       }
       case 'repair': {
         if (!this.#socketUp(socketPath)) {
@@ -352,7 +391,7 @@ export class Operations {
           await this.#waitUntilUp(socketPath);
         }
         const repaired = await sessions.repair(sessionId);
-        return { sessionId, mode, before, after: repaired.status, cleared: repaired.cleared, note: null };
+        return { sessionId, mode, before, after: repaired.status, cleared: repaired.cleared, note: null, error: null };
       }
       case 'pair': {
         if (!this.#socketUp(socketPath)) {
@@ -367,6 +406,7 @@ export class Operations {
           after: paired.status,
           ...(paired.code ? { pairingCode: paired.code } : {}),
           note: paired.code ? null : 'scan the QR: GET /sessions/<id>/qr (admin token) or the terminal the runtime runs in',
+          error: null,
         };
       }
     }
@@ -409,9 +449,7 @@ export class Operations {
       const known = this.#deps.config.ops.companies.map((entry) => entry.id);
       throw new RuntimeError('WAR_ERR_UNKNOWN_COMPANY', `no company ${JSON.stringify(companyId)} in COMPANIES (${known.join(', ') || 'none configured'})`);
     }
-    const sessions: WhatsAppRecovery[] = [];
-    for (const sessionId of company.sessions) sessions.push(await this.#recoverSessionSafely(sessionId));
-    return { company: company.id, sessions, batches: await this.#recoverBatches(company.sessions) };
+    return { company: company.id, sessions: await this.#reconnectNotOpen(company.sessions), batches: await this.#recoverBatches(company.sessions) };
   }
 
   async #recoverAll(): Promise<FullRecovery> {
@@ -430,21 +468,37 @@ export class Operations {
       for (const child of node.children) visit(child);
     };
     visit(tree);
+    const failedRestarts: { path: string; error: string }[] = [];
     for (const path of restarted) {
-      await this.#deps.tree.restart(path).catch((error: unknown) => this.#deps.logger.warn({ err: error, path }, 'recover all: restart failed'));
-    }
-    const sessions: WhatsAppRecovery[] = [];
-    for (const sessionId of this.#deps.sessions?.ids ?? []) {
-      const status = await this.#sessionStatus(sessionId);
-      if (status === 'open') continue;
-      if (status !== null && isHalted(status)) {
-        sessions.push({ sessionId, mode: 'reconnect', before: status, after: status, note: `left alone: ${status} needs pairing (recover whatsapp ${sessionId} --pair)` });
-        continue;
+      try {
+        await this.#deps.tree.restart(path);
+      } catch (error) {
+        failedRestarts.push({ path, error: describe(error) });
       }
-      sessions.push(await this.#recoverSessionSafely(sessionId));
     }
+    const sessions = await this.#reconnectNotOpen(this.#deps.sessions?.ids ?? []);
     const batches = this.#deps.batching ? await this.#recoverBatches(undefined) : emptyBatchRecovery('no batching in this runtime');
-    return { restarted, sessions, batches };
+    return { restarted, failedRestarts, sessions, batches };
+  }
+
+  /**
+   * Reconnects the sessions that are not open. An open session is left alone (reconnecting it
+   * would only drop a working connection: `recover whatsapp <id>` does that on purpose), and a
+   * halted one too (only pairing leaves a halt); both are reported.
+   */
+  async #reconnectNotOpen(ids: readonly string[]): Promise<WhatsAppRecovery[]> {
+    const sessions: WhatsAppRecovery[] = [];
+    for (const sessionId of ids) {
+      const status = await this.#sessionStatus(sessionId);
+      if (status === 'open') {
+        sessions.push({ sessionId, mode: 'reconnect', before: status, after: status, note: 'left alone: open', error: null });
+      } else if (status !== null && isHalted(status)) {
+        sessions.push({ sessionId, mode: 'reconnect', before: status, after: status, note: `left alone: ${status} needs pairing (recover whatsapp ${sessionId} --pair)`, error: null });
+      } else {
+        sessions.push(await this.#recoverSessionSafely(sessionId));
+      }
+    }
+    return sessions;
   }
 
   /** One session of many: a refusal is its line in the report, not the end of the whole recovery. */
@@ -452,7 +506,7 @@ export class Operations {
     try {
       return await this.#recoverSession(sessionId, 'reconnect', undefined);
     } catch (error) {
-      return { sessionId, mode: 'reconnect', before: null, after: null, note: `failed: ${describe(error)}` };
+      return { sessionId, mode: 'reconnect', before: null, after: null, note: null, error: describe(error) };
     }
   }
 
@@ -481,6 +535,22 @@ export class Operations {
     const batching = this.#deps.batching;
     if (!batching) throw new RuntimeError('WAR_ERR_OPERATION_UNAVAILABLE', 'this runtime has no batching');
     return batching;
+  }
+
+  /** A recovery, audited `failed` when part of it could not be done (the report still says what was). */
+  #auditedRecovery(by: Initiator, operation: AdminOperation, target: string, run: () => Promise<RecoverResult>, summary: (result: RecoverResult) => string): Promise<RecoverResult> {
+    return this.#audited(
+      by,
+      operation,
+      target,
+      run,
+      (result) => {
+        const problem = recoveryProblem(result);
+        const text = summary(result);
+        return problem === null ? text : `${text}; failed: ${problem}`;
+      },
+      (result) => recoveryProblem(result) === null,
+    );
   }
 
   /** Runs a changing operation and audits it once, whatever its outcome. */

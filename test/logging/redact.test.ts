@@ -48,12 +48,18 @@ describe('redactSecrets', () => {
     const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk: Buffer, _e, done) => (chunks.push(chunk.toString()), done()) }) });
     const error = Object.assign(new Error('boom'), { token: SECRET });
     logger.info({ token: SECRET, config: { ADMIN_TOKEN: SECRET, REDIS_URL: undefined }, req: { headers: { authorization: `Bearer ${SECRET}`, cookie: SECRET } }, err: error }, 'one');
-    logger.child({ password: SECRET, actor: '/x' }).warn('two');
+    class Options {
+      constructor(readonly token: string) {}
+    }
+    logger.child({ password: SECRET, actor: '/x', config: { token: SECRET } }).child({ nested: { apiKey: SECRET }, options: new Options(SECRET) }).warn('two');
     const text = chunks.join('');
     expect(text).not.toContain(SECRET);
     const [one, two] = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
     expect(one).toMatchObject({ token: '[redacted]', config: { ADMIN_TOKEN: '[redacted]', REDIS_URL: null }, req: { headers: { authorization: '[redacted]', cookie: '[redacted]' } }, err: { message: 'boom', token: '[redacted]' } });
-    expect(two).toMatchObject({ password: '[redacted]', actor: '/x', msg: 'two' });
+    expect(two).toMatchObject({ password: '[redacted]', actor: '/x', config: { token: '[redacted]' }, nested: { apiKey: '[redacted]' }, options: { token: '[redacted]' }, msg: 'two' });
+    chunks.length = 0;
+    logger.info({ deep: { opts: new Options(SECRET) }, list: [{ secret: SECRET }], bytes: Buffer.from('abc') }, 'four');
+    expect(chunks.join('')).not.toContain(SECRET);
     // An error without a secret is printed by pino's serializer as before.
     chunks.length = 0;
     logger.error({ err: new Error('plain') }, 'three');

@@ -96,6 +96,13 @@ describe('wa-runtime against a running runtime', () => {
     expect(cli(['status', '--url', degraded.url], { ADMIN_TOKEN: 'wrong-token-0123456789' })).toMatchObject({ status: 1, stderr: expect.stringContaining('WAR_ERR_UNAUTHORIZED') });
     expect(cli(['recover', 'everything', '--url', degraded.url])).toMatchObject({ status: 2, stderr: expect.stringContaining('recover takes one of whatsapp, batches, company, all') });
     expect(cli(['status', '--frobnicate'])).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown option --frobnicate') });
+    expect(cli(['status', '--repair', '--url', degraded.url])).toMatchObject({ status: 2, stderr: expect.stringContaining('--repair is not an option of status') });
+    expect(cli(['constructor'])).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown command "constructor"') });
+    expect(cli(['recover', 'whatsapp', 'salon1', '--pair', '--phone', 'abc', '--url', degraded.url])).toMatchObject({ status: 2, stderr: expect.stringContaining('is not a phone number') });
+    // Done as far as it could go, but the store is away: the report, and exit 1.
+    const partial = cli(['recover', 'batches', '--url', unhealthy.url]);
+    expect(partial).toMatchObject({ status: 1, stderr: expect.stringContaining('not everything could be done: the store:') });
+    expect(partial.stdout).toContain('the store could not be reached');
     const nobody = await freePort();
     expect(cli(['status', '--url', `http://127.0.0.1:${nobody}`])).toMatchObject({ status: 3, stderr: expect.stringContaining('no runtime answered') });
   });

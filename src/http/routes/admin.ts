@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, RequestPayload } from 'fastify';
-import type { RecoverRequest, WhatsAppRecoveryMode } from '../../operations/operations.js';
+import { recoveryProblem, type RecoverRequest, type WhatsAppRecoveryMode } from '../../operations/operations.js';
 import { adminAuth } from '../admin-auth.js';
 import { errorBody } from '../error-handler.js';
 import type { HttpDeps } from '../http-deps.js';
@@ -111,7 +111,10 @@ export function adminRoutes(app: FastifyInstance, deps: HttpDeps, ownPath: strin
         const body = request.body;
         const recover = toRecoverRequest(type, body);
         if (typeof recover === 'string') return reply.code(400).send(errorBody(400, 'WAR_ERR_BAD_REQUEST', recover));
-        return { ok: true, ...(await operations.recover(recover, requestInitiator(request))) };
+        const result = await operations.recover(recover, requestInitiator(request));
+        const problem = recoveryProblem(result);
+        // 200 either way: the report says what was done; `ok` false and `problem` say what could not be.
+        return problem === null ? { ok: true, ...result } : { ok: false, problem, ...result };
       },
     );
 
