@@ -5,7 +5,7 @@
  * Type checking is `npm run typecheck`; this step only strips types.
  */
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // test/support: the local servers (a Telegram Bot API, an n8n sink) the benchmarks drive too.
@@ -35,4 +35,18 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+// The dashboard's page (GET /dashboard): its script and style bundled and minified for the
+// browser, its HTML copied; the runtime serves them from here, nothing comes from a CDN.
+const PAGE = 'src/http/dashboard/page';
+await build({
+  entryPoints: [join(PAGE, 'app.js'), join(PAGE, 'app.css')],
+  outdir: join(OUT, PAGE),
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  logLevel: 'warning',
+});
+copyFileSync(join(PAGE, 'index.html'), join(OUT, PAGE, 'index.html'));
 process.stdout.write(`built ${entryPoints.length} files into ${OUT}/ in ${Math.round(performance.now() - started)} ms\n`);

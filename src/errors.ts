@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   WAR_ERR_OPERATION_UNAVAILABLE: { status: 503, meaning: 'this runtime lacks the part the operation needs (no alerts, no batching)' },
   WAR_ERR_OPS_BOT_CONFLICT: { status: 409, meaning: 'Telegram answered 409 to getUpdates: another client polls with OPS_BOT_TOKEN (the ops bot retries at its backoff)' },
   WAR_ERR_OPS_BOT_UNREACHABLE: { status: 503, meaning: 'the Telegram Bot API could not be reached or failed (the ops bot retries at its backoff)' },
+  WAR_ERR_DASHBOARD_FULL: { status: 503, meaning: 'DASHBOARD_MAX_CLIENTS pages are already following the dashboard stream' },
   WAR_ERR_ROOT_RESTART: { status: 400, meaning: 'the root supervisor cannot be restarted; stop the process instead' },
   // ---- configuration and start-up ----------------------------------------------------
   WAR_ERR_CONFIG_INVALID: { status: 500, meaning: 'a configuration variable has a bad value (start-up exits 78)' },

@@ -184,6 +184,14 @@ export interface Config {
         readonly cacheTtlMs: number;
       }
     | undefined;
+  /** GET /dashboard and its event stream (src/http/dashboard). */
+  readonly dashboard: {
+    /** Unset: the read-only views are open; set, they need it (or ADMIN_TOKEN) as a bearer token. */
+    readonly token: string | undefined;
+    readonly maxClients: number;
+    /** Bytes a client may leave unread before it is dropped. */
+    readonly clientBufferBytes: number;
+  };
   /** The operations (src/operations): companies for `recover company`, the log ring, the ops bot. */
   readonly ops: {
     /** COMPANIES: a company's id and its WhatsApp session ids, in the order given. */
@@ -303,6 +311,9 @@ const VARIABLES = {
   YCLIENTS_BREAKER_FAILURES: integer({ min: 1, max: 1_000, fallback: 5 }),
   YCLIENTS_BREAKER_COOLDOWN_MS: integer({ min: 10, max: 3_600_000, fallback: 30_000 }),
   YCLIENTS_CACHE_TTL_MS: integer({ min: 0, max: 86_400_000, fallback: 300_000 }),
+  DASHBOARD_TOKEN: secret({ minLength: 16 }),
+  DASHBOARD_MAX_CLIENTS: integer({ min: 1, max: 10_000, fallback: 20 }),
+  DASHBOARD_CLIENT_BUFFER_BYTES: integer({ min: 1_024, max: 268_435_456, fallback: 1_048_576 }),
   COMPANIES: companies(),
   LOG_BUFFER_LINES: integer({ min: 0, max: 100_000, fallback: 1_000 }),
   OPS_BOT_TOKEN: secret({ minLength: 10 }),
@@ -478,6 +489,7 @@ export function loadConfig(env: Environment): LoadedConfig {
           cacheTtlMs: values.YCLIENTS_CACHE_TTL_MS,
         }
       : undefined,
+    dashboard: { token: values.DASHBOARD_TOKEN, maxClients: values.DASHBOARD_MAX_CLIENTS, clientBufferBytes: values.DASHBOARD_CLIENT_BUFFER_BYTES },
     ops: {
       companies: values.COMPANIES,
       logBufferLines: values.LOG_BUFFER_LINES,

@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { webhookRoutes } from './routes/webhook.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 
 /** Builds (does not start) the fastify app; `ownPath` is the HTTP actor's path in the tree. */
 export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
@@ -58,6 +59,7 @@ export function buildApp(deps: HttpDeps, ownPath: string): FastifyInstance {
     deadLetterRoutes(app, deps, deps.batching);
   }
   sessionRoutes(app, deps);
+  dashboardRoutes(app, deps);
   if (deps.alerts) alertRoutes(app, deps, deps.alerts);
   if (deps.booking) bookingRoutes(app, deps, deps.booking);
   return app;
