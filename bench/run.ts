@@ -10,6 +10,7 @@ import { actorSuite } from './actors/suite.js';
 import { alertsSuite } from './alerts/suite.js';
 import { bookingSuite } from './booking/suite.js';
 import { opsSuite } from './ops/suite.js';
+import { dashboardSuite } from './dashboard/suite.js';
 import { batchingSuite } from './batching/suite.js';
 import { machineInfo } from './support/machine.js';
 import { writeReport, type SuiteReport } from './support/results.js';
@@ -17,7 +18,7 @@ import type { Suite } from './support/suite.js';
 import { formatTarget, renderTable } from './support/table.js';
 
 /** Add a suite here. */
-const SUITES: readonly Suite[] = [actorSuite, batchingSuite, alertsSuite, bookingSuite, opsSuite];
+const SUITES: readonly Suite[] = [actorSuite, batchingSuite, alertsSuite, bookingSuite, opsSuite, dashboardSuite];
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2);
