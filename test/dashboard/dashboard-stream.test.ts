@@ -40,7 +40,9 @@ async function start(env: Record<string, string> = {}) {
   return { runtime, base, sse, restart, stats, logger };
 }
 
-const ids = (client: SseClient, event = 'delta') => client.events.filter((e) => e.event === event).map((e) => Number(e.id));
+/** Frame numbers: ids are `<boot>-<n>`. */
+const ids = (client: SseClient, event = 'delta') => client.events.filter((e) => e.event === event).map((e) => Number(e.id?.split('-')[1]));
+const bootOf = (client: SseClient) => client.events[0]?.id?.split('-')[0];
 const memoryRestarts = (client: SseClient): number | undefined => {
   for (const event of [...client.events].reverse()) {
     const tree = (JSON.parse(event.data) as { tree?: { nodes: { path: string; restarts: number }[] } }).tree;
@@ -72,7 +74,7 @@ describe('GET /dashboard/events', () => {
     await restart('/monitors/memory');
     await waitFor(() => memoryRestarts(steady) === 3, 5_000, 'third restart');
 
-    const resumed = await sse({ 'last-event-id': String(lastSeen) });
+    const resumed = await sse({ 'last-event-id': `${bootOf(first)}-${lastSeen}` });
     await waitFor(() => memoryRestarts(resumed) === 3, 5_000, 'the resumed client caught up');
     // No snapshot: exactly the deltas after lastSeen, in order, the ones the steady client got.
     expect(resumed.events.filter((e) => e.event === 'snapshot')).toEqual([]);
@@ -80,8 +82,8 @@ describe('GET /dashboard/events', () => {
     expect(ids(resumed).slice(0, missed.length)).toEqual(missed);
     expect(missed.length).toBeGreaterThanOrEqual(2);
 
-    // An id from another life of the server (or too old) gets a fresh snapshot.
-    const stranger = await sse({ 'last-event-id': '999999999' });
+    // An id from another life of the server (a restarted /http), or not an id, gets a fresh snapshot.
+    const stranger = await sse({ 'last-event-id': `00000000-${lastSeen}` });
     await waitFor(() => stranger.events.length > 0, 5_000, 'an answer');
     expect(stranger.events[0]?.event).toBe('snapshot');
   });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../clock.js';
@@ -73,6 +74,12 @@ export class DashboardHub {
   #logs: readonly LogEntry[] = [];
   #logSeq = -1;
   #nextId = 1;
+  /**
+   * Frame ids are `<boot>-<n>`: a page that comes back to a new server (a restarted /http)
+   * with an id of the old one gets a snapshot, never the new server's frames as if it had
+   * missed only those.
+   */
+  readonly #boot = randomUUID().slice(0, 8);
   #stale = true;
   #lastSampleAt = 0;
   #timer: TimerHandle | undefined;
@@ -113,7 +120,7 @@ export class DashboardHub {
    * Takes an SSE response (headers not yet sent): refused with false at the client limit.
    * Sends a snapshot, or the frames after `lastEventId` when the ring still has them.
    */
-  async attach(response: ServerResponse, options: { readonly admin: boolean; readonly lastEventId: number | undefined }): Promise<boolean> {
+  async attach(response: ServerResponse, options: { readonly admin: boolean; readonly lastEventId: string | undefined }): Promise<boolean> {
     if (this.#clients.size >= this.#options.maxClients) {
       this.#stats.refused++;
       return false;
@@ -130,16 +137,22 @@ export class DashboardHub {
     });
     response.write('retry: 1000\n\n');
     if (!this.#current) await this.#refresh();
-    const last = options.lastEventId;
+    const last = this.#ownId(options.lastEventId);
     const oldest = this.#ring[0]?.id;
     if (last !== undefined && oldest !== undefined && last >= oldest - 1 && last < this.#nextId) {
       this.#stats.resumed++;
       for (const frame of this.#ring) if (frame.id > last) this.#send(client, frame);
       return true;
     }
-    if (last !== undefined) this.#stats.resnapshotted++;
+    if (options.lastEventId !== undefined) this.#stats.resnapshotted++;
     this.#snapshot(client);
     return true;
+  }
+
+  /** The frame number of an id this server gave, or undefined (another server's, or not an id). */
+  #ownId(id: string | undefined): number | undefined {
+    const match = id === undefined ? null : /^([0-9a-f]{8})-(\d{1,15})$/.exec(id);
+    return match && match[1] === this.#boot ? Number(match[2]) : undefined;
   }
 
   close(): void {
@@ -211,13 +224,13 @@ export class DashboardHub {
     const current = this.#current;
     if (!current) return;
     const body = client.admin ? { ...current, logs: this.#logs } : current;
-    this.#write(client, `id: ${this.#nextId - 1}\nevent: snapshot\ndata: ${JSON.stringify(body)}\n\n`);
+    this.#write(client, `id: ${this.#boot}-${this.#nextId - 1}\nevent: snapshot\ndata: ${JSON.stringify(body)}\n\n`);
   }
 
   #send(client: Client, frame: DashboardFrame): void {
     const body = client.admin && frame.logs ? { ...frame.sections, logs: frame.logs } : frame.sections;
     // A logs-only frame still moves a reader without the token to its id: nothing is missed on resume.
-    this.#write(client, `id: ${frame.id}\nevent: delta\ndata: ${JSON.stringify(body)}\n\n`);
+    this.#write(client, `id: ${this.#boot}-${frame.id}\nevent: delta\ndata: ${JSON.stringify(body)}\n\n`);
   }
 
   #write(client: Client, text: string): void {

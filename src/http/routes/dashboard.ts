@@ -89,7 +89,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const access = accessOf(request);
     if (access === 'none') return refuse(reply);
     const lastHeader = request.headers['last-event-id'];
-    const lastEventId = typeof lastHeader === 'string' && /^\d{1,15}$/.test(lastHeader) ? Number(lastHeader) : undefined;
+    const lastEventId = typeof lastHeader === 'string' && lastHeader.length <= 64 ? lastHeader : undefined;
     if (deps.config.dashboard.maxClients <= hub.stats.clients) {
       hub.noteRefused();
       return reply.code(503).header('retry-after', '5').send(errorBody(503, 'WAR_ERR_DASHBOARD_FULL', `${deps.config.dashboard.maxClients} pages already follow the dashboard (DASHBOARD_MAX_CLIENTS)`));
