@@ -17,7 +17,7 @@ async function run(): Promise<SuiteResult> {
     rows,
     notes: [
       'SSE: one client reading with fetch; the 100 events/s are check transitions over 10 checks (each a change of the checks section); the batchers are summarised, so 10,000 conversations are one row',
-      'crash → DOM: /monitors/memory is restarted through the admin API 50 times; the time from the request to a MutationObserver in the page seeing its new restart count',
+      'crash → DOM: a WhatsApp socket against a local server that closes every connection at once fails about once a second (WAR_ERR_WA_CLOSED); from the server stamping the connection to a MutationObserver in the page seeing the row\'s outage retries rise; includes the up to 250 ms coalescing',
     ],
     info: {},
   };
