@@ -62,12 +62,11 @@ describe('operations on a real runtime with two WhatsApp sessions against the lo
   }
 
   it('recover whatsapp reconnects one session now, long before its backoff, and leaves the other alone; restart resets the backoff', async () => {
-    const { server, runtime, events, socketOf, restartsOf } = await sessionsRuntime(20_000);
+    const { server, runtime, events, socketOf } = await sessionsRuntime(20_000);
     // Both sockets connected once, were dropped, and now wait 20 s or more.
     await waitFor(() => socketOf('s1')?.status === 'backing_off' && socketOf('s2')?.status === 'backing_off', 30_000, 'both sockets backing off');
     const s2Before = socketOf('s2');
     const connectionsBefore = server.connections.length;
-    const s1Restarts = restartsOf('s1');
     const asked = Date.now();
 
     const result = await runtime.operations.recover({ type: 'whatsapp', sessionId: 's1' }, OPERATOR);
@@ -75,7 +74,6 @@ describe('operations on a real runtime with two WhatsApp sessions against the lo
     await waitFor(() => server.connections.length > connectionsBefore, 15_000, 'a new connection to the WebSocket server');
     // Well inside the 20 s the backoff would have waited: the recovery made it.
     expect((server.connections.at(-1)?.at ?? Infinity) - asked).toBeLessThan(15_000);
-    expect(restartsOf('s1')).toBeGreaterThan(s1Restarts);
     const s2After = socketOf('s2');
     expect(s2After?.restarts).toBe(s2Before?.restarts);
     expect(s2After?.nextRestartAt).toBe(s2Before?.nextRestartAt);
