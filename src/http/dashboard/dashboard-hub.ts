@@ -53,6 +53,12 @@ interface Client {
 /** Events that make a section stale at once; anything else shows at the next sample (at most `sampleMs`). */
 const STALE_ON: readonly RuntimeEventType[] = ['failed', 'restarting', 'gave_up', 'escalated', 'check', 'session', 'dead_lettered', 'admin', 'action_failed'];
 const HEARTBEAT_MS = 15_000;
+/**
+ * How long the hub keeps reading after its last client left, so a page that reconnects (a
+ * network blip, a reload) still resumes from the ring; then it goes idle: nobody watching
+ * costs nothing (reading the state walks the tree, 10,000 batchers and all).
+ */
+const IDLE_AFTER_MS = 30_000;
 const LOG_LINES = 50;
 
 /**
@@ -87,6 +93,8 @@ export class DashboardHub {
   #unsubscribe: (() => void) | undefined;
   #reading: Promise<void> | undefined;
   #closed = false;
+  /** When the last client left; the hub reads nothing once it has been alone for IDLE_AFTER_MS. */
+  #aloneSince: number | undefined;
   #stats = { frames: 0, dropped: 0, refused: 0, resumed: 0, resnapshotted: 0, bytesSent: 0 };
 
   constructor(options: DashboardHubOptions) {
@@ -109,7 +117,7 @@ export class DashboardHub {
       },
       { types: STALE_ON, name: 'dashboard' },
     );
-    this.#schedule();
+    // Nothing is read until a page attaches.
     this.#heartbeat = setInterval(() => {
       for (const client of this.#clients) this.#write(client, ': keep-alive\n\n');
     }, HEARTBEAT_MS);
@@ -127,7 +135,9 @@ export class DashboardHub {
     }
     const client: Client = { response, admin: options.admin };
     this.#clients.add(client);
-    response.on('close', () => this.#clients.delete(client));
+    this.#aloneSince = undefined;
+    if (this.#timer === undefined) this.#schedule();
+    response.on('close', () => this.#detach(client));
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -147,6 +157,22 @@ export class DashboardHub {
     if (options.lastEventId !== undefined) this.#stats.resnapshotted++;
     this.#snapshot(client);
     return true;
+  }
+
+  #detach(client: Client): void {
+    if (this.#clients.delete(client) && this.#clients.size === 0) this.#aloneSince = this.#options.clock.now();
+  }
+
+  /**
+   * Nobody has watched for IDLE_AFTER_MS: stop reading, and forget the frames (none are made
+   * while idle, so a resume across the gap would miss changes: it gets a snapshot instead).
+   */
+  #goIdle(): void {
+    this.#timer = undefined;
+    this.#ring.length = 0;
+    this.#keys.clear();
+    this.#current = undefined;
+    this.#logSeq = -1;
   }
 
   /** The frame number of an id this server gave, or undefined (another server's, or not an id). */
@@ -170,8 +196,12 @@ export class DashboardHub {
   }
 
   async #tick(): Promise<void> {
+    const now = this.#options.clock.now();
+    if (this.#clients.size === 0 && this.#aloneSince !== undefined && now - this.#aloneSince >= IDLE_AFTER_MS) {
+      this.#goIdle();
+      return;
+    }
     try {
-      const now = this.#options.clock.now();
       const logsChanged = this.#options.logs().next !== this.#logSeq;
       if (this.#stale || logsChanged || now - this.#lastSampleAt >= (this.#options.sampleMs ?? 1_000)) await this.#refresh();
     } catch (error) {
@@ -242,7 +272,7 @@ export class DashboardHub {
     // a snapshot written before the first flush is not a slow reader.
     if (!flowing && response.writableLength > this.#options.clientBufferBytes) {
       this.#stats.dropped++;
-      this.#clients.delete(client);
+      this.#detach(client);
       this.#options.logger.warn({ unreadBytes: response.writableLength }, 'dashboard: a client stopped reading; dropped it');
       response.destroy();
     }

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest, RequestPayload } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { allowEmptyBody, emptyBodyAsObject } from '../empty-body.js';
 import { recoveryProblem, type RecoverRequest, type WhatsAppRecoveryMode } from '../../operations/operations.js';
 import { adminAuth } from '../admin-auth.js';
 import { errorBody } from '../error-handler.js';
@@ -66,15 +67,6 @@ export function adminRoutes(app: FastifyInstance, deps: HttpDeps, ownPath: strin
   const { operations } = deps;
   app.register(async (admin) => {
     admin.addHook('onRequest', adminAuth(deps.config.adminToken));
-    // recover and test may come without a body (recover batches): fastify would refuse an empty JSON body.
-    const allowEmpty = async (request: FastifyRequest, _reply: unknown, payload: RequestPayload): Promise<RequestPayload> => {
-      if (request.headers['content-length'] === '0') delete request.headers['content-type'];
-      return payload;
-    };
-    const emptyBody = async (request: { body: unknown }): Promise<void> => {
-      request.body ??= {};
-    };
-
     admin.get('/admin/status', async () => operations.status());
 
     admin.get('/admin/health', async (_request, reply) => {
@@ -105,7 +97,7 @@ export function adminRoutes(app: FastifyInstance, deps: HttpDeps, ownPath: strin
 
     admin.post<{ Params: { type: RecoverRequest['type'] }; Body: RecoverBody }>(
       '/admin/recover/:type',
-      { schema: { params: recoverParams, body: recoverBody }, bodyLimit: 4096, preParsing: allowEmpty, preValidation: emptyBody },
+      { schema: { params: recoverParams, body: recoverBody }, bodyLimit: 4096, preParsing: allowEmptyBody, preValidation: emptyBodyAsObject },
       async (request, reply) => {
         const { type } = request.params;
         const body = request.body;
@@ -118,7 +110,7 @@ export function adminRoutes(app: FastifyInstance, deps: HttpDeps, ownPath: strin
       },
     );
 
-    admin.post<{ Body: { session?: string } }>('/admin/test', { schema: { body: testBody }, bodyLimit: 4096, preParsing: allowEmpty, preValidation: emptyBody }, async (request, reply) => {
+    admin.post<{ Body: { session?: string } }>('/admin/test', { schema: { body: testBody }, bodyLimit: 4096, preParsing: allowEmptyBody, preValidation: emptyBodyAsObject }, async (request, reply) => {
       const result = await operations.test(requestInitiator(request), request.body.session === undefined ? {} : { sessionId: request.body.session });
       return reply.code(result.pipeline.ok ? 200 : 502).send({ ok: result.pipeline.ok, ...result });
     });

@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TREE } from '../../tree-paths.js';
 import { walkTree } from '../../../supervisor/tree-node.js';
 import { DashboardHub } from '../dashboard/dashboard-hub.js';
 import { DashboardState, recentLogs } from '../dashboard/dashboard-state.js';
+import { bearerDigest, sameToken, tokenDigest } from '../admin-auth.js';
 import { errorBody } from '../error-handler.js';
 import type { HttpDeps } from '../http-deps.js';
 
@@ -25,8 +25,6 @@ const batchersQuery = {
   },
 } as const;
 
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-
 type Access = 'admin' | 'read' | 'none';
 
 /**
@@ -38,14 +36,12 @@ type Access = 'admin' | 'read' | 'none';
  * it on the admin routes.
  */
 export function dashboardRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  const admin = deps.config.adminToken === undefined ? undefined : digest(deps.config.adminToken);
-  const reader = deps.config.dashboard.token === undefined ? undefined : digest(deps.config.dashboard.token);
+  const admin = deps.config.adminToken === undefined ? undefined : tokenDigest(deps.config.adminToken);
+  const reader = deps.config.dashboard.token === undefined ? undefined : tokenDigest(deps.config.dashboard.token);
   const accessOf = (request: FastifyRequest): Access => {
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    const given = match ? digest(match[1] as string) : undefined;
-    if (given && admin && timingSafeEqual(given, admin)) return 'admin';
-    if (given && reader && timingSafeEqual(given, reader)) return 'read';
+    const given = bearerDigest(request);
+    if (sameToken(given, admin)) return 'admin';
+    if (sameToken(given, reader)) return 'read';
     return reader === undefined ? 'read' : 'none';
   };
   const refuse = (reply: FastifyReply): FastifyReply =>

@@ -3,6 +3,7 @@ import { QR_CONTENT_TYPES, renderQr, type QrFormat } from '../../../actors/whats
 import { SessionDirectory } from '../../../actors/whatsapp/session-directory.js';
 import { ERROR_CODES, errorCode } from '../../errors.js';
 import { adminAuth } from '../admin-auth.js';
+import { allowEmptyBody, emptyBodyAsObject } from '../empty-body.js';
 import { errorBody } from '../error-handler.js';
 import type { HttpDeps } from '../http-deps.js';
 
@@ -69,11 +70,8 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.register(async (admin) => {
     admin.addHook('onRequest', adminAuth(deps.config.adminToken));
-    // Fastify rejects an empty body with a JSON content type; a pairing request may have none.
-    admin.addHook('preParsing', async (request, _reply, payload) => {
-      if (request.headers['content-length'] === '0') delete request.headers['content-type'];
-      return payload;
-    });
+    // A pairing request may have no body.
+    admin.addHook('preParsing', allowEmptyBody);
 
     admin.get<{ Params: { id: string }; Querystring: { format?: QrFormat | 'json' } }>(
       '/sessions/:id/qr',
@@ -100,9 +98,7 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
       {
         schema: { params: idParams, body: pairBody },
         bodyLimit: 4096,
-        preValidation: async (request) => {
-          request.body ??= {};
-        },
+        preValidation: emptyBodyAsObject,
       },
       async (request, reply) => {
         try {
