@@ -274,6 +274,9 @@ export class YClientsServer {
   // ---- the request -------------------------------------------------------------------------
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // Counted at arrival, as a server's edge counts, not after the body has been read: reading
+    // it takes event-loop turns that a loaded machine stretches unevenly between requests.
+    const arrivedAt = Date.now();
     const raw = await readBody(request);
     const url = new URL(request.url ?? '/', 'http://local');
     const method = request.method ?? 'GET';
@@ -289,7 +292,7 @@ export class YClientsServer {
       method,
       path: url.pathname,
       query: url.search,
-      at: Date.now(),
+      at: arrivedAt,
       token: auth.partner,
       userToken: auth.user,
       accept: header(request, 'accept'),
