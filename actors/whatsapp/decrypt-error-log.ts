@@ -100,26 +100,65 @@ export function baileysLogger(logger: Logger, decryptErrors: DecryptErrorLog): B
   };
 }
 
+/** Where one session wants its thread's console output: its logger and its decrypt-error limiter. */
+export interface ConsoleSink {
+  readonly logger: Logger;
+  readonly decryptErrors: DecryptErrorLog;
+}
+
+/** The router lives on the console it replaces: one per thread, found again by every session of the thread. */
+const ROUTER = Symbol.for('wa-runtime.console-router');
+
+interface ConsoleRouter {
+  readonly sinks: ConsoleSink[];
+  readonly original: Pick<Console, 'log' | 'info' | 'warn' | 'error'>;
+}
+
+type RoutableConsole = Console & { [ROUTER]?: ConsoleRouter };
+
 /**
  * libsignal reports decrypt failures with console.error (with whole session records via
- * console.info). Inside a session's own worker thread, console belongs to that session, so
- * it is routed here; returns the function that puts console back.
+ * console.info). console belongs to the thread, not to a session, and a thread may host many
+ * sessions (WA_SESSIONS_PER_THREAD): the first session on the thread installs one router, each
+ * session adds its sink, and the last to leave puts console back. With one session on the
+ * thread its lines are its own; with several nothing in libsignal's output says whose they are,
+ * so they go to the oldest session's limiter and logger, marked `sharedThread` (the storm is
+ * still bounded: one limiter takes them all). Returns the function that removes this sink.
  */
-export function routeConsole(target: { console: Console }, logger: Logger, decryptErrors: DecryptErrorLog): () => void {
-  const original = { log: target.console.log, info: target.console.info, warn: target.console.warn, error: target.console.error };
-  const route =
-    (level: 'debug' | 'warn'): ((...args: unknown[]) => void) =>
-    (...args) => {
-      const text = args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : '')).join(' ');
-      if (decryptErrors.offer(text)) return;
-      // Never the arguments themselves: libsignal passes session records (key material).
-      logger[level]({ console: text.slice(0, 200) }, 'console output in the session thread');
-    };
-  target.console.log = route('debug');
-  target.console.info = route('debug');
-  target.console.warn = route('warn');
-  target.console.error = route('warn');
-  return () => Object.assign(target.console, original);
+export function routeConsole(target: { console: Console }, sink: ConsoleSink): () => void {
+  const routed = target.console as RoutableConsole;
+  let router = routed[ROUTER];
+  if (!router) {
+    const installed: ConsoleRouter = { sinks: [], original: { log: routed.log, info: routed.info, warn: routed.warn, error: routed.error } };
+    const route =
+      (level: 'debug' | 'warn'): ((...args: unknown[]) => void) =>
+      (...args) => {
+        const first = installed.sinks[0];
+        if (!first) return;
+        const text = args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : '')).join(' ');
+        const sharedThread = installed.sinks.length > 1;
+        if (first.decryptErrors.offer(text, sharedThread ? { sharedThread } : undefined)) return;
+        // Never the arguments themselves: libsignal passes session records (key material).
+        first.logger[level]({ console: text.slice(0, 200), ...(sharedThread ? { sharedThread } : {}) }, 'console output in the session thread');
+      };
+    routed.log = route('debug');
+    routed.info = route('debug');
+    routed.warn = route('warn');
+    routed.error = route('warn');
+    routed[ROUTER] = installed;
+    router = installed;
+  }
+  const sinks = router.sinks;
+  sinks.push(sink);
+  const original = router.original;
+  return () => {
+    const index = sinks.indexOf(sink);
+    if (index < 0) return;
+    sinks.splice(index, 1);
+    if (sinks.length > 0) return;
+    Object.assign(routed, original);
+    delete routed[ROUTER];
+  };
 }
 
 function describe(object: unknown, message: string | undefined): string {

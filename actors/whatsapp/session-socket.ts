@@ -21,7 +21,7 @@ export interface SessionSocketArgs {
   readonly socket: SocketOptions;
   /** The module and export of the SocketFactory; unset: real Baileys. */
   readonly factory?: { readonly module: string; readonly exportName: string };
-  /** Route the thread's console (libsignal's output) through the decrypt-error limiter; only in the session's own thread. */
+  /** Route the thread's console (libsignal's output) through the decrypt-error limiter; only in a session thread. */
   readonly routeConsole: boolean;
   readonly decryptLog: { readonly perWindow: number; readonly windowMs: number };
   /** How often changed decrypt-error counts are reported to the gateway. */
@@ -155,6 +155,7 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     setStatus(ctx, 'connecting');
     report(ctx, { type: 'status', status: 'connecting' });
     connection.socket = factory({
+      sessionId: args.sessionId,
       options: args.socket,
       auth: auth.state,
       saveCreds: auth.saveCreds,
@@ -323,7 +324,7 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
   return {
     async start(ctx) {
       decryptErrors = new DecryptErrorLog(ctx.log.child({ component: 'decrypt' }), () => ctx.clock.now(), args.decryptLog);
-      if (args.routeConsole) restoreConsole = routeConsole(globalThis, ctx.log.child({ component: 'console' }), decryptErrors);
+      if (args.routeConsole) restoreConsole = routeConsole(globalThis, { logger: ctx.log.child({ component: 'console' }), decryptErrors });
       try {
         factory = overrides.factory ?? (args.factory ? await loadFactory(args.factory) : (await import('./baileys-socket.js')).createBaileysSocket);
         store = overrides.authStore ?? openAuthStore(args.auth, (error) => ctx.log.error({ err: error }, 'the auth-state store cannot reach Redis; auth writes wait'));

@@ -43,6 +43,8 @@ export interface SocketOptions {
 }
 
 export interface SocketInput {
+  /** Which session this socket is for (sessions may share a thread). */
+  readonly sessionId: string;
   readonly options: SocketOptions;
   readonly auth: AuthenticationState;
   /** Persists the credentials after Baileys changed them (`creds.update`). */

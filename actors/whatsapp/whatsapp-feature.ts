@@ -29,7 +29,7 @@ export interface WhatsAppOffers {
 
 export interface WhatsAppFeatureDeps {
   readonly ingest: BatchIngest;
-  /** Where sockets run: each in its own worker thread, or (tests) locally with their own socket factory. */
+  /** Where sockets run: on session threads (WA_SESSIONS_PER_THREAD to one), or (tests) locally with their own socket factory. */
   readonly placement?: WhatsAppTreeOptions['placement'];
   /** Shows a session's fresh QR; by default drawn on stderr when it is a terminal, else logged as available. */
   readonly showQr?: (sessionId: string, qr: string) => void;
@@ -37,7 +37,7 @@ export interface WhatsAppFeatureDeps {
 
 /**
  * The WhatsApp feature: one `/whatsapp/<id>` subtree per WA_SESSIONS id (a gateway on the main
- * thread, a Baileys socket on its own worker thread). The sockets are dependency children: a
+ * thread, a Baileys socket on a session thread shared by up to WA_SESSIONS_PER_THREAD sessions). The sockets are dependency children: a
  * network-style close is retried for ever at the capped backoff, while the close-code table
  * (close-codes.ts) still decides halts (401, 403, 411, 440).
  */
@@ -60,6 +60,7 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
     sessions: wa.sessions,
     placement,
     socketShutdownMs: wa.socketShutdownMs,
+    sessionsPerThread: wa.sessionsPerThread,
     gateway: (sessionId) => ({
       sessionId,
       socket: links.to(sessionPaths(sessionId).socket),

@@ -6,12 +6,22 @@ import { childId } from '../../supervisor/tree-node.js';
 import { sessionGateway, type SessionGatewayDeps } from './session-gateway.js';
 import { sessionSocket, type SessionSocketArgs, type SessionSocketOverrides } from './session-socket.js';
 
+export type WhatsAppPlacement =
+  | { readonly kind: 'thread'; readonly factory?: { readonly module: string; readonly exportName: string } }
+  | { readonly kind: 'local'; readonly overrides: (sessionId: string) => SessionSocketOverrides };
+
 export interface WhatsAppTreeOptions {
   readonly sessions: readonly string[];
   readonly gateway: (sessionId: string) => SessionGatewayDeps;
   readonly socket: (sessionId: string) => SessionSocketArgs;
-  /** `thread` in production: each session's socket in its own worker. Tests may run it locally with live overrides. */
-  readonly placement: { readonly kind: 'thread' } | { readonly kind: 'local'; readonly overrides: (sessionId: string) => SessionSocketOverrides };
+  /**
+   * `thread` in production: sockets on session threads, `sessionsPerThread` to a thread (a
+   * factory module may stand in for Baileys there, for tests). Tests may also run them locally
+   * with live overrides.
+   */
+  readonly placement: WhatsAppPlacement;
+  /** Sessions sharing one worker thread (WA_SESSIONS_PER_THREAD). */
+  readonly sessionsPerThread: number;
   readonly backoff?: Partial<BackoffOptions>;
   /** How long a socket may take to close its WebSocket and auth store. */
   readonly socketShutdownMs: number;
@@ -23,7 +33,7 @@ export interface WhatsAppTreeOptions {
  *   whatsapp/          one_for_one: one number's trouble never touches another's
  *   └── <id>/          rest_for_one: the socket restarts alone; a restarted gateway takes its socket along
  *       ├── gateway    main thread: send queue, status, inbound into the batchers
- *       └── socket     worker thread `whatsapp:<id>`: the Baileys socket and the close-code rule
+ *       └── socket     on a session thread (WA_SESSIONS_PER_THREAD to one): the Baileys socket and the close-code rule
  *
  * The socket is a dependency child: a connection that closes (428 and friends, ERR_WA_CLOSED)
  * is an outage, retried for ever at the capped backoff; the close-code table decides the halts.
@@ -35,13 +45,24 @@ export function whatsappTree(options: WhatsAppTreeOptions): SupervisorSpec {
     kind: 'supervisor',
     id: childId(TREE.whatsapp),
     strategy: 'one_for_one',
-    children: options.sessions.map((sessionId) => sessionTree(sessionId, options)),
+    children: options.sessions.map((sessionId, index) => sessionTree(sessionId, sessionThreadGroup(options.sessions, index, options.sessionsPerThread), options)),
   };
 }
 
-function sessionTree(sessionId: string, options: WhatsAppTreeOptions): ChildSpec {
-  const args = options.socket(sessionId);
+/**
+ * The worker thread a session's socket runs on: WA_SESSIONS in order, `perThread` to a thread
+ * (`whatsapp:<id>` when each has its own, `whatsapp:thread-<n>` when they share). A thread that
+ * dies takes its group down; each session of it restarts under its own supervisor and the first
+ * to come back opens the group's fresh thread, which the others join.
+ */
+export function sessionThreadGroup(sessions: readonly string[], index: number, perThread: number): string {
+  return perThread === 1 ? `whatsapp:${sessions[index]}` : `whatsapp:thread-${Math.floor(index / perThread)}`;
+}
+
+function sessionTree(sessionId: string, group: string, options: WhatsAppTreeOptions): ChildSpec {
   const placement = options.placement;
+  const socketArgs = options.socket(sessionId);
+  const args = placement.kind === 'thread' && placement.factory ? { ...socketArgs, factory: placement.factory } : socketArgs;
   const socketModule = siblingModule(import.meta.url, './session-socket.js');
   return {
     kind: 'supervisor',
@@ -61,7 +82,7 @@ function sessionTree(sessionId: string, options: WhatsAppTreeOptions): ChildSpec
         ...(options.backoff ? { backoff: options.backoff } : {}),
         behaviour:
           placement.kind === 'thread'
-            ? thread({ module: socketModule, exportName: 'createSessionSocket', args, group: `whatsapp:${sessionId}` })
+            ? thread({ module: socketModule, exportName: 'createSessionSocket', args, group })
             : local(() => sessionSocket(args, placement.overrides(sessionId))),
       },
     ],

@@ -125,6 +125,8 @@ export interface Config {
     readonly inboundBufferMax: number;
     /** How long a stopping socket may take to close its WebSocket and auth store. */
     readonly socketShutdownMs: number;
+    /** Sessions placed on one worker thread: memory shared against the blast radius of a thread crash. */
+    readonly sessionsPerThread: number;
   };
   /** The monitors under /monitors (actors/monitors): what each checks and when it warns. */
   readonly monitors: {
@@ -271,6 +273,7 @@ const VARIABLES = {
   WA_SEND_TIMEOUT_MS: integer({ min: 1_000, max: 600_000, fallback: 90_000 }),
   WA_INBOUND_BUFFER_MAX: integer({ min: 1, max: 1_000_000, fallback: 10_000 }),
   WA_SOCKET_SHUTDOWN_MS: integer({ min: 100, max: 600_000, fallback: 10_000 }),
+  WA_SESSIONS_PER_THREAD: integer({ min: 1, max: 1_000, fallback: 16 }),
   MONITOR_INTERVAL_MS: integer({ min: 100, max: 3_600_000, fallback: 10_000 }),
   WA_DOWN_ALERT_MS: integer({ min: 1_000, max: 86_400_000, fallback: 60_000 }),
   WA_DECRYPT_ERRORS_WARN_PER_MIN: integer({ min: 1, max: 1_000_000, fallback: 60 }),
@@ -444,6 +447,7 @@ export function loadConfig(env: Environment): LoadedConfig {
       sendTimeoutMs: values.WA_SEND_TIMEOUT_MS,
       inboundBufferMax: values.WA_INBOUND_BUFFER_MAX,
       socketShutdownMs: values.WA_SOCKET_SHUTDOWN_MS,
+      sessionsPerThread: values.WA_SESSIONS_PER_THREAD,
     },
     monitors: {
       intervalMs: values.MONITOR_INTERVAL_MS,

@@ -26,13 +26,37 @@ describe('Bad MAC and decrypt errors', () => {
     const { logger, lines } = captureLogger('debug');
     const log = new DecryptErrorLog(logger, () => 0, { perWindow: 1, windowMs: 60_000 });
     const target = { console: { ...console } as Console };
-    const restore = routeConsole(target, logger, log);
+    const restore = routeConsole(target, { logger, decryptErrors: log });
     for (let i = 0; i < 100; i++) target.console.error('Session error:Error: Bad MAC', 'Error: Bad MAC\n    at stack');
     target.console.info('Closing session:', { privKey: 'key-material-must-not-leak' });
     expect(log.counts.badMac).toBe(100);
     expect(lines()).toHaveLength(2);
     expect(lines().join('\n')).not.toContain('key-material-must-not-leak');
     restore();
+    expect(target.console.error).toBe(console.error);
+  });
+
+  it('sessions sharing a thread share one router: the storm stays bounded, lines are marked shared, and console comes back when the last leaves', () => {
+    const first = captureLogger('debug');
+    const second = captureLogger('debug');
+    const firstLog = new DecryptErrorLog(first.logger, () => 0, { perWindow: 2, windowMs: 60_000 });
+    const secondLog = new DecryptErrorLog(second.logger, () => 0, { perWindow: 2, windowMs: 60_000 });
+    const target = { console: { ...console } as Console };
+    const leaveFirst = routeConsole(target, { logger: first.logger, decryptErrors: firstLog });
+    const routedError = target.console.error;
+    const leaveSecond = routeConsole(target, { logger: second.logger, decryptErrors: secondLog });
+    expect(target.console.error).toBe(routedError);
+    for (let i = 0; i < 50; i++) target.console.error('Session error:Error: Bad MAC');
+    expect(firstLog.counts.badMac + secondLog.counts.badMac).toBe(50);
+    expect(first.lines().length + second.lines().length).toBe(2);
+    expect(first.lines()[0]).toContain('"sharedThread":true');
+    leaveFirst();
+    // The one left owns the thread's console again, unmarked.
+    target.console.error('Session error:Error: Bad MAC');
+    expect(secondLog.counts.badMac).toBe(1);
+    leaveSecond();
+    expect(target.console.error).toBe(console.error);
+    leaveSecond();
     expect(target.console.error).toBe(console.error);
   });
 });
