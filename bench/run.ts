@@ -12,13 +12,14 @@ import { bookingSuite } from './booking/suite.js';
 import { opsSuite } from './ops/suite.js';
 import { dashboardSuite } from './dashboard/suite.js';
 import { batchingSuite } from './batching/suite.js';
+import { whatsappSuite } from './whatsapp/suite.js';
 import { machineInfo } from './support/machine.js';
 import { writeReport, type SuiteReport } from './support/results.js';
 import type { Suite } from './support/suite.js';
 import { formatTarget, renderTable } from './support/table.js';
 
 /** Add a suite here. */
-const SUITES: readonly Suite[] = [actorSuite, batchingSuite, alertsSuite, bookingSuite, opsSuite, dashboardSuite];
+const SUITES: readonly Suite[] = [actorSuite, batchingSuite, alertsSuite, bookingSuite, opsSuite, dashboardSuite, whatsappSuite];
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2);

@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   WAR_ERR_WA_ALREADY_PAIRED: { status: 409, meaning: 'the session is connected; log it out before pairing again' },
   WAR_ERR_WA_PAIRING_FAILED: { status: 502, meaning: 'WhatsApp did not offer pairing, or the connection closed first' },
   WAR_ERR_WA_QUEUE_FULL: { status: 503, meaning: "the session's send queue is full (WA_SEND_QUEUE_MAX)" },
+  WAR_ERR_WA_NOT_OWNER: { status: 409, meaning: 'another runtime owns the session now (its lease and fence moved on); send through that node' },
   WAR_ERR_WA_UNKNOWN_SESSION: { status: 404, meaning: 'no such session in WA_SESSIONS' },
   WAR_ERR_WA_BAD_REQUEST: { status: 400, meaning: 'a send request has a bad phone or an empty text' },
   WAR_ERR_WA_SEND_FAILED: { status: 502, meaning: 'WhatsApp refused the message' },

@@ -35,4 +35,6 @@ export interface Feature<O> {
   readonly children: readonly ChildSpec[];
   readonly offers: O;
   preflight?(): Promise<void>;
+  /** After the tree has stopped: lets go of what the feature opened outside it (a file, a connection). */
+  close?(): Promise<void>;
 }

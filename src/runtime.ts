@@ -273,6 +273,9 @@ export class Runtime {
     } catch (error) {
       failure = error;
     }
+    for (const feature of [...this.#features].reverse()) {
+      await feature.close?.().catch((error: unknown) => this.#logger.warn({ err: error }, 'a feature could not close what it opened'));
+    }
     // After the tree: the checks' removals as their actors stopped are written too.
     await this.#closeHistory();
     // Whatever became of the tree, what the memory store holds is written out.

@@ -47,7 +47,7 @@ export function storeFeature(ctx: FeatureContext, options: { store?: BatchStore 
 }
 
 /** Files the embedded stores keep under DATA_DIR. */
-export const DATA_FILES = { sqlite: 'batches.sqlite', memorySpill: 'memory-spill.json' } as const;
+export const DATA_FILES = { sqlite: 'batches.sqlite', memorySpill: 'memory-spill.json', outbox: 'outbox.sqlite' } as const;
 
 function createStore(ctx: FeatureContext): BatchStore {
   const { config } = ctx;

@@ -17,6 +17,10 @@ export const createBaileysSocket: SocketFactory = (input) => {
     keepAliveIntervalMs: options.keepAliveIntervalMs,
     qrTimeout: options.qrTimeoutMs,
     markOnlineOnConnect: false,
+    // A session answers new messages; it never needs the phone's history, which on a real
+    // account arrives as megabytes of protobuf per session on every fresh link.
+    syncFullHistory: false,
+    shouldSyncHistoryMessage: () => false,
     // Groups are never conversations here: skip decrypting them at all.
     shouldIgnoreJid: (jid) => jid.endsWith('@g.us') || jid.endsWith('@broadcast') || jid.endsWith('@newsletter'),
   });

@@ -12,6 +12,7 @@ import { ActivityCounters } from './activity-counters.js';
 import { closeCodeName } from './close-codes.js';
 import type { DecryptErrorCounts } from './decrypt-error-log.js';
 import type { IgnoredReason } from './inbound.js';
+import type { Outbox, OutboxEntry } from './outbox.js';
 import { refused, type GatewayMessage, type InboundText, type Outcome, type QrInfo, type SendAccepted, type SessionInfo, type SocketHints, type SocketMessage, type SocketReply } from './session-protocol.js';
 import { isHalted, isSelfHealing, type SessionStatus } from './session-status.js';
 
@@ -33,6 +34,10 @@ export interface SessionGatewayDeps {
   /** Shows a fresh QR to whoever watches the terminal. */
   readonly showQr: (sessionId: string, qr: string) => void;
   readonly newMessageId: () => string;
+  /** Where the send queue is kept: the store's (SQLite, Redis), or memory with BATCH_STORE=memory. */
+  readonly outbox: Outbox;
+  /** The session's current ownership fence when runtimes share sessions (cluster); undefined on a single node. */
+  readonly fence?: () => number | undefined;
   readonly queueMax: number;
   readonly sendAttempts: number;
   readonly sendRetryMs: number;
@@ -42,17 +47,21 @@ export interface SessionGatewayDeps {
   readonly inboundBufferMax: number;
 }
 
-interface Outgoing {
-  readonly id: string;
-  readonly phone: string;
-  readonly text: string;
-  readonly source: string;
+interface Outgoing extends OutboxEntry {
   attempts: number;
+  /** WhatsApp acknowledged it (or it was given up); it leaves the queue once the store has removed it too. */
+  done: boolean;
 }
+
+/** How many queued messages are read back from the store at a start; the queue's bound applies to the store as well. */
+const LOAD_LIMIT = 1_000_000;
 
 /**
  * A session's side on the main thread, which outlives its socket's restarts: the send queue
- * (in order, waiting while the socket is down, bounded), inbound texts on their way into the
+ * (in order, waiting while the socket is down, bounded, kept in the store: an accepted message
+ * is in the store before the sender hears so, and leaves it only after WhatsApp acknowledged
+ * it, so a crash of the gateway, its thread or the process sends it after the restart, under
+ * the same message id), inbound texts on their way into the
  * batchers, the session's status and counters as operators see them, and the history the
  * close-code rule needs across restarts (consecutive 500s).
  */
@@ -74,6 +83,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
   let qr: { value: string; at: number } | undefined;
   let unsubscribe: (() => void) | undefined;
   let inboundRetryArmed = false;
+  let loaded = false;
 
   const iso = (at: number | undefined): string | null => (at === undefined ? null : new Date(at).toISOString());
 
@@ -88,7 +98,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       nextRetryAt: iso(nextRetryAt),
       alert: alert ?? null,
       qrAvailable: qr !== undefined,
-      queue: { depth: queue.length, max: deps.queueMax, inFlight: inFlight !== undefined, failed },
+      queue: { depth: queue.length, max: deps.queueMax, inFlight: inFlight !== undefined, failed, durable: deps.outbox.durable, loaded },
       inbound: { accepted, duplicates, waiting: inbound.length, ignored: { ...ignored } },
       decryptErrors,
       messages_sent_24h: counters.last24h('sent', now),
@@ -143,7 +153,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
   const pump = (ctx: ActorContext<GatewayMessage>): void => {
     if (inFlight !== undefined || status !== 'open') return;
     const head = queue[0];
-    if (!head) return;
+    if (!head || head.done) return;
     const socket = deps.socket;
     inFlight = head.id;
     head.attempts++;
@@ -159,14 +169,14 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
     );
   };
 
-  const sendResult = (message: Extract<GatewayMessage, { type: 'send_result' }>, ctx: ActorContext<GatewayMessage>): void => {
+  const sendResult = async (message: Extract<GatewayMessage, { type: 'send_result' }>, ctx: ActorContext<GatewayMessage>): Promise<void> => {
     if (inFlight !== message.id) return;
     inFlight = undefined;
     const head = queue[0];
     if (!head || head.id !== message.id) return;
     const now = ctx.clock.now();
     if (!message.error) {
-      queue.shift();
+      head.done = true;
       counters.record('sent', now);
       ctx.log.debug({ id: head.id, source: head.source }, 'message sent');
     } else if (isSocketDown(message.error.code) || (message.error.code === 'WAR_ERR_ASK_TIMEOUT' && status !== 'open')) {
@@ -177,7 +187,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       publish(ctx);
       return;
     } else if (head.attempts >= deps.sendAttempts) {
-      queue.shift();
+      head.done = true;
       failed++;
       counters.record('errors', now);
       ctx.log.error({ id: head.id, source: head.source, attempts: head.attempts, error: message.error }, 'message could not be sent; given up');
@@ -189,23 +199,70 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       publish(ctx);
       return;
     }
+    await settleHead(ctx);
+  };
+
+  /**
+   * The head is done: out of the store, then out of memory, then the next one goes. Until the
+   * store has removed it nothing behind it is sent (order), and a removal that fails is tried
+   * again; a crash meanwhile sends it once more, under its id.
+   */
+  const settleHead = async (ctx: ActorContext<GatewayMessage>): Promise<void> => {
+    const head = queue[0];
+    if (!head?.done) return;
+    try {
+      await deps.outbox.remove(deps.sessionId, head.id, deps.fence?.());
+    } catch (error) {
+      deps.conditions.on(`outbox:${deps.sessionId}`, 'warn', { err: error, id: head.id }, 'could not remove a sent message from the stored send queue; retrying');
+      ctx.timers.once('send_retry', deps.sendRetryMs, { type: 'pump' });
+      publish(ctx);
+      return;
+    }
+    deps.conditions.off(`outbox:${deps.sessionId}`, 'the stored send queue takes writes again');
+    queue.shift();
     publish(ctx);
     pump(ctx);
   };
 
-  const enqueue = (message: Extract<GatewayMessage, { type: 'send' }>, ctx: ActorContext<GatewayMessage>): Outcome<SendAccepted> => {
+  /** Reads the stored queue into memory (at a start); until it has, sends are refused, not accepted past what is stored. */
+  const loadOutbox = async (ctx: ActorContext<GatewayMessage>): Promise<void> => {
+    try {
+      const stored = await deps.outbox.load(deps.sessionId, LOAD_LIMIT);
+      queue.length = 0;
+      for (const entry of stored) queue.push({ ...entry, attempts: 0, done: false });
+      loaded = true;
+      deps.conditions.off(`outbox_load:${deps.sessionId}`, 'the stored send queue was read');
+      if (stored.length > 0) ctx.log.info({ depth: stored.length }, 'send queue read back from the store; sending it in order');
+    } catch (error) {
+      deps.conditions.on(`outbox_load:${deps.sessionId}`, 'warn', { err: error }, 'could not read the stored send queue; sends are refused until it is read');
+      ctx.timers.once('load_outbox', deps.inboundRetryMs, { type: 'load_outbox' });
+    }
+    publish(ctx);
+    pump(ctx);
+  };
+
+  const enqueue = async (message: Extract<GatewayMessage, { type: 'send' }>, ctx: ActorContext<GatewayMessage>): Promise<Outcome<SendAccepted>> => {
     const phone = normalizePhone(message.to);
     if (!phone.ok) return refused('WAR_ERR_WA_BAD_REQUEST', `to: ${phone.problem}`);
     if (typeof message.text !== 'string' || !hasVisibleText(message.text)) return refused('WAR_ERR_WA_BAD_REQUEST', 'text must have a visible character');
-    if (queue.length >= deps.queueMax) {
+    if (!loaded) return refused('WAR_ERR_STORE_UNAVAILABLE', `the send queue of session ${deps.sessionId} has not been read from the store yet`);
+    const full = (): Outcome<SendAccepted> => {
       ctx.log.warn({ source: message.source, queueMax: deps.queueMax }, 'send queue full; message refused');
       return refused('WAR_ERR_WA_QUEUE_FULL', `the send queue of session ${deps.sessionId} is full (${deps.queueMax})`);
+    };
+    if (queue.length >= deps.queueMax) return full();
+    const entry: OutboxEntry = { id: deps.newMessageId(), phone: phone.phone, text: message.text, source: message.source, acceptedAt: ctx.clock.now() };
+    try {
+      const pushed = await deps.outbox.push(deps.sessionId, entry, deps.queueMax, deps.fence?.());
+      if (!pushed.accepted) return full();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code === 'WAR_ERR_WA_NOT_OWNER' ? 'WAR_ERR_WA_NOT_OWNER' : 'WAR_ERR_STORE_UNAVAILABLE';
+      return refused(code, error instanceof Error ? error.message : String(error));
     }
-    const id = deps.newMessageId();
-    queue.push({ id, phone: phone.phone, text: message.text, source: message.source, attempts: 0 });
+    queue.push({ ...entry, attempts: 0, done: false });
     publish(ctx);
     pump(ctx);
-    return { ok: true, value: { id, queueDepth: queue.length } };
+    return { ok: true, value: { id: entry.id, queueDepth: queue.length } };
   };
 
   /** Hands waiting inbound texts to the batchers, in order; stops at the first the store cannot take. */
@@ -267,6 +324,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
         });
       };
       follow();
+      ctx.self.tell({ type: 'load_outbox' });
       publish(ctx);
       // A gateway restarted on its own starts blank: the running socket tells it where it stands.
       deps.socket.tell({ type: 'report' });
@@ -321,7 +379,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
           decryptErrors = message.counts;
           return undefined;
         case 'send': {
-          const outcome = enqueue(message, ctx);
+          const outcome = await enqueue(message, ctx);
           if (!outcome.ok) {
             counters.record('errors', ctx.clock.now());
             // A pipeline reply arrives by tell: nobody else hears of its refusal.
@@ -330,10 +388,14 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
           return outcome;
         }
         case 'send_result':
-          sendResult(message, ctx);
+          await sendResult(message, ctx);
           return undefined;
         case 'pump':
-          pump(ctx);
+          if (queue[0]?.done) await settleHead(ctx);
+          else pump(ctx);
+          return undefined;
+        case 'load_outbox':
+          if (!loaded) await loadOutbox(ctx);
           return undefined;
         case 'info':
           return info(ctx);
@@ -353,10 +415,12 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       if (inbound.length > 0) {
         ctx.log.error({ ids: inbound.map((text) => text.id), phones: inbound.map((text) => text.phone) }, 'stopping with inbound messages the store did not take');
       }
-      if (queue.length > 0) {
+      if (queue.length > 0 && deps.outbox.durable) {
+        ctx.log.info({ depth: queue.length, store: deps.outbox.kind }, 'stopping with messages in the send queue; the store keeps them for the next start');
+      } else if (queue.length > 0) {
         ctx.log.error(
           { unsent: queue.map((entry) => ({ id: entry.id, phone: entry.phone, source: entry.source })) },
-          'stopping with messages still in the send queue; they are not sent',
+          'stopping with messages still in the send queue (BATCH_STORE=memory keeps them only while the process runs)',
         );
       }
     },

@@ -32,8 +32,8 @@ export interface RepairReply {
   readonly status: SessionStatus;
 }
 
-/** The session errors a caller gets back (the actor does not fail over them). */
-export type SessionErrorCode = Extract<RuntimeErrorCode, `WAR_ERR_WA_${string}`>;
+/** The session errors a caller gets back (the actor does not fail over them): its own, and the store's when the send queue cannot be written. */
+export type SessionErrorCode = Extract<RuntimeErrorCode, `WAR_ERR_WA_${string}`> | 'WAR_ERR_STORE_UNAVAILABLE';
 
 /**
  * What an ask of a session actor answers: a refusal is a value, not a throw, because a
@@ -100,6 +100,8 @@ export type GatewayMessage =
   | { readonly type: 'pump' }
   | { readonly type: 'send_result'; readonly id: string; readonly error: { readonly code: string | undefined; readonly message: string } | undefined }
   | { readonly type: 'retry_inbound' }
+  /** Internal: read the send queue from the store again (it was unavailable at start). */
+  | { readonly type: 'load_outbox' }
   | { readonly type: 'lifecycle'; readonly event: LifecycleEvent };
 
 /** One session as /sessions and /health/extended show it. */
@@ -112,7 +114,8 @@ export interface SessionInfo {
   readonly nextRetryAt: string | null;
   readonly alert: string | null;
   readonly qrAvailable: boolean;
-  readonly queue: { readonly depth: number; readonly max: number; readonly inFlight: boolean; readonly failed: number };
+  /** `durable`: the queue is kept in the store (SQLite or Redis) and survives a crash of the process; `loaded` false while the store could not be read yet. */
+  readonly queue: { readonly depth: number; readonly max: number; readonly inFlight: boolean; readonly failed: number; readonly durable: boolean; readonly loaded: boolean };
   readonly inbound: { readonly accepted: number; readonly duplicates: number; readonly waiting: number; readonly ignored: Readonly<Partial<Record<IgnoredReason, number>>> };
   readonly decryptErrors: DecryptErrorCounts;
   readonly messages_sent_24h: number;

@@ -12,6 +12,12 @@ import { terminalQr } from './qr-render.js';
 import { SessionDirectory } from './session-directory.js';
 import { whatsappMessageId } from './session-gateway.js';
 import { whatsappTree, type WhatsAppTreeOptions } from './whatsapp-tree.js';
+import { DATA_FILES } from '../store/store-feature.js';
+import { join } from 'node:path';
+import { MemoryOutbox, type Outbox } from './outbox.js';
+import { RedisOutbox } from './redis-outbox.js';
+import { SqliteOutbox } from './sqlite-outbox.js';
+import { sessionKeys } from './session-keys.js';
 
 export interface WhatsAppOffers {
   /** The sessions by id, for the HTTP API. */
@@ -54,7 +60,8 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
   const placement = deps.placement ?? { kind: 'thread' };
   const conditions = new ConditionLog(ctx.logger.child({ component: 'whatsapp' }), { now: () => ctx.clock.now() });
   const authSpec = (sessionId: string): AuthStoreSpec =>
-    config.redisUrl ? { kind: 'redis', url: config.redisUrl, key: `${config.redisKeyPrefix}wa-auth:${sessionId}` } : { kind: 'file', dir: resolve(wa.authDir, sessionId) };
+    config.redisUrl ? { kind: 'redis', url: config.redisUrl, key: sessionKeys(config.redisKeyPrefix, sessionId).auth } : { kind: 'file', dir: resolve(wa.authDir, sessionId) };
+  const outbox = wa.sessions.length > 0 ? createOutbox(ctx) : undefined;
   const gateways = new Map(wa.sessions.map((id) => [id, links.to(sessionPaths(id).gateway)]));
   const tree = whatsappTree({
     sessions: wa.sessions,
@@ -76,6 +83,7 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
       conditions,
       showQr,
       newMessageId: whatsappMessageId,
+      outbox: outbox as Outbox,
       queueMax: wa.sendQueueMax,
       sendAttempts: wa.sendAttempts,
       sendRetryMs: wa.sendRetryMs,
@@ -96,6 +104,8 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
     sessionIntensity: config.supervision.leaf,
   });
   return {
+    ...(outbox instanceof SqliteOutbox ? { preflight: async () => outbox.open() } : {}),
+    ...(outbox ? { close: () => outbox.close() } : {}),
     children: wa.sessions.length > 0 ? [tree] : [],
     offers: {
       directory,
@@ -124,4 +134,16 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
       },
     },
   };
+}
+
+/**
+ * The send queues live where the batches do (BATCH_STORE): SQLite under DATA_DIR by default,
+ * Redis with REDIS_URL, memory only with BATCH_STORE=memory.
+ */
+function createOutbox(ctx: FeatureContext): Outbox {
+  const { config } = ctx;
+  if (config.store.kind === 'memory') return new MemoryOutbox();
+  if (config.store.kind === 'sqlite' || !config.redisUrl) return new SqliteOutbox(join(config.dataDir, DATA_FILES.outbox));
+  const log = ctx.logger.child({ component: 'outbox' });
+  return new RedisOutbox(config.redisUrl, config.redisKeyPrefix, (error) => log.warn({ err: error }, 'the send queues cannot reach Redis; sends are refused until it is back'));
 }

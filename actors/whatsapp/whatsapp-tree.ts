@@ -6,6 +6,14 @@ import { childId } from '../../supervisor/tree-node.js';
 import { sessionGateway, type SessionGatewayDeps } from './session-gateway.js';
 import { sessionSocket, type SessionSocketArgs, type SessionSocketOverrides } from './session-socket.js';
 
+/**
+ * A session thread's young generation, capped at 2 MB (V8's default lets it grow to tens of MB
+ * per isolate). Idle sessions make little garbage, and what they make is short-lived frames
+ * and timers: measured at 100 sessions on 7 threads against the dropping test server, the cap
+ * takes the process from 775 MB to 563 MB (bench/whatsapp), for more frequent, smaller scavenges.
+ */
+const SESSION_THREAD_LIMITS = { maxYoungGenerationSizeMb: 2 } as const;
+
 export type WhatsAppPlacement =
   | { readonly kind: 'thread'; readonly factory?: { readonly module: string; readonly exportName: string } }
   | { readonly kind: 'local'; readonly overrides: (sessionId: string) => SessionSocketOverrides };
@@ -82,7 +90,7 @@ function sessionTree(sessionId: string, group: string, options: WhatsAppTreeOpti
         ...(options.backoff ? { backoff: options.backoff } : {}),
         behaviour:
           placement.kind === 'thread'
-            ? thread({ module: socketModule, exportName: 'createSessionSocket', args, group })
+            ? thread({ module: socketModule, exportName: 'createSessionSocket', args, group, resourceLimits: SESSION_THREAD_LIMITS })
             : local(() => sessionSocket(args, placement.overrides(sessionId))),
       },
     ],

@@ -38,7 +38,7 @@ export interface SizeFigure {
 export interface ValueFigure {
   kind: 'value';
   value: number;
-  unit: 's' | 'fsyncs/s' | 'notifications' | 'µs/event' | 'µs/line' | '% of a core' | 'B/s';
+  unit: 's' | 'ms' | 'fsyncs/s' | 'notifications' | 'µs/event' | 'µs/line' | '% of a core' | 'B/s' | 'MB' | 'MB/session' | 'msgs/s';
   text: string;
   extra?: Record<string, number | string | boolean>;
 }
@@ -62,7 +62,7 @@ export interface Target {
   stat: 'msgs/s' | 'req/s' | 'p50' | 'p99' | 'bytes' | 'value';
   op: '>=' | '<' | '<=';
   value: number;
-  unit: 'msgs/s' | 'req/s' | 'µs' | 'ms' | 'B' | 's' | 'fsyncs/s' | 'notifications' | 'µs/event' | 'µs/line' | '% of a core' | 'B/s';
+  unit: 'msgs/s' | 'req/s' | 'µs' | 'ms' | 'B' | 's' | 'fsyncs/s' | 'notifications' | 'µs/event' | 'µs/line' | '% of a core' | 'B/s' | 'MB' | 'MB/session';
 }
 
 export interface Yardstick {
