@@ -57,7 +57,7 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
     pairTimeoutMs: wa.connectTimeoutMs + 5_000,
   });
   const showQr = deps.showQr ?? terminalQr(ctx.logger);
-  const placement = deps.placement ?? { kind: 'thread' };
+  const placement = deps.placement ?? (wa.socketModule ? { kind: 'thread', factory: { module: wa.socketModule, exportName: 'createSocket' } } : { kind: 'thread' });
   const conditions = new ConditionLog(ctx.logger.child({ component: 'whatsapp' }), { now: () => ctx.clock.now() });
   const authSpec = (sessionId: string): AuthStoreSpec =>
     config.redisUrl ? { kind: 'redis', url: config.redisUrl, key: sessionKeys(config.redisKeyPrefix, sessionId).auth } : { kind: 'file', dir: resolve(wa.authDir, sessionId) };

@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_BACKOFF } from '../../supervisor/restart-rule.js';
@@ -127,6 +128,8 @@ export interface Config {
     readonly socketShutdownMs: number;
     /** Sessions placed on one worker thread: memory shared against the blast radius of a thread crash. */
     readonly sessionsPerThread: number;
+    /** A module whose `createSocket` export replaces Baileys in the session threads (simulators, tests); a file URL. */
+    readonly socketModule: string | undefined;
   };
   /** The monitors under /monitors (actors/monitors): what each checks and when it warns. */
   readonly monitors: {
@@ -274,6 +277,7 @@ const VARIABLES = {
   WA_INBOUND_BUFFER_MAX: integer({ min: 1, max: 1_000_000, fallback: 10_000 }),
   WA_SOCKET_SHUTDOWN_MS: integer({ min: 100, max: 600_000, fallback: 10_000 }),
   WA_SESSIONS_PER_THREAD: integer({ min: 1, max: 1_000, fallback: 16 }),
+  WA_SOCKET_MODULE: optionalString(),
   MONITOR_INTERVAL_MS: integer({ min: 100, max: 3_600_000, fallback: 10_000 }),
   WA_DOWN_ALERT_MS: integer({ min: 1_000, max: 86_400_000, fallback: 60_000 }),
   WA_DECRYPT_ERRORS_WARN_PER_MIN: integer({ min: 1, max: 1_000_000, fallback: 60 }),
@@ -448,6 +452,7 @@ export function loadConfig(env: Environment): LoadedConfig {
       inboundBufferMax: values.WA_INBOUND_BUFFER_MAX,
       socketShutdownMs: values.WA_SOCKET_SHUTDOWN_MS,
       sessionsPerThread: values.WA_SESSIONS_PER_THREAD,
+      socketModule: values.WA_SOCKET_MODULE ? pathToFileURL(resolve(values.WA_SOCKET_MODULE)).href : undefined,
     },
     monitors: {
       intervalMs: values.MONITOR_INTERVAL_MS,
@@ -535,6 +540,9 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
   const handler = values.HANDLER_MODULE;
   if (handler && (handler.startsWith('.') || handler.startsWith('/')) && !existsSync(resolve(handler))) {
     problems.push(`HANDLER_MODULE ${JSON.stringify(handler)} does not exist (relative paths are resolved from ${process.cwd()})`);
+  }
+  if (values.WA_SOCKET_MODULE && !existsSync(resolve(values.WA_SOCKET_MODULE))) {
+    problems.push(`WA_SOCKET_MODULE ${JSON.stringify(values.WA_SOCKET_MODULE)} does not exist (relative paths are resolved from ${process.cwd()})`);
   }
   if (values.QUEUE_CRITICAL_DEPTH <= values.QUEUE_WARN_DEPTH) {
     problems.push(`QUEUE_CRITICAL_DEPTH must be greater than QUEUE_WARN_DEPTH (${values.QUEUE_WARN_DEPTH}), got ${values.QUEUE_CRITICAL_DEPTH}`);

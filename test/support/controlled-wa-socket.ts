@@ -1,5 +1,5 @@
 import { Boom } from '@hapi/boom';
-import { appendFileSync, existsSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { SessionSocket, SocketFactory } from '../../actors/whatsapp/wa-socket.js';
@@ -12,6 +12,7 @@ import type { SessionSocket, SocketFactory } from '../../actors/whatsapp/wa-sock
  *   close-<sessionId>   that session's socket closes with 428, as Baileys reports a dropped connection
  *   exit-<threadId>     the worker thread with that id calls process.exit
  *   hold-sends          sends wait (unacknowledged) while the file exists
+ *   send-delay-ms       each send takes this long (the file's content, in ms) before it is acknowledged
  * Every acknowledged send is appended to `sent.jsonl` before the send resolves: that line is
  * "WhatsApp acknowledged it", which the outbound tests count.
  */
@@ -36,6 +37,9 @@ export const createControlledSocket: SocketFactory = (input) => {
   });
   const held = async (): Promise<void> => {
     while (dir && existsSync(join(dir, 'hold-sends')) && !closed) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const delayFile = dir ? join(dir, 'send-delay-ms') : undefined;
+    const delayMs = delayFile && existsSync(delayFile) ? Number(readFileSync(delayFile, 'utf8')) : 0;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
   };
   const socket: SessionSocket = {
     async sendText(jid, text, messageId) {
@@ -53,3 +57,6 @@ export const createControlledSocket: SocketFactory = (input) => {
   };
   return socket;
 };
+
+/** The export WA_SOCKET_MODULE names. */
+export const createSocket = createControlledSocket;
