@@ -192,6 +192,7 @@ export class Runtime {
         pipelineStatus: () => pipeline.offers.status(),
       },
       sessions: whatsapp.offers.directory,
+      cluster: () => whatsapp.offers.cluster(),
       alerts: alerts.offers.access,
       ...(booking.offers.operations ? { booking: booking.offers.operations } : {}),
     }));

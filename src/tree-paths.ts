@@ -5,6 +5,7 @@ import type { OpsBotMessage, OpsBotStatus } from '../actors/ops-bot/ops-bot.js';
 import type { MemoryMonitorMessage } from '../actors/monitors/memory/memory-monitor.js';
 import type { PipelineMessage, PipelineStatus } from '../actors/pipeline/pipeline.js';
 import type { StoreOwnerMessage } from '../actors/store/store-owner.js';
+import type { ClusterView, SessionOwnershipMessage } from '../actors/cluster/session-ownership.js';
 import type { GatewayMessage, SocketMessage, SocketReply } from '../actors/whatsapp/session-protocol.js';
 import { actorPath, type ActorPath } from './actor/actor-path.js';
 import type { CheckReport } from './health/health-checks.js';
@@ -22,6 +23,7 @@ import type { HttpAddress, HttpMessage } from './http/http-server.js';
  *   ├── recovery   re-arms pending conversations, takes over expired in-flight batches
  *   ├── booking    the YClients client (with YCLIENTS_PARTNER_TOKEN)
  *   ├── whatsapp/  one subtree per session: <id>/gateway, <id>/socket
+ *   ├── cluster    with Redis: which sessions this node holds (leases with fences)
  *   ├── monitors/  one actor per monitor (actors/monitors/<name>), each publishing checks
  *   ├── alerts/    notifier (groups alerts), one actor per channel (telegram, n8n)
  *   ├── ops-bot    the Telegram ops bot (with OPS_BOT_TOKEN)
@@ -34,6 +36,7 @@ export const TREE = {
   batchers: '/batchers',
   recovery: actorPath<RecoveryMessage, SweepResult | undefined>('/recovery'),
   whatsapp: '/whatsapp',
+  cluster: actorPath<SessionOwnershipMessage, ClusterView | undefined>('/cluster'),
   monitors: '/monitors',
   memoryMonitor: actorPath<MemoryMonitorMessage, CheckReport | undefined>('/monitors/memory'),
   alerts: '/alerts',

@@ -12,6 +12,8 @@ export interface AuthStore {
   deleteByPrefix(prefix: string): Promise<number>;
   /** Deletes everything of this session: it must be paired again. */
   clear(): Promise<void>;
+  /** Runtimes sharing the sessions: rejects (WAR_ERR_WA_NOT_OWNER) once this node's fence is stale; resolves at once elsewhere. */
+  assertOwner?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,4 +28,10 @@ export function keyName(type: string, id: string): string {
 /** Cloneable description of a session's auth store: crosses into the session's worker. */
 export type AuthStoreSpec =
   | { readonly kind: 'file'; readonly dir: string }
-  | { readonly kind: 'redis'; readonly url: string; readonly key: string };
+  | {
+      readonly kind: 'redis';
+      readonly url: string;
+      readonly key: string;
+      /** Runtimes sharing the sessions: every write carries the session's fence and the script refuses a stale one. */
+      readonly fence?: { readonly leaseKey: string; readonly value: number };
+    };

@@ -1,5 +1,18 @@
 import { Redis } from 'ioredis';
 import type { AuthStore } from './auth-store.js';
+import { StaleFenceError } from './outbox.js';
+import { fenceGuard } from './session-keys.js';
+
+/** KEYS: hash, lease. ARGV: fence, how many names are set, then name/value pairs, then names deleted. */
+const FENCED_WRITE = `${fenceGuard('KEYS[2]', 'ARGV[1]')}
+local sets = tonumber(ARGV[2])
+for i = 0, sets - 1 do redis.call('HSET', KEYS[1], ARGV[3 + 2 * i], ARGV[4 + 2 * i]) end
+for i = 3 + 2 * sets, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+return {1, 0}`;
+
+interface FencedRedis extends Redis {
+  authWriteFenced(hash: string, lease: string, ...args: (string | number)[]): Promise<[number, number]>;
+}
 
 const SCAN_COUNT = 500;
 
@@ -19,7 +32,10 @@ export class RedisAuthStore implements AuthStore {
    * Commands wait while Redis is away (a key Baileys is told is saved must be saved); the
    * connection's errors go to `onError`, at most one every 30 s.
    */
-  constructor(redis: string | Redis, key: string, onError?: (error: Error) => void) {
+  readonly #fence: { readonly leaseKey: string; readonly value: number } | undefined;
+
+  constructor(redis: string | Redis, key: string, onError?: (error: Error) => void, fence?: { readonly leaseKey: string; readonly value: number }) {
+    this.#fence = fence;
     this.#owned = typeof redis === 'string';
     this.#redis = typeof redis === 'string' ? new Redis(redis, { lazyConnect: false, maxRetriesPerRequest: null }) : redis;
     if (this.#owned) {
@@ -31,6 +47,7 @@ export class RedisAuthStore implements AuthStore {
       });
     }
     this.#key = key;
+    if (fence) this.#redis.defineCommand('authWriteFenced', { numberOfKeys: 2, lua: FENCED_WRITE });
   }
 
   async read(name: string): Promise<string | undefined> {
@@ -39,6 +56,7 @@ export class RedisAuthStore implements AuthStore {
 
   async write(entries: ReadonlyMap<string, string | null>): Promise<void> {
     if (entries.size === 0) return;
+    if (this.#fence) return this.#writeFenced(entries, this.#fence);
     const transaction = this.#redis.multi();
     const set: string[] = [];
     const deleted: string[] = [];
@@ -53,7 +71,23 @@ export class RedisAuthStore implements AuthStore {
     if (results === null || failed) throw failed?.[0] ?? new Error('the auth-state transaction was discarded');
   }
 
+  /**
+   * A node that lost the session (its lease lapsed while it was paused) must not overwrite the
+   * credentials or keys the new owner writes: the script refuses its fence, all or nothing.
+   */
+  async #writeFenced(entries: ReadonlyMap<string, string | null>, fence: { readonly leaseKey: string; readonly value: number }): Promise<void> {
+    const set: string[] = [];
+    const deleted: string[] = [];
+    for (const [name, value] of entries) {
+      if (value === null) deleted.push(name);
+      else set.push(name, value);
+    }
+    const [status] = await (this.#redis as FencedRedis).authWriteFenced(this.#key, fence.leaseKey, String(fence.value), set.length / 2, ...set, ...deleted);
+    if (status === -1) throw new StaleFenceError(this.#key, fence.value);
+  }
+
   async deleteByPrefix(prefix: string): Promise<number> {
+    await this.#assertFence();
     let cursor = '0';
     let deleted = 0;
     const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
@@ -67,7 +101,19 @@ export class RedisAuthStore implements AuthStore {
   }
 
   async clear(): Promise<void> {
+    await this.#assertFence();
     await this.#redis.del(this.#key);
+  }
+
+  async assertOwner(): Promise<void> {
+    await this.#assertFence();
+  }
+
+  /** Before a deletion of many entries (not one script), and before each send: a node that lost the session deletes and sends nothing. */
+  async #assertFence(): Promise<void> {
+    if (!this.#fence) return;
+    const [status] = (await this.#redis.eval(`${fenceGuard('KEYS[1]', 'ARGV[1]')}\nreturn {1, 0}`, 1, this.#fence.leaseKey, String(this.#fence.value))) as [number, number];
+    if (status === -1) throw new StaleFenceError(this.#key, this.#fence.value);
   }
 
   async close(): Promise<void> {

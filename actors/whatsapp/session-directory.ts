@@ -2,6 +2,7 @@ import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { RuntimeError } from '../../src/errors.js';
 import { unwrap, type GatewayMessage, type Outcome, type PairReply, type QrInfo, type RepairReply, type SendAccepted, type SendRequest, type SessionInfo, type SocketMessage, type SocketReply } from './session-protocol.js';
 import { sessionPaths } from '../../src/tree-paths.js';
+import type { OwnershipTable } from '../cluster/ownership-table.js';
 
 /** How the HTTP API reaches the sessions: by id, through their actors. */
 export class SessionDirectory {
@@ -9,8 +10,10 @@ export class SessionDirectory {
   readonly #lookup: <M, R>(path: string) => ActorRef<M, R> | undefined;
   readonly #askTimeoutMs: number;
   readonly #pairTimeoutMs: number;
+  readonly #ownership: OwnershipTable | undefined;
 
-  constructor(options: { ids: readonly string[]; lookup: <M, R>(path: string) => ActorRef<M, R> | undefined; askTimeoutMs: number; pairTimeoutMs: number }) {
+  constructor(options: { ids: readonly string[]; lookup: <M, R>(path: string) => ActorRef<M, R> | undefined; askTimeoutMs: number; pairTimeoutMs: number; ownership?: OwnershipTable }) {
+    this.#ownership = options.ownership;
     this.ids = options.ids;
     this.#lookup = options.lookup;
     this.#askTimeoutMs = options.askTimeoutMs;
@@ -19,6 +22,15 @@ export class SessionDirectory {
 
   has(id: string): boolean {
     return this.ids.includes(id);
+  }
+
+  /**
+   * Undefined when the session runs here (always, on a single node); else the node that owns
+   * it, or null while nobody does (runtimes sharing the sessions on one Redis).
+   */
+  runsElsewhere(id: string): string | null | undefined {
+    if (!this.#ownership || this.#ownership.isLocal(id)) return undefined;
+    return this.#ownership.holder(id)?.node ?? null;
   }
 
   async info(id: string): Promise<SessionInfo> {
@@ -61,9 +73,16 @@ export class SessionDirectory {
 
   #socket(id: string): ActorRef<SocketMessage, SocketReply> {
     this.#known(id);
+    this.#here(id);
     const socket = this.#lookup<SocketMessage, SocketReply>(sessionPaths(id).socket);
     if (!socket) throw new RuntimeError('WAR_ERR_WA_NOT_OPEN', `the socket of session ${id} is not running`);
     return socket;
+  }
+
+  #here(id: string): void {
+    const elsewhere = this.runsElsewhere(id);
+    if (elsewhere === undefined) return;
+    throw new RuntimeError('WAR_ERR_WA_NOT_OWNER', elsewhere ? `session ${id} runs on node ${elsewhere}; send there` : `session ${id} is not owned by any node yet; retry shortly`);
   }
 
   #known(id: string): void {
@@ -72,6 +91,7 @@ export class SessionDirectory {
 
   #gateway(id: string): ActorRef<GatewayMessage, unknown> {
     this.#known(id);
+    this.#here(id);
     const gateway = this.#lookup<GatewayMessage, unknown>(sessionPaths(id).gateway);
     if (!gateway) throw new RuntimeError('WAR_ERR_WA_UNKNOWN_SESSION', `session ${id} is not running`);
     return gateway;

@@ -432,7 +432,8 @@ function isDown(status: SessionStatus): status is NonNullable<SocketHints['down'
 }
 
 function isSocketDown(code: string | undefined): boolean {
-  return code === 'WAR_ERR_WA_NOT_OPEN' || code === 'WAR_ERR_ACTOR_STOPPED' || code === 'WAR_ERR_ACTOR_FAILED' || code === 'WAR_ERR_WORKER_DIED';
+  // NOT_OWNER: the lease moved on; /cluster stops this session here and the new owner sends the message.
+  return code === 'WAR_ERR_WA_NOT_OPEN' || code === 'WAR_ERR_WA_NOT_OWNER' || code === 'WAR_ERR_ACTOR_STOPPED' || code === 'WAR_ERR_ACTOR_FAILED' || code === 'WAR_ERR_WORKER_DIED';
 }
 
 /** A message id in WhatsApp web's own shape (3EB0 + hex), fixed when queued so a retry reuses it. */

@@ -303,6 +303,13 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     const socket = current?.socket;
     if (status !== 'open' || !socket) return refused('WAR_ERR_WA_NOT_OPEN', `session ${args.sessionId} is ${status}`);
     try {
+      // The send carries the fence: a node whose lease moved on (it was paused) sends nothing.
+      await store?.assertOwner?.();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code === 'WAR_ERR_WA_NOT_OWNER' ? 'WAR_ERR_WA_NOT_OWNER' : 'WAR_ERR_WA_NOT_OPEN';
+      return refused(code, error instanceof Error ? error.message : String(error));
+    }
+    try {
       const messageId = await socket.sendText(`${message.phone}@s.whatsapp.net`, message.text, message.messageId);
       sent.add(message.messageId);
       if (sent.size > SENT_MEMORY) sent.delete(sent.values().next().value as string);

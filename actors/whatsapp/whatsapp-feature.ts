@@ -18,12 +18,21 @@ import { MemoryOutbox, type Outbox } from './outbox.js';
 import { RedisOutbox } from './redis-outbox.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 import { sessionKeys } from './session-keys.js';
+import { Redis } from 'ioredis';
+import { OwnershipTable } from '../cluster/ownership-table.js';
+import { sessionOwnership, type ClusterView } from '../cluster/session-ownership.js';
+import { whatsappSessionSpec } from './whatsapp-tree.js';
+import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 
 export interface WhatsAppOffers {
   /** The sessions by id, for the HTTP API. */
   readonly directory: SessionDirectory;
   /** A session's gateway (its send queue) for pipeline replies; undefined for an id not in WA_SESSIONS. */
   replyTo(sessionId: string): ReplyTarget | undefined;
+  /** Which node runs which session (`GET /health/cluster`). */
+  cluster(): Promise<ClusterView>;
+  /** With Redis: what this node holds. */
+  readonly ownership?: OwnershipTable;
   /** Each session's figures for /metrics, sampled at scrape time. */
   sample(): Promise<SessionSample[]>;
   /**
@@ -50,20 +59,28 @@ export interface WhatsAppFeatureDeps {
 export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps): Feature<WhatsAppOffers> {
   const { config, links, events } = ctx;
   const wa = config.whatsapp;
+  const showQr = deps.showQr ?? terminalQr(ctx.logger);
+  const placement = deps.placement ?? (wa.socketModule ? { kind: 'thread', factory: { module: wa.socketModule, exportName: 'createSocket' } } : { kind: 'thread' });
+  const conditions = new ConditionLog(ctx.logger.child({ component: 'whatsapp' }), { now: () => ctx.clock.now() });
+  // With Redis the runtimes on it share the sessions: each runs only those it holds the lease of.
+  const ownership = config.redisUrl && wa.sessions.length > 0 ? new OwnershipTable(wa.nodeId) : undefined;
   const directory = new SessionDirectory({
     ids: wa.sessions,
     lookup: (path) => links.target.lookup(path),
     askTimeoutMs: 5_000,
     pairTimeoutMs: wa.connectTimeoutMs + 5_000,
+    ...(ownership ? { ownership } : {}),
   });
-  const showQr = deps.showQr ?? terminalQr(ctx.logger);
-  const placement = deps.placement ?? (wa.socketModule ? { kind: 'thread', factory: { module: wa.socketModule, exportName: 'createSocket' } } : { kind: 'thread' });
-  const conditions = new ConditionLog(ctx.logger.child({ component: 'whatsapp' }), { now: () => ctx.clock.now() });
-  const authSpec = (sessionId: string): AuthStoreSpec =>
-    config.redisUrl ? { kind: 'redis', url: config.redisUrl, key: sessionKeys(config.redisKeyPrefix, sessionId).auth } : { kind: 'file', dir: resolve(wa.authDir, sessionId) };
+  const authSpec = (sessionId: string): AuthStoreSpec => {
+    if (!config.redisUrl) return { kind: 'file', dir: resolve(wa.authDir, sessionId) };
+    const keys = sessionKeys(config.redisKeyPrefix, sessionId);
+    const fence = ownership?.fence(sessionId);
+    return { kind: 'redis', url: config.redisUrl, key: keys.auth, ...(fence !== undefined ? { fence: { leaseKey: keys.lease, value: fence } } : {}) };
+  };
   const outbox = wa.sessions.length > 0 ? createOutbox(ctx) : undefined;
   const gateways = new Map(wa.sessions.map((id) => [id, links.to(sessionPaths(id).gateway)]));
-  const tree = whatsappTree({
+  const treeOptions: WhatsAppTreeOptions = {
+    start: ownership ? 'owned' : 'static',
     sessions: wa.sessions,
     placement,
     socketShutdownMs: wa.socketShutdownMs,
@@ -84,6 +101,7 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
       showQr,
       newMessageId: whatsappMessageId,
       outbox: outbox as Outbox,
+      ...(ownership ? { fence: () => ownership.fence(sessionId) } : {}),
       queueMax: wa.sendQueueMax,
       sendAttempts: wa.sendAttempts,
       sendRetryMs: wa.sendRetryMs,
@@ -102,11 +120,16 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
       gatewayAskTimeoutMs: 10_000,
     }),
     sessionIntensity: config.supervision.leaf,
-  });
+  };
+  const tree = whatsappTree(treeOptions);
+  const cluster = ownership ? clusterChild(ctx, ownership, (sessionId) => whatsappSessionSpec(sessionId, treeOptions)) : undefined;
   return {
     ...(outbox instanceof SqliteOutbox ? { preflight: async () => outbox.open() } : {}),
-    ...(outbox ? { close: () => outbox.close() } : {}),
-    children: wa.sessions.length > 0 ? [tree] : [],
+    close: async () => {
+      await outbox?.close();
+      await cluster?.close();
+    },
+    children: wa.sessions.length > 0 ? [tree, ...(cluster ? [cluster.spec] : [])] : [],
     offers: {
       directory,
       replyTo: (sessionId) => gateways.get(sessionId),
@@ -128,8 +151,19 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
               ]
             : [],
         ),
+      ...(ownership ? { ownership } : {}),
+      cluster: async () => {
+        if (cluster) return (await links.target.lookup(TREE.cluster)?.ask({ type: 'view' }, { timeoutMs: 5_000 })) as ClusterView;
+        // One runtime without Redis: it is the only node and owns every session.
+        return {
+          nodes: [{ id: wa.nodeId, lastHeartbeatAt: new Date(ctx.clock.now()).toISOString(), sessions: [...wa.sessions] }],
+          sessions: wa.sessions.map((id) => ({ id, owner: wa.nodeId, fence: null })),
+        };
+      },
       stop: async () => {
         if (wa.sessions.length === 0) return;
+        // `/cluster` first: it stops its sessions and hands their leases back at once.
+        if (cluster) await links.target.supervisor(TREE.root).stopChild(childId(TREE.cluster));
         await links.target.supervisor(TREE.root).stopChild(childId(TREE.whatsapp));
       },
     },
@@ -146,4 +180,56 @@ function createOutbox(ctx: FeatureContext): Outbox {
   if (config.store.kind === 'sqlite' || !config.redisUrl) return new SqliteOutbox(join(config.dataDir, DATA_FILES.outbox));
   const log = ctx.logger.child({ component: 'outbox' });
   return new RedisOutbox(config.redisUrl, config.redisKeyPrefix, (error) => log.warn({ err: error }, 'the send queues cannot reach Redis; sends are refused until it is back'));
+}
+
+/**
+ * `/cluster` (after `/whatsapp`, so it starts sessions into a running supervisor and stops
+ * before it): session ownership on its own Redis connection, which fails fast while Redis is
+ * away (the leases must not wait in an offline queue past their expiry).
+ */
+function clusterChild(ctx: FeatureContext, table: OwnershipTable, sessionSpec: (sessionId: string) => ChildSpec): { spec: ChildSpec; close(): Promise<void> } {
+  const { config, links } = ctx;
+  const wa = config.whatsapp;
+  let redis: Redis | undefined;
+  const connection = (): Redis => {
+    if (redis) return redis;
+    const log = ctx.logger.child({ actor: TREE.cluster });
+    let lastReport = Number.NEGATIVE_INFINITY;
+    redis = new Redis(config.redisUrl as string, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: Math.max(500, Math.floor(wa.leaseMs / 6)), retryStrategy: (attempt) => Math.min(attempt * 200, 2_000) });
+    redis.on('error', (error: Error) => {
+      if (Date.now() - lastReport < 30_000) return;
+      lastReport = Date.now();
+      log.warn({ err: error }, 'session ownership cannot reach Redis');
+    });
+    return redis;
+  };
+  const spec: ChildSpec = {
+    kind: 'actor',
+    id: childId(TREE.cluster),
+    behaviour: local(() =>
+      sessionOwnership({
+        nodeId: wa.nodeId,
+        leaseMs: wa.leaseMs,
+        sessions: wa.sessions,
+        redis: connection(),
+        prefix: config.redisKeyPrefix,
+        table,
+        startSession: async (sessionId) => {
+          await links.target.supervisor(TREE.whatsapp).startChild(sessionSpec(sessionId));
+        },
+        stopSession: async (sessionId) => {
+          const whatsapp = links.target.supervisor(TREE.whatsapp);
+          if (whatsapp.childIds().includes(sessionId)) await whatsapp.stopChild(sessionId);
+        },
+        checks: ctx.checks,
+        firstSweepDelayMs: Math.min(1_000, Math.floor(wa.leaseMs / 3)),
+      }),
+    ),
+  };
+  return {
+    spec,
+    close: async () => {
+      await redis?.quit().catch(() => redis?.disconnect());
+    },
+  };
 }

@@ -30,6 +30,12 @@ export interface WhatsAppTreeOptions {
   readonly placement: WhatsAppPlacement;
   /** Sessions sharing one worker thread (WA_SESSIONS_PER_THREAD). */
   readonly sessionsPerThread: number;
+  /**
+   * `static`: every session starts with the tree (one runtime). `owned`: none does; each is
+   * started by `/cluster` when this node acquires its lease (whatsappSessionSpec) and stopped
+   * when it gives the lease up.
+   */
+  readonly start: 'static' | 'owned';
   readonly backoff?: Partial<BackoffOptions>;
   /** How long a socket may take to close its WebSocket and auth store. */
   readonly socketShutdownMs: number;
@@ -53,8 +59,14 @@ export function whatsappTree(options: WhatsAppTreeOptions): SupervisorSpec {
     kind: 'supervisor',
     id: childId(TREE.whatsapp),
     strategy: 'one_for_one',
-    children: options.sessions.map((sessionId, index) => sessionTree(sessionId, sessionThreadGroup(options.sessions, index, options.sessionsPerThread), options)),
+    children: options.start === 'static' ? options.sessions.map((sessionId) => whatsappSessionSpec(sessionId, options)) : [],
   };
+}
+
+/** One session's subtree, `/whatsapp/<id>`, on the thread its place in WA_SESSIONS gives it. */
+export function whatsappSessionSpec(sessionId: string, options: WhatsAppTreeOptions): ChildSpec {
+  const index = options.sessions.indexOf(sessionId);
+  return sessionTree(sessionId, sessionThreadGroup(options.sessions, Math.max(0, index), options.sessionsPerThread), options);
 }
 
 /**

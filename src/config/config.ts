@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -130,6 +131,10 @@ export interface Config {
     readonly sessionsPerThread: number;
     /** A module whose `createSocket` export replaces Baileys in the session threads (simulators, tests); a file URL. */
     readonly socketModule: string | undefined;
+    /** This runtime's name among the nodes sharing the sessions on one Redis (NODE_ID, default host:pid). */
+    readonly nodeId: string;
+    /** How long a node's ownership of a session lives unrenewed (WA_LEASE_MS). */
+    readonly leaseMs: number;
   };
   /** The monitors under /monitors (actors/monitors): what each checks and when it warns. */
   readonly monitors: {
@@ -278,6 +283,8 @@ const VARIABLES = {
   WA_SOCKET_SHUTDOWN_MS: integer({ min: 100, max: 600_000, fallback: 10_000 }),
   WA_SESSIONS_PER_THREAD: integer({ min: 1, max: 1_000, fallback: 16 }),
   WA_SOCKET_MODULE: optionalString(),
+  NODE_ID: optionalString(),
+  WA_LEASE_MS: integer({ min: 1_000, max: 600_000, fallback: 15_000 }),
   MONITOR_INTERVAL_MS: integer({ min: 100, max: 3_600_000, fallback: 10_000 }),
   WA_DOWN_ALERT_MS: integer({ min: 1_000, max: 86_400_000, fallback: 60_000 }),
   WA_DECRYPT_ERRORS_WARN_PER_MIN: integer({ min: 1, max: 1_000_000, fallback: 60 }),
@@ -453,6 +460,8 @@ export function loadConfig(env: Environment): LoadedConfig {
       socketShutdownMs: values.WA_SOCKET_SHUTDOWN_MS,
       sessionsPerThread: values.WA_SESSIONS_PER_THREAD,
       socketModule: values.WA_SOCKET_MODULE ? pathToFileURL(resolve(values.WA_SOCKET_MODULE)).href : undefined,
+      nodeId: values.NODE_ID ?? `${hostname()}:${process.pid}`,
+      leaseMs: values.WA_LEASE_MS,
     },
     monitors: {
       intervalMs: values.MONITOR_INTERVAL_MS,

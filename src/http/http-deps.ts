@@ -1,3 +1,4 @@
+import type { ClusterView } from '../../actors/cluster/session-ownership.js';
 import type { Logger } from 'pino';
 import type { AlertsAccess } from '../../actors/alerts/alerts-feature.js';
 import type { BookingOperations } from '../../actors/booking/booking-api.js';
@@ -61,6 +62,8 @@ export interface HttpDeps {
   readonly alerts?: AlertsAccess;
   /** The booking operations (with YCLIENTS_PARTNER_TOKEN); absent: /booking routes answer 404. */
   readonly booking?: BookingOperations;
+  /** Which node runs which session (GET /health/cluster). */
+  readonly cluster: () => Promise<ClusterView>;
   /** The WhatsApp sessions (WA_SESSIONS); absent: /sessions lists none. */
   readonly sessions?: SessionDirectory;
 }

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MemoryOutbox, type Outbox, type OutboxEntry } from '../../actors/whatsapp/outbox.js';
 import { RedisOutbox } from '../../actors/whatsapp/redis-outbox.js';
-import { SessionLeases } from '../../actors/whatsapp/session-lease.js';
+import { SessionLeases } from '../../actors/cluster/session-lease.js';
 import { SqliteOutbox } from '../../actors/whatsapp/sqlite-outbox.js';
 import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
 

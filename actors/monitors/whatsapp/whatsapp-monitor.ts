@@ -7,7 +7,8 @@ import { DecryptRate } from './decrypt-rate.js';
 import { classifyDecrypt, classifySession, escalationAt, type SessionThresholds, type SessionView } from './session-health.js';
 
 /** Where the sessions' state comes from: their gateways, through the directory. */
-export type SessionSource = Pick<SessionDirectory, 'ids' | 'sample'>;
+/** `runsElsewhere` (runtimes sharing sessions): a session another node runs is not watched here. */
+export type SessionSource = Pick<SessionDirectory, 'ids' | 'sample'> & Partial<Pick<SessionDirectory, 'runsElsewhere'>>;
 
 export interface WhatsAppMonitorOptions extends SessionThresholds {
   readonly sessions: SessionSource;
@@ -142,7 +143,7 @@ export function whatsappMonitor(options: WhatsAppMonitorOptions): Behaviour<What
         }
         case 'escalate': {
           const session = watched.get(message.sessionId);
-          if (session) evaluate(message.sessionId, session, ctx);
+          if (session && options.sessions.runsElsewhere?.(message.sessionId) === undefined) evaluate(message.sessionId, session, ctx);
           detail(ctx);
           return undefined;
         }
@@ -153,6 +154,17 @@ export function whatsappMonitor(options: WhatsAppMonitorOptions): Behaviour<What
           for (const { id, info } of samples) {
             const session = watched.get(id);
             if (!session) continue;
+            const elsewhere = options.sessions.runsElsewhere?.(id);
+            if (elsewhere !== undefined) {
+              // Another node's to watch: here it is neither down nor up, and never escalates.
+              ctx.timers.cancel(`down:${id}`);
+              session.status = 'unknown';
+              session.downSince = now;
+              session.last = { status: 'ok', message: elsewhere ? `session ${id} runs on node ${elsewhere}` : `session ${id} is not owned yet; a node takes it at its next sweep`, at: new Date(now).toISOString(), data: { owner: elsewhere } };
+              options.checks.report(whatsappCheckName(id), session.last);
+              options.checks.remove(decryptCheckName(id));
+              continue;
+            }
             // A gateway that does not answer (restarting, stuck) keeps what was known of it.
             if (info) {
               update(session, { status: info.status, lastCloseCode: info.lastCloseCode, alert: info.alert }, now);

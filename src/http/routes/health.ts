@@ -15,7 +15,7 @@ const historyQuery = {
   },
 } as const;
 
-/** GET /health, /health/live, /health/ready, /health/tree, /health/history, /health/extended: DESIGN section 10. */
+/** GET /health, /health/live, /health/ready, /health/tree, /health/cluster, /health/history, /health/extended: DESIGN section 10. */
 export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const uptimeSeconds = (): number => Math.floor((deps.clock.now() - deps.service.startedAt) / 1000);
 
@@ -50,6 +50,15 @@ export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
   });
 
   app.get('/health/tree', async () => ({ tree: deps.tree.snapshot() }));
+
+  /** The nodes sharing the sessions on one Redis and who owns each (one node, owning all, without Redis). */
+  app.get('/health/cluster', async (_request, reply) => {
+    try {
+      return await deps.cluster();
+    } catch (error) {
+      return reply.code(503).send(errorBody(503, 'WAR_ERR_STORE_UNAVAILABLE', `the cluster view cannot be read: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  });
 
   /** One check's results, transitions and uptime; without `check`, a line per check kept. */
   app.get<{ Querystring: { check?: string; since?: string } }>('/health/history', { schema: { querystring: historyQuery } }, async (request, reply) => {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { sessionKeys } from './session-keys.js';
+import { sessionKeys } from '../whatsapp/session-keys.js';
 
 /**
  * One session's ownership across runtimes on one Redis: a lease (`wa-lease:{id}` =

@@ -1,0 +1,217 @@
+import type { Redis } from 'ioredis';
+import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
+import type { HealthChecks } from '../../src/health/health-checks.js';
+import type { OwnershipTable, SessionHolder } from './ownership-table.js';
+import { SessionLeases } from './session-lease.js';
+
+export interface SessionOwnershipOptions {
+  readonly nodeId: string;
+  /** WA_LEASE_MS: how long a lease lives unrenewed. Renewals, heartbeats and sweeps run every third of it. */
+  readonly leaseMs: number;
+  readonly sessions: readonly string[];
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly table: OwnershipTable;
+  /** Starts the session's subtree (gateway and socket) under the fence just acquired. */
+  readonly startSession: (sessionId: string, fence: number) => Promise<void>;
+  /** Stops it (the socket first: rest_for_one stops in reverse order), before the lease can lapse. */
+  readonly stopSession: (sessionId: string) => Promise<void>;
+  readonly checks: HealthChecks;
+  /** The first sweep waits this long after the first heartbeat, so nodes started together see each other. */
+  readonly firstSweepDelayMs: number;
+}
+
+export type SessionOwnershipMessage = { readonly type: 'tick' } | { readonly type: 'view' };
+
+export interface ClusterNode {
+  readonly id: string;
+  readonly lastHeartbeatAt: string;
+  readonly sessions: readonly string[];
+}
+
+export interface ClusterView {
+  readonly nodes: readonly ClusterNode[];
+  readonly sessions: readonly { readonly id: string; readonly owner: string | null; readonly fence: number | null }[];
+}
+
+export const CLUSTER_CHECK = 'cluster';
+
+/**
+ * A node whose heartbeat is older than two ticks is not counted as live: by the time a dead
+ * node's leases lapse (a whole lease after its last renewal, which came with its last
+ * heartbeat) it no longer counts, so the survivors' least-loaded rule cannot wait on it.
+ * Forgotten from the registry after ten leases.
+ */
+const LIVE_TICKS = 2;
+const FORGET_LEASES = 10;
+
+/**
+ * `/cluster`: this node's side of session ownership when runtimes share one Redis. Every third
+ * of WA_LEASE_MS it heartbeats into the node registry, renews the leases it holds, and sweeps:
+ * a session nobody holds is acquired by this node only while it holds no more sessions than
+ * the least-loaded live node, so sessions spread as nodes join and a session that is held is
+ * never taken away (no thrashing). A lease that cannot be renewed (Redis away) is given up
+ * before it can lapse: the session's subtree is stopped while the lease is still ours, so no
+ * two nodes ever run a socket for one session. A renewal the script refuses (the lease lapsed
+ * while this node was paused, and another took it) stops the session at once; the fence it
+ * held is refused by every auth and queue write meanwhile.
+ */
+export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<SessionOwnershipMessage, ClusterView | undefined> {
+  const { nodeId, leaseMs, table } = options;
+  const tickMs = Math.max(100, Math.floor(leaseMs / 3));
+  const leases = new SessionLeases(options.redis, options.prefix);
+  const nodesKey = `${options.prefix}wa-nodes`;
+  let sweepAfter = 0;
+  let lastProblem: string | undefined;
+
+  const report = (ctx: ActorContext<SessionOwnershipMessage>, problem: string | undefined): void => {
+    const owned = [...table.owned().keys()];
+    if (problem) {
+      if (problem !== lastProblem) ctx.log.warn({ problem }, 'session ownership: Redis cannot be reached; leases that cannot be renewed are given up before they lapse');
+      options.checks.report(CLUSTER_CHECK, { status: 'critical', message: `node ${nodeId}: ${problem}`, at: new Date(ctx.clock.now()).toISOString(), data: { node: nodeId, sessions: owned.length } });
+    } else {
+      if (lastProblem) ctx.log.info('session ownership: Redis answers again');
+      options.checks.report(CLUSTER_CHECK, { status: 'ok', message: `node ${nodeId} owns ${owned.length} of ${options.sessions.length} sessions`, at: new Date(ctx.clock.now()).toISOString(), data: { node: nodeId, sessions: owned.length } });
+    }
+    lastProblem = problem;
+    ctx.setDetail({ node: nodeId, owned: owned.length, sessions: options.sessions.length });
+  };
+
+  const giveUp = async (sessionId: string, why: string, ctx: ActorContext<SessionOwnershipMessage>): Promise<void> => {
+    table.drop(sessionId);
+    ctx.log.warn({ sessionId, why }, `session ${sessionId} given up: ${why}`);
+    await options.stopSession(sessionId).catch((error: unknown) => ctx.log.error({ err: error, sessionId }, 'could not stop a session given up'));
+  };
+
+  const heartbeat = async (now: number): Promise<void> => {
+    await options.redis.hset(nodesKey, nodeId, JSON.stringify({ at: now, sessions: [...table.owned().keys()] }));
+  };
+
+  const renew = async (now: number, ctx: ActorContext<SessionOwnershipMessage>): Promise<string | undefined> => {
+    let problem: string | undefined;
+    for (const [sessionId, owned] of [...table.owned()]) {
+      try {
+        if (await leases.renew(sessionId, nodeId, owned.fence, leaseMs)) owned.renewedAt = now;
+        else await giveUp(sessionId, `its lease (fence ${owned.fence}) was lost: another node holds it, or it lapsed`, ctx);
+      } catch (error) {
+        problem = error instanceof Error ? error.message : String(error);
+        // Self-fencing: the next renewal would come too late, so stop while the lease is still ours.
+        if (now - owned.renewedAt + tickMs >= leaseMs - tickMs / 2) await giveUp(sessionId, `its lease could not be renewed for ${now - owned.renewedAt} ms (${problem})`, ctx);
+      }
+    }
+    return problem;
+  };
+
+  const liveNodes = async (now: number): Promise<Map<string, { at: number; sessions: string[] }>> => {
+    const raw = await options.redis.hgetall(nodesKey);
+    const live = new Map<string, { at: number; sessions: string[] }>();
+    for (const [id, value] of Object.entries(raw)) {
+      let entry: { at: number; sessions: string[] };
+      try {
+        entry = JSON.parse(value) as { at: number; sessions: string[] };
+      } catch {
+        continue;
+      }
+      if (now - entry.at <= LIVE_TICKS * tickMs) live.set(id, entry);
+      else if (now - entry.at > FORGET_LEASES * leaseMs) await options.redis.hdel(nodesKey, id);
+    }
+    return live;
+  };
+
+  const holders = async (): Promise<Map<string, SessionHolder>> => {
+    const found = new Map<string, SessionHolder>();
+    const answers = await Promise.all(options.sessions.map((id) => leases.holder(id)));
+    options.sessions.forEach((id, index) => found.set(id, answers[index] ?? null));
+    return found;
+  };
+
+  const sweep = async (now: number, ctx: ActorContext<SessionOwnershipMessage>): Promise<void> => {
+    const live = await liveNodes(now);
+    live.set(nodeId, { at: now, sessions: [] });
+    const held = await holders();
+    const load = new Map<string, number>([...live.keys()].map((id) => [id, 0]));
+    for (const [sessionId, holder] of held) {
+      table.saw(sessionId, holder);
+      if (holder && load.has(holder.node)) load.set(holder.node, (load.get(holder.node) as number) + 1);
+      // Ours by the lease but not by the table (this actor restarted): adopt it under its fence.
+      if (holder?.node === nodeId && !table.isLocal(sessionId)) {
+        table.take(sessionId, holder.fence, now);
+        await options.startSession(sessionId, holder.fence);
+      }
+    }
+    for (const sessionId of options.sessions) {
+      if (held.get(sessionId)) continue;
+      const mine = load.get(nodeId) as number;
+      if (mine > Math.min(...load.values())) break;
+      const acquired = await leases.acquire(sessionId, nodeId, leaseMs);
+      if (!acquired.held) {
+        table.saw(sessionId, acquired.owner ? { node: acquired.owner, fence: acquired.fence } : null);
+        if (acquired.owner && load.has(acquired.owner)) load.set(acquired.owner, (load.get(acquired.owner) as number) + 1);
+        continue;
+      }
+      table.take(sessionId, acquired.fence, ctx.clock.now());
+      load.set(nodeId, mine + 1);
+      ctx.log.info({ sessionId, fence: acquired.fence }, `session ${sessionId} acquired (fence ${acquired.fence})`);
+      try {
+        await options.startSession(sessionId, acquired.fence);
+      } catch (error) {
+        ctx.log.error({ err: error, sessionId }, 'could not start a session just acquired; releasing it');
+        table.drop(sessionId);
+        await leases.release(sessionId, nodeId, acquired.fence).catch(() => undefined);
+      }
+    }
+  };
+
+  const tick = async (ctx: ActorContext<SessionOwnershipMessage>): Promise<void> => {
+    const now = ctx.clock.now();
+    let problem = await renew(now, ctx);
+    try {
+      await heartbeat(now);
+      if (now >= sweepAfter) await sweep(now, ctx);
+    } catch (error) {
+      problem ??= error instanceof Error ? error.message : String(error);
+    }
+    report(ctx, problem);
+  };
+
+  const view = async (): Promise<ClusterView> => {
+    const now = Date.now();
+    const live = await liveNodes(now);
+    const held = await holders();
+    return {
+      nodes: [...live].map(([id, entry]) => ({ id, lastHeartbeatAt: new Date(entry.at).toISOString(), sessions: entry.sessions })).sort((a, b) => a.id.localeCompare(b.id)),
+      sessions: options.sessions.map((id) => {
+        const holder = held.get(id);
+        return { id, owner: holder?.node ?? null, fence: holder?.fence ?? null };
+      }),
+    };
+  };
+
+  return {
+    async start(ctx) {
+      sweepAfter = ctx.clock.now() + options.firstSweepDelayMs;
+      report(ctx, undefined);
+      ctx.timers.every('tick', tickMs, { type: 'tick' });
+      ctx.self.tell({ type: 'tick' });
+    },
+    async receive(message, ctx) {
+      switch (message.type) {
+        case 'tick':
+          await tick(ctx);
+          return undefined;
+        case 'view':
+          return view();
+      }
+    },
+    async stop(ctx) {
+      // An orderly stop hands the sessions over at once instead of after a lease.
+      for (const [sessionId, owned] of [...table.owned()]) {
+        table.drop(sessionId);
+        await options.stopSession(sessionId).catch((error: unknown) => ctx.log.error({ err: error, sessionId }, 'could not stop a session'));
+        await leases.release(sessionId, nodeId, owned.fence).catch((error: unknown) => ctx.log.warn({ err: error, sessionId }, 'could not release a lease; it lapses on its own'));
+      }
+      await options.redis.hdel(nodesKey, nodeId).catch(() => undefined);
+      options.checks.remove(CLUSTER_CHECK);
+    },
+  };
+}
