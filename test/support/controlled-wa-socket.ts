@@ -2,6 +2,7 @@ import { Boom } from '@hapi/boom';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { WebSocket } from 'ws';
 import type { SessionSocket, SocketFactory } from '../../actors/whatsapp/wa-socket.js';
 
 /**
@@ -15,6 +16,12 @@ import type { SessionSocket, SocketFactory } from '../../actors/whatsapp/wa-sock
  *   send-delay-ms       each send takes this long (the file's content, in ms) before it is acknowledged
  * Every acknowledged send is appended to `sent.jsonl` before the send resolves: that line is
  * "WhatsApp acknowledged it", which the outbound tests count.
+ *
+ * With a WebSocket URL (WA_WEBSOCKET_URL) the socket also holds a real WebSocket to it, named
+ * by `?session=<id>`, opens only once that connection is up and closes (428) when the server
+ * drops it: the cluster tests' server counts connections per session. With `probe-writes` in
+ * the control directory it writes an auth key (`probe:<id>` = this NODE_ID) every 100 ms and
+ * records each outcome in `auth-writes.jsonl`.
  */
 const POLL_MS = 25;
 
@@ -27,14 +34,42 @@ export const createControlledSocket: SocketFactory = (input) => {
     const closeFile = join(dir, `close-${input.sessionId}`);
     if (!closed && existsSync(closeFile)) {
       rmSync(closeFile, { force: true });
-      closed = true;
-      clearInterval(poll);
-      input.handlers.connection({ connection: 'close', closeError: new Boom('Connection Terminated', { statusCode: 428 }) });
+      ws?.terminate();
+      dropped();
     }
   }, POLL_MS);
-  setImmediate(() => {
-    if (!closed) input.handlers.connection({ connection: 'open', registered: true });
-  });
+  const dropped = (): void => {
+    if (closed) return;
+    closed = true;
+    clearInterval(poll);
+    clearInterval(probe);
+    input.handlers.connection({ connection: 'close', closeError: new Boom('Connection Terminated', { statusCode: 428 }) });
+  };
+  const url = input.options.webSocketUrl;
+  const ws = url ? new WebSocket(`${url}?session=${encodeURIComponent(input.sessionId)}`) : undefined;
+  if (ws) {
+    ws.on('error', () => undefined);
+    ws.once('open', () => {
+      if (!closed) input.handlers.connection({ connection: 'open', registered: true });
+    });
+    ws.once('close', dropped);
+  } else {
+    setImmediate(() => {
+      if (!closed) input.handlers.connection({ connection: 'open', registered: true });
+    });
+  }
+  const node = process.env['NODE_ID'] ?? '';
+  const probe = setInterval(() => {
+    if (!dir || closed || !existsSync(join(dir, 'probe-writes'))) return;
+    const at = Date.now();
+    const record = (ok: boolean, code?: string): void => appendFileSync(join(dir, 'auth-writes.jsonl'), `${JSON.stringify({ sessionId: input.sessionId, node, at, ok, code })}\n`);
+    Promise.resolve()
+      .then(() => input.auth.keys.set({ probe: { [input.sessionId]: { node, at } } } as unknown as Parameters<typeof input.auth.keys.set>[0]))
+      .then(
+        () => record(true),
+        (error: unknown) => record(false, (error as { code?: string }).code),
+      );
+  }, 100);
   const held = async (): Promise<void> => {
     while (dir && existsSync(join(dir, 'hold-sends')) && !closed) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     const delayFile = dir ? join(dir, 'send-delay-ms') : undefined;
@@ -53,6 +88,13 @@ export const createControlledSocket: SocketFactory = (input) => {
     async close() {
       closed = true;
       clearInterval(poll);
+      clearInterval(probe);
+      if (ws && ws.readyState !== WebSocket.CLOSED) {
+        await new Promise<void>((resolve) => {
+          ws.once('close', () => resolve());
+          ws.close();
+        });
+      }
     },
   };
   return socket;
