@@ -37,8 +37,17 @@ export class SessionDirectory {
     return (await this.#gateway(id).ask({ type: 'info' }, { timeoutMs: this.#askTimeoutMs })) as SessionInfo;
   }
 
+  /** The sessions running here (all of WA_SESSIONS on a single node). */
   async all(): Promise<SessionInfo[]> {
-    return Promise.all(this.ids.map((id) => this.info(id)));
+    return Promise.all(this.ids.filter((id) => this.runsElsewhere(id) === undefined).map((id) => this.info(id)));
+  }
+
+  /** The sessions another node runs, or nobody yet (runtimes sharing the sessions). */
+  elsewhere(): { id: string; owner: string | null }[] {
+    return this.ids.flatMap((id) => {
+      const owner = this.runsElsewhere(id);
+      return owner === undefined ? [] : [{ id, owner }];
+    });
   }
 
   /** Every session's info, or undefined for one whose gateway does not answer: one slow session never hides the others. */

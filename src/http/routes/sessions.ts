@@ -54,7 +54,8 @@ export function sessionRoutes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/sessions', async (_request, reply) => {
     try {
-      return { sessions: await directory.all() };
+      const elsewhere = directory.elsewhere();
+      return { sessions: await directory.all(), ...(elsewhere.length > 0 ? { elsewhere } : {}) };
     } catch (error) {
       return fail(reply, error);
     }
