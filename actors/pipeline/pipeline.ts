@@ -46,7 +46,8 @@ export interface PipelineStatus {
 }
 
 /** Where a reply goes: a session's gateway (its send queue). */
-export type ReplyTarget = ActorRef<{ readonly type: 'send' } & SendRequest, unknown>;
+/** A session's send queue, as a reply reaches it: its gateway, or (runtimes sharing sessions) the stored queue of a session another node runs. */
+export type ReplyTarget = Pick<ActorRef<{ readonly type: 'send' } & SendRequest, unknown>, 'ask'>;
 
 /** Where a `book` action goes, once the booking actor exists. */
 export type BookingTarget = ActorRef<{ readonly type: 'book'; readonly request: Readonly<Record<string, unknown>>; readonly batchId: string; readonly index: number }, unknown>;

@@ -1,4 +1,6 @@
 import { RuntimeError } from '../../src/errors.js';
+import { normalizePhone } from '../batcher/conversation.js';
+import { hasVisibleText } from '../batcher/message-input.js';
 
 /** One message a session has accepted to send: what `POST /sessions/:id/send` or a handler's reply asked for. */
 export interface OutboxEntry {
@@ -71,4 +73,12 @@ export class MemoryOutbox implements Outbox {
   async close(): Promise<void> {
     this.#queues.clear();
   }
+}
+
+/** A send request made into an entry, or what is wrong with it: the gateway and a remote reply check alike. */
+export function outboxEntry(request: { readonly to: string; readonly text: string; readonly source: string }, id: string, acceptedAt: number): { ok: true; entry: OutboxEntry } | { ok: false; problem: string } {
+  const phone = normalizePhone(request.to);
+  if (!phone.ok) return { ok: false, problem: `to: ${phone.problem}` };
+  if (typeof request.text !== 'string' || !hasVisibleText(request.text)) return { ok: false, problem: 'text must have a visible character' };
+  return { ok: true, entry: { id, phone: phone.phone, text: request.text, source: request.source, acceptedAt } };
 }

@@ -37,6 +37,7 @@ export class RedisOutbox implements Outbox {
   readonly durable = true;
   readonly #redis: OutboxRedis;
   readonly #prefix: string;
+  #subscriber: Redis | undefined;
 
   constructor(url: string, prefix: string, onError?: (error: Error) => void) {
     this.#prefix = prefix;
@@ -70,8 +71,28 @@ export class RedisOutbox implements Outbox {
     if (status === -1) throw new StaleFenceError(sessionId, fence as number);
   }
 
+  /** Tells the node that runs the session that its stored queue grew behind its back (a reply made elsewhere). */
+  async announce(sessionId: string): Promise<void> {
+    await this.#call(() => this.#redis.publish(this.#channel, sessionId));
+  }
+
+  /** Calls `pushed` with the session of every announcement, on a subscriber connection of its own (resubscribed after a reconnect). */
+  watch(pushed: (sessionId: string) => void): void {
+    if (this.#subscriber) return;
+    const subscriber = this.#redis.duplicate({ enableOfflineQueue: true });
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (_channel: string, sessionId: string) => pushed(sessionId));
+    void subscriber.subscribe(this.#channel).catch(() => undefined);
+    this.#subscriber = subscriber;
+  }
+
   async close(): Promise<void> {
+    await this.#subscriber?.quit().catch(() => this.#subscriber?.disconnect());
     await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  get #channel(): string {
+    return `${this.#prefix}wa-outbox-pushed`;
   }
 
   async #call<T>(command: () => Promise<T>): Promise<T> {

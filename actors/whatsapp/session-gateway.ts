@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from '../batcher/batch-ingest.js';
 import type { AppendResult } from '../batcher/batch-store.js';
-import { normalizePhone } from '../batcher/conversation.js';
-import { hasVisibleText } from '../batcher/message-input.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import type { ActorContext, Behaviour } from '../../src/actor/behaviour.js';
 import type { SessionEvent } from '../../src/events/runtime-events.js';
@@ -12,7 +10,7 @@ import { ActivityCounters } from './activity-counters.js';
 import { closeCodeName } from './close-codes.js';
 import type { DecryptErrorCounts } from './decrypt-error-log.js';
 import type { IgnoredReason } from './inbound.js';
-import type { Outbox, OutboxEntry } from './outbox.js';
+import { outboxEntry, type Outbox, type OutboxEntry } from './outbox.js';
 import { refused, type GatewayMessage, type InboundText, type Outcome, type QrInfo, type SendAccepted, type SessionInfo, type SocketHints, type SocketMessage, type SocketReply } from './session-protocol.js';
 import { isHalted, isSelfHealing, type SessionStatus } from './session-status.js';
 
@@ -38,6 +36,8 @@ export interface SessionGatewayDeps {
   readonly outbox: Outbox;
   /** The session's current ownership fence when runtimes share sessions (cluster); undefined on a single node. */
   readonly fence?: () => number | undefined;
+  /** Other nodes may push replies into the stored queue: it is read again when they say so, and every few seconds in case a word was missed. */
+  readonly sharedOutbox?: boolean;
   readonly queueMax: number;
   readonly sendAttempts: number;
   readonly sendRetryMs: number;
@@ -55,6 +55,8 @@ interface Outgoing extends OutboxEntry {
 
 /** How many queued messages are read back from the store at a start; the queue's bound applies to the store as well. */
 const LOAD_LIMIT = 1_000_000;
+/** How often a shared stored queue is read again without being told (an announcement lost in a reconnect). */
+const SHARED_RESYNC_MS = 5_000;
 
 /**
  * A session's side on the main thread, which outlives its socket's restarts: the send queue
@@ -241,25 +243,51 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
     pump(ctx);
   };
 
+  /**
+   * Runtimes sharing sessions: a reply made on a node that does not run this session is pushed
+   * straight into the stored queue (and announced). The stored queue is the order: read it
+   * again, keeping what is known of the entries already here (attempts, the one in flight).
+   */
+  const resync = async (ctx: ActorContext<GatewayMessage>): Promise<void> => {
+    if (!loaded) return;
+    let stored: OutboxEntry[];
+    try {
+      stored = await deps.outbox.load(deps.sessionId, LOAD_LIMIT);
+    } catch {
+      return;
+    }
+    const known = new Map(queue.map((entry) => [entry.id, entry]));
+    const head = queue[0];
+    queue.length = 0;
+    // The head being sent or settled stays first even if the read raced its removal.
+    if (head && (head.done || inFlight === head.id) && !stored.some((entry) => entry.id === head.id)) queue.push(head);
+    for (const entry of stored) queue.push(known.get(entry.id) ?? { ...entry, attempts: 0, done: false });
+    publish(ctx);
+    pump(ctx);
+  };
+
   const enqueue = async (message: Extract<GatewayMessage, { type: 'send' }>, ctx: ActorContext<GatewayMessage>): Promise<Outcome<SendAccepted>> => {
-    const phone = normalizePhone(message.to);
-    if (!phone.ok) return refused('WAR_ERR_WA_BAD_REQUEST', `to: ${phone.problem}`);
-    if (typeof message.text !== 'string' || !hasVisibleText(message.text)) return refused('WAR_ERR_WA_BAD_REQUEST', 'text must have a visible character');
+    const made = outboxEntry(message, deps.newMessageId(), ctx.clock.now());
+    if (!made.ok) return refused('WAR_ERR_WA_BAD_REQUEST', made.problem);
     if (!loaded) return refused('WAR_ERR_STORE_UNAVAILABLE', `the send queue of session ${deps.sessionId} has not been read from the store yet`);
     const full = (): Outcome<SendAccepted> => {
       ctx.log.warn({ source: message.source, queueMax: deps.queueMax }, 'send queue full; message refused');
       return refused('WAR_ERR_WA_QUEUE_FULL', `the send queue of session ${deps.sessionId} is full (${deps.queueMax})`);
     };
     if (queue.length >= deps.queueMax) return full();
-    const entry: OutboxEntry = { id: deps.newMessageId(), phone: phone.phone, text: message.text, source: message.source, acceptedAt: ctx.clock.now() };
+    const { entry } = made;
+    let depth: number;
     try {
       const pushed = await deps.outbox.push(deps.sessionId, entry, deps.queueMax, deps.fence?.());
       if (!pushed.accepted) return full();
+      depth = pushed.depth;
     } catch (error) {
       const code = (error as { code?: unknown }).code === 'WAR_ERR_WA_NOT_OWNER' ? 'WAR_ERR_WA_NOT_OWNER' : 'WAR_ERR_STORE_UNAVAILABLE';
       return refused(code, error instanceof Error ? error.message : String(error));
     }
     queue.push({ ...entry, attempts: 0, done: false });
+    // Another node's reply landed in the stored queue since we last read it: read it again, so the order is the store's.
+    if (depth !== queue.length) await resync(ctx);
     publish(ctx);
     pump(ctx);
     return { ok: true, value: { id: entry.id, queueDepth: queue.length } };
@@ -325,6 +353,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       };
       follow();
       ctx.self.tell({ type: 'load_outbox' });
+      if (deps.sharedOutbox) ctx.timers.every('outbox_resync', SHARED_RESYNC_MS, { type: 'outbox_changed' });
       publish(ctx);
       // A gateway restarted on its own starts blank: the running socket tells it where it stands.
       deps.socket.tell({ type: 'report' });
@@ -396,6 +425,9 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
           return undefined;
         case 'load_outbox':
           if (!loaded) await loadOutbox(ctx);
+          return undefined;
+        case 'outbox_changed':
+          await resync(ctx);
           return undefined;
         case 'info':
           return info(ctx);

@@ -102,6 +102,8 @@ export type GatewayMessage =
   | { readonly type: 'retry_inbound' }
   /** Internal: read the send queue from the store again (it was unavailable at start). */
   | { readonly type: 'load_outbox' }
+  /** Another node pushed a reply into this session's stored queue (runtimes sharing sessions). */
+  | { readonly type: 'outbox_changed' }
   | { readonly type: 'lifecycle'; readonly event: LifecycleEvent };
 
 /** One session as /sessions and /health/extended show it. */

@@ -14,7 +14,8 @@ import { whatsappMessageId } from './session-gateway.js';
 import { whatsappTree, type WhatsAppTreeOptions } from './whatsapp-tree.js';
 import { DATA_FILES } from '../store/store-feature.js';
 import { join } from 'node:path';
-import { MemoryOutbox, type Outbox } from './outbox.js';
+import { MemoryOutbox, outboxEntry, type Outbox } from './outbox.js';
+import { refused, type Outcome, type SendAccepted } from './session-protocol.js';
 import { RedisOutbox } from './redis-outbox.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 import { sessionKeys } from './session-keys.js';
@@ -101,7 +102,7 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
       showQr,
       newMessageId: whatsappMessageId,
       outbox: outbox as Outbox,
-      ...(ownership ? { fence: () => ownership.fence(sessionId) } : {}),
+      ...(ownership ? { fence: () => ownership.fence(sessionId), sharedOutbox: true } : {}),
       queueMax: wa.sendQueueMax,
       sendAttempts: wa.sendAttempts,
       sendRetryMs: wa.sendRetryMs,
@@ -122,6 +123,12 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
     sessionIntensity: config.supervision.leaf,
   };
   const tree = whatsappTree(treeOptions);
+  // A reply made on another node lands in the stored queue and is announced: the gateway here reads it in.
+  if (ownership && outbox instanceof RedisOutbox) {
+    outbox.watch((sessionId) => {
+      if (ownership.isLocal(sessionId)) links.target.lookup(sessionPaths(sessionId).gateway)?.tell({ type: 'outbox_changed' });
+    });
+  }
   const cluster = ownership ? clusterChild(ctx, ownership, (sessionId) => whatsappSessionSpec(sessionId, treeOptions)) : undefined;
   return {
     ...(outbox instanceof SqliteOutbox ? { preflight: async () => outbox.open() } : {}),
@@ -132,7 +139,11 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
     children: wa.sessions.length > 0 ? [tree, ...(cluster ? [cluster.spec] : [])] : [],
     offers: {
       directory,
-      replyTo: (sessionId) => gateways.get(sessionId),
+      replyTo: (sessionId) => {
+        const gateway = gateways.get(sessionId);
+        if (!gateway || !ownership || !(outbox instanceof RedisOutbox)) return gateway;
+        return sharedReplyTarget(sessionId, gateway, ownership, outbox, { queueMax: wa.sendQueueMax, now: () => ctx.clock.now() });
+      },
       sample: async () =>
         (await directory.sample()).flatMap(({ info }) =>
           info
@@ -230,6 +241,41 @@ function clusterChild(ctx: FeatureContext, table: OwnershipTable, sessionSpec: (
     spec,
     close: async () => {
       await redis?.quit().catch(() => redis?.disconnect());
+    },
+  };
+}
+
+/**
+ * A reply to a session when runtimes share the sessions: through the gateway while this node
+ * runs the session; else (another node runs it, or nobody yet) pushed into the session's
+ * stored queue and announced, so the owner sends it in its turn, or the next owner loads it.
+ * A batch is then never answered only because the pipeline that ran it is on another node.
+ */
+function sharedReplyTarget(
+  sessionId: string,
+  gateway: ReplyTarget,
+  ownership: OwnershipTable,
+  outbox: RedisOutbox,
+  options: { readonly queueMax: number; readonly now: () => number },
+): ReplyTarget {
+  return {
+    async ask(message, askOptions) {
+      if (ownership.isLocal(sessionId)) {
+        const answer = (await gateway.ask(message, askOptions).catch(() => undefined)) as Outcome<SendAccepted> | undefined;
+        // Refused for not owning the session any more (it moved during the ask): the stored queue takes it.
+        if (answer && (answer.ok || answer.code !== 'WAR_ERR_WA_NOT_OWNER')) return answer;
+      }
+      const made = outboxEntry(message, whatsappMessageId(), options.now());
+      if (!made.ok) return refused('WAR_ERR_WA_BAD_REQUEST', made.problem);
+      try {
+        const pushed = await outbox.push(sessionId, made.entry, options.queueMax);
+        if (!pushed.accepted) return refused('WAR_ERR_WA_QUEUE_FULL', `the send queue of session ${sessionId} is full (${options.queueMax})`);
+        await outbox.announce(sessionId).catch(() => undefined);
+        const accepted: SendAccepted = { id: made.entry.id, queueDepth: pushed.depth };
+        return { ok: true, value: accepted };
+      } catch (error) {
+        return refused('WAR_ERR_STORE_UNAVAILABLE', error instanceof Error ? error.message : String(error));
+      }
     },
   };
 }

@@ -29,7 +29,7 @@ interface Node {
   readonly base: string;
 }
 
-async function cluster(count: number) {
+async function cluster(count: number, extraEnv: Record<string, string> = {}) {
   const server = await WaServer.start('silent', 0, { keepAliveMs: 400 });
   cleanups.push(() => server.close());
   const prefix = testPrefix('cluster');
@@ -55,6 +55,7 @@ async function cluster(count: number) {
         BACKOFF_INITIAL_MS: '200',
         BACKOFF_MAX_MS: '1000',
         METRICS_PROCESS: 'false',
+        ...extraEnv,
       },
       children,
     );
@@ -209,6 +210,23 @@ describe('runtimes sharing the sessions on one Redis (child processes, 6 session
   }, 150_000);
 });
 
+describe('a reply made on the node that does not run the session', () => {
+  it('is pushed into the stored queue and sent by the owner', async () => {
+    const handler = new URL('../fixtures/custom-handler.ts', import.meta.url).pathname;
+    const { control, nodes, view, openOn } = await cluster(2, { HANDLER_MODULE: handler, BATCH_WINDOW_MS: '200' });
+    await waitFor(async () => (await Promise.all(nodes.map(openOn))).flat().length === SESSIONS.length, 30_000, 'every session open');
+    const now = await view(nodes[0] as Node);
+    // A session node-2 runs, a message for it taken in by node-1: node-1 batches it and runs the handler.
+    const owner = ownedBy(now, 'node-2').length > 0 ? 'node-2' : 'node-1';
+    const session = ownedBy(now, owner)[0] as string;
+    const taker = (owner === 'node-2' ? nodes[0] : nodes[1]) as Node;
+    const answer = await fetch(`${taker.base}/webhook/whatsapp/batched`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone: '79990000007', message: 'hello from the other node', sessionId: session }) });
+    expect(answer.status).toBe(202);
+    const sent = await waitFor(() => readSent(control).find((each) => each.text === 'echo: hello from the other node'), 30_000, 'the echo sent');
+    expect(sent).toMatchObject({ sessionId: session, node: owner });
+  }, 120_000);
+});
+
 function writesBy(control: string, node: string): { sessionId: string; node: string; at: number; ok: boolean; code?: string }[] {
   const file = join(control, 'auth-writes.jsonl');
   if (!existsSync(file)) return [];
@@ -219,11 +237,11 @@ function writesBy(control: string, node: string): { sessionId: string; node: str
     .filter((each) => each.node === node);
 }
 
-function readSent(control: string): { text: string }[] {
+function readSent(control: string): { text: string; sessionId?: string; node?: string | null }[] {
   const file = join(control, 'sent.jsonl');
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as { text: string });
+    .map((line) => JSON.parse(line) as { text: string; sessionId?: string; node?: string | null });
 }

@@ -80,7 +80,7 @@ export const createControlledSocket: SocketFactory = (input) => {
     async sendText(jid, text, messageId) {
       await held();
       if (closed) throw new Boom('Connection Closed', { statusCode: 428 });
-      if (dir) appendFileSync(join(dir, 'sent.jsonl'), `${JSON.stringify({ sessionId: input.sessionId, jid, text, messageId, threadId })}\n`);
+      if (dir) appendFileSync(join(dir, 'sent.jsonl'), `${JSON.stringify({ sessionId: input.sessionId, jid, text, messageId, threadId, node: process.env['NODE_ID'] ?? null })}\n`);
       return messageId;
     },
     requestPairingCode: async () => 'TESTCODE',
