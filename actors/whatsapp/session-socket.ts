@@ -154,24 +154,42 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     const waiter = qr;
     setStatus(ctx, 'connecting');
     report(ctx, { type: 'status', status: 'connecting' });
-    connection.socket = factory({
-      sessionId: args.sessionId,
-      options: args.socket,
-      auth: auth.state,
-      saveCreds: auth.saveCreds,
-      logger: baileysLogger(baileysLog, decryptErrors as DecryptErrorLog),
-      handlers: {
-        connection(update) {
-          if (connection !== current) return;
-          if (update.qr) waiter.settle();
-          if (update.connection === 'close') waiter.settle(new Error(`the connection closed before pairing could start (${closeCodeOf(update.closeError) ?? 'no code'})`));
-          if (!ctx.self.tell({ type: 'connection', connection, update })) ctx.log.error({ update: update.connection }, 'a connection update was refused by the mailbox');
+    const create = factory;
+    const sessionAuth = auth;
+    const open = (): void => {
+      if (connection !== current || stopped) return;
+      connection.socket = create({
+        sessionId: args.sessionId,
+        options: args.socket,
+        auth: sessionAuth.state,
+        saveCreds: sessionAuth.saveCreds,
+        logger: baileysLogger(baileysLog, decryptErrors as DecryptErrorLog),
+        handlers: {
+          connection(update) {
+            if (connection !== current) return;
+            if (update.qr) waiter.settle();
+            if (update.connection === 'close') waiter.settle(new Error(`the connection closed before pairing could start (${closeCodeOf(update.closeError) ?? 'no code'})`));
+            if (!ctx.self.tell({ type: 'connection', connection, update })) ctx.log.error({ update: update.connection }, 'a connection update was refused by the mailbox');
+          },
+          messages(messages) {
+            if (connection !== current) return;
+            inbound = inbound.then(() => deliverInbound(messages, connection, ctx));
+          },
         },
-        messages(messages) {
-          if (connection !== current) return;
-          inbound = inbound.then(() => deliverInbound(messages, connection, ctx));
-        },
-      },
+      });
+    };
+    const fenced = store;
+    if (!fenced?.assertOwner) {
+      open();
+      return;
+    }
+    // Runtimes sharing the sessions: a node connects only while its fence is current. One that
+    // woke from a pause past its lease must not open a socket that would replace the new owner's
+    // (a 440 there); it closes as if the connection failed, and /cluster stops the session here.
+    fenced.assertOwner().then(open, (error: unknown) => {
+      if (connection !== current) return;
+      ctx.log.warn({ err: error }, 'not connecting: the ownership of this session cannot be confirmed');
+      ctx.self.tell({ type: 'connection', connection, update: { connection: 'close', closeError: error } });
     });
   };
 

@@ -210,6 +210,36 @@ describe('runtimes sharing the sessions on one Redis (child processes, 6 session
   }, 150_000);
 });
 
+describe('nodes joining and leaving', () => {
+  it('a node that joins takes nothing held (no thrashing); sessions handed back by a node that stops go to the least-loaded', async () => {
+    const { nodes, start, view, openOn } = await cluster(1);
+    const first = nodes[0] as Node;
+    await waitFor(async () => (await openOn(first)).length === SESSIONS.length, 30_000, 'node-1 running every session');
+    const before = await view(first);
+    nodes.push(await start('node-2'), await start('node-3'));
+    await waitFor(async () => (await view(first)).nodes.length === 3, 15_000, 'three live nodes');
+    // Three lease periods with two idle newcomers: every session keeps its owner and its fence.
+    await new Promise((resolve) => setTimeout(resolve, 3 * LEASE_MS));
+    expect((await view(first)).sessions).toEqual(before.sessions);
+    // node-1 stops (SIGTERM): it hands its leases back at once, and the two others share them.
+    first.main.child.kill('SIGTERM');
+    expect(await first.main.exited).toBe(0);
+    const rest = nodes.slice(1);
+    const shared = await waitFor(
+      async () => {
+        const now = await view(rest[0] as Node);
+        const open = (await Promise.all(rest.map(openOn))).flat();
+        return open.length === SESSIONS.length && now.sessions.every((each) => each.owner !== null && each.owner !== 'node-1') ? now : undefined;
+      },
+      LEASE_MS + 10_000,
+      'the sessions taken by node-2 and node-3',
+    );
+    const counts = ['node-2', 'node-3'].map((node) => ownedBy(shared, node).length);
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(2);
+    expect(counts[0]! + counts[1]!).toBe(SESSIONS.length);
+  }, 150_000);
+});
+
 describe('a reply made on the node that does not run the session', () => {
   it('is pushed into the stored queue and sent by the owner', async () => {
     const handler = new URL('../fixtures/custom-handler.ts', import.meta.url).pathname;
