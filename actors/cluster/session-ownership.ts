@@ -48,9 +48,9 @@ const FORGET_LEASES = 10;
 /**
  * `/cluster`: this node's side of session ownership when runtimes share one Redis. Every third
  * of WA_LEASE_MS it heartbeats into the node registry, renews the leases it holds, and sweeps:
- * a session nobody holds is acquired by this node only while it holds no more sessions than
- * the least-loaded live node, so sessions spread as nodes join and a session that is held is
- * never taken away (no thrashing). A lease that cannot be renewed (Redis away) is given up
+ * a session nobody holds is acquired by this node while it holds less than its fair share
+ * (sessions / live nodes) or no more than the least-loaded live node, so unowned sessions go
+ * to the least loaded, and a session that is held is never taken away (no thrashing). A lease that cannot be renewed (Redis away) is given up
  * before it can lapse: the session's subtree is stopped while the lease is still ours, so no
  * two nodes ever run a socket for one session. A renewal the script refuses (the lease lapsed
  * while this node was paused, and another took it) stops the session at once; the fence it
@@ -139,10 +139,13 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
         await options.startSession(sessionId, holder.fence);
       }
     }
+    // Up to a fair share in one sweep (so a dead node's sessions move in one sweep, not one a
+    // sweep), and beyond it only while this node is the least loaded.
+    const fairShare = Math.ceil(options.sessions.length / load.size);
     for (const sessionId of options.sessions) {
       if (held.get(sessionId)) continue;
       const mine = load.get(nodeId) as number;
-      if (mine > Math.min(...load.values())) break;
+      if (mine >= fairShare && mine > Math.min(...load.values())) break;
       const acquired = await leases.acquire(sessionId, nodeId, leaseMs);
       if (!acquired.held) {
         table.saw(sessionId, acquired.owner ? { node: acquired.owner, fence: acquired.fence } : null);
@@ -179,7 +182,10 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
     const live = await liveNodes(now);
     const held = await holders();
     return {
-      nodes: [...live].map(([id, entry]) => ({ id, lastHeartbeatAt: new Date(entry.at).toISOString(), sessions: entry.sessions })).sort((a, b) => a.id.localeCompare(b.id)),
+      // What each node holds, from the leases (its heartbeat's own list can be a tick old).
+      nodes: [...live]
+        .map(([id, entry]) => ({ id, lastHeartbeatAt: new Date(entry.at).toISOString(), sessions: options.sessions.filter((session) => held.get(session)?.node === id) }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
       sessions: options.sessions.map((id) => {
         const holder = held.get(id);
         return { id, owner: holder?.node ?? null, fence: holder?.fence ?? null };
