@@ -37,12 +37,13 @@ export interface ClusterView {
 export const CLUSTER_CHECK = 'cluster';
 
 /**
- * A node whose heartbeat is older than two ticks is not counted as live: by the time a dead
- * node's leases lapse (a whole lease after its last renewal, which came with its last
- * heartbeat) it no longer counts, so the survivors' least-loaded rule cannot wait on it.
- * Forgotten from the registry after ten leases.
+ * A node whose heartbeat is older than a tick and a half is not counted as live (live nodes
+ * beat every tick): a dead node's leases lapse two ticks or more after its last heartbeat, so
+ * by then it no longer counts and the survivors' least-loaded rule never waits on it. A live
+ * node that misses a beat only looks dead to the balancing for a moment; the leases decide
+ * ownership, never this. Forgotten from the registry after ten leases.
  */
-const LIVE_TICKS = 2;
+const LIVE_TICKS = 1.5;
 const FORGET_LEASES = 10;
 
 /**
@@ -144,6 +145,8 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
     const fairShare = Math.ceil(options.sessions.length / load.size);
     for (const sessionId of options.sessions) {
       if (held.get(sessionId)) continue;
+      // Starting sessions takes time and renewals wait behind the sweep: the rest waits for the next one.
+      if (ctx.clock.now() - now > tickMs / 2) break;
       const mine = load.get(nodeId) as number;
       if (mine >= fairShare && mine > Math.min(...load.values())) break;
       const acquired = await leases.acquire(sessionId, nodeId, leaseMs);
