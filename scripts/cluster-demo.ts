@@ -67,11 +67,16 @@ try {
   victim.child.kill('SIGKILL');
   process.stdout.write(`\nkill -9 ${victim.id} (it owned ${Math.max(...held)} sessions)\n`);
   let after = await view(survivor.base);
+  let movedAt: number | undefined;
   while (after.sessions.some((each) => each.owner === null || each.owner === victim.id) || after.nodes.some((node) => node.id === victim.id)) {
     await sleep(100);
     after = await view(survivor.base);
+    if (movedAt === undefined && after.sessions.every((each) => each.owner !== null && each.owner !== victim.id)) movedAt = Date.now();
   }
-  process.stdout.write(`\nGET /health/cluster ${((Date.now() - killedAt) / 1000).toFixed(1)} s later:\n${JSON.stringify(after, null, 2)}\n`);
+  movedAt ??= Date.now();
+  process.stdout.write(
+    `\nits sessions owned by the survivors ${((movedAt - killedAt) / 1000).toFixed(1)} s after the kill; ${victim.id} out of the live nodes ${((Date.now() - killedAt) / 1000).toFixed(1)} s after it:\n${JSON.stringify(after, null, 2)}\n`,
+  );
   process.stdout.write(`\nconnections the WebSocket server saw: ${server.connections.length}; moments with two connections for one session: ${server.overlaps.length}\n`);
 } finally {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
