@@ -16,12 +16,18 @@ export interface SessionOwnershipOptions {
   readonly startSession: (sessionId: string, fence: number) => Promise<void>;
   /** Stops it (the socket first: rest_for_one stops in reverse order), before the lease can lapse. */
   readonly stopSession: (sessionId: string) => Promise<void>;
+  /** Whether the session's subtree is running here. */
+  readonly isRunning: (sessionId: string) => boolean;
   readonly checks: HealthChecks;
   /** The first sweep waits this long after the first heartbeat, so nodes started together see each other. */
   readonly firstSweepDelayMs: number;
 }
 
-export type SessionOwnershipMessage = { readonly type: 'tick' } | { readonly type: 'view' };
+export type SessionOwnershipMessage =
+  | { readonly type: 'tick' }
+  | { readonly type: 'view' }
+  /** Internal: a session's start settled (`error` when it failed). */
+  | { readonly type: 'started'; readonly sessionId: string; readonly fence: number; readonly error: string | undefined };
 
 export interface ClusterNode {
   readonly id: string;
@@ -63,6 +69,8 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
   const leases = new SessionLeases(options.redis, options.prefix);
   const nodesKey = `${options.prefix}wa-nodes`;
   let sweepAfter = 0;
+  /** Sessions whose start is under way (launched, not yet settled). */
+  const starting = new Set<string>();
   let lastProblem: string | undefined;
 
   const report = (ctx: ActorContext<SessionOwnershipMessage>, problem: string | undefined): void => {
@@ -80,26 +88,56 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
 
   const giveUp = async (sessionId: string, why: string, ctx: ActorContext<SessionOwnershipMessage>): Promise<void> => {
     table.drop(sessionId);
+    starting.delete(sessionId);
     ctx.log.warn({ sessionId, why }, `session ${sessionId} given up: ${why}`);
     await options.stopSession(sessionId).catch((error: unknown) => ctx.log.error({ err: error, sessionId }, 'could not stop a session given up'));
+  };
+
+  /**
+   * Started, not awaited: a session's start (its auth read, its thread) must never hold up the
+   * renewals that keep every other lease. A start that fails gives the lease back.
+   */
+  const launch = (sessionId: string, fence: number, ctx: ActorContext<SessionOwnershipMessage>): void => {
+    starting.add(sessionId);
+    options.startSession(sessionId, fence).then(
+      () => ctx.self.tell({ type: 'started', sessionId, fence, error: undefined }),
+      (error: unknown) => ctx.self.tell({ type: 'started', sessionId, fence, error: error instanceof Error ? error.message : String(error) }),
+    );
   };
 
   const heartbeat = async (now: number): Promise<void> => {
     await options.redis.hset(nodesKey, nodeId, JSON.stringify({ at: now, sessions: [...table.owned().keys()] }));
   };
 
-  const renew = async (now: number, ctx: ActorContext<SessionOwnershipMessage>): Promise<string | undefined> => {
+  /**
+   * Every lease renewed at once (one round trip each, in parallel), then judged against the
+   * time they answered: one that was lost stops at once, one that could not be renewed stops
+   * when the next renewal would come too late. The stops run together, after the renewals.
+   */
+  const renew = async (ctx: ActorContext<SessionOwnershipMessage>): Promise<string | undefined> => {
+    const owned = [...table.owned()];
+    const results = await Promise.all(
+      owned.map(([sessionId, session]) =>
+        leases.renew(sessionId, nodeId, session.fence, leaseMs).then(
+          (held) => ({ held, error: undefined as string | undefined }),
+          (error: unknown) => ({ held: false, error: error instanceof Error ? error.message : String(error) }),
+        ),
+      ),
+    );
+    const now = ctx.clock.now();
     let problem: string | undefined;
-    for (const [sessionId, owned] of [...table.owned()]) {
-      try {
-        if (await leases.renew(sessionId, nodeId, owned.fence, leaseMs)) owned.renewedAt = now;
-        else await giveUp(sessionId, `its lease (fence ${owned.fence}) was lost: another node holds it, or it lapsed`, ctx);
-      } catch (error) {
-        problem = error instanceof Error ? error.message : String(error);
+    const stops: Promise<void>[] = [];
+    owned.forEach(([sessionId, session], index) => {
+      const result = results[index] as { held: boolean; error: string | undefined };
+      if (result.held) session.renewedAt = now;
+      else if (result.error === undefined) stops.push(giveUp(sessionId, `its lease (fence ${session.fence}) was lost: another node holds it, or it lapsed`, ctx));
+      else {
+        problem = result.error;
         // Self-fencing: the next renewal would come too late, so stop while the lease is still ours.
-        if (now - owned.renewedAt + tickMs >= leaseMs - tickMs / 2) await giveUp(sessionId, `its lease could not be renewed for ${now - owned.renewedAt} ms (${problem})`, ctx);
+        if (now - session.renewedAt + tickMs >= leaseMs - tickMs / 2) stops.push(giveUp(sessionId, `its lease could not be renewed for ${now - session.renewedAt} ms (${result.error})`, ctx));
       }
-    }
+    });
+    await Promise.all(stops);
     return problem;
   };
 
@@ -134,10 +172,13 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
     for (const [sessionId, holder] of held) {
       table.saw(sessionId, holder);
       if (holder && load.has(holder.node)) load.set(holder.node, (load.get(holder.node) as number) + 1);
-      // Ours by the lease but not by the table (this actor restarted): adopt it under its fence.
+      // Ours by the lease but not by the table (this actor restarted): adopt it, extending it first.
       if (holder?.node === nodeId && !table.isLocal(sessionId)) {
-        table.take(sessionId, holder.fence, now);
-        await options.startSession(sessionId, holder.fence);
+        const adopted = await leases.acquire(sessionId, nodeId, leaseMs);
+        if (adopted.held) {
+          table.take(sessionId, adopted.fence, ctx.clock.now());
+          launch(sessionId, adopted.fence, ctx);
+        }
       }
     }
     // Up to a fair share in one sweep (so a dead node's sessions move in one sweep, not one a
@@ -158,25 +199,43 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
       table.take(sessionId, acquired.fence, ctx.clock.now());
       load.set(nodeId, mine + 1);
       ctx.log.info({ sessionId, fence: acquired.fence }, `session ${sessionId} acquired (fence ${acquired.fence})`);
-      try {
-        await options.startSession(sessionId, acquired.fence);
-      } catch (error) {
-        ctx.log.error({ err: error, sessionId }, 'could not start a session just acquired; releasing it');
-        table.drop(sessionId);
-        await leases.release(sessionId, nodeId, acquired.fence).catch(() => undefined);
-      }
+      launch(sessionId, acquired.fence, ctx);
     }
   };
 
+  /** A session this node holds whose subtree is not there (stopped, given up, or /whatsapp restarted without it) is started again. */
+  const reconcile = (ctx: ActorContext<SessionOwnershipMessage>): void => {
+    for (const [sessionId, session] of table.owned()) {
+      if (starting.has(sessionId) || options.isRunning(sessionId)) continue;
+      ctx.log.warn({ sessionId }, `session ${sessionId} is held here but not running; starting it again`);
+      launch(sessionId, session.fence, ctx);
+    }
+  };
+
+  const started = async (message: Extract<SessionOwnershipMessage, { type: 'started' }>, ctx: ActorContext<SessionOwnershipMessage>): Promise<void> => {
+    starting.delete(message.sessionId);
+    const stillOurs = table.fence(message.sessionId) === message.fence;
+    if (message.error === undefined) {
+      // Given up while it was starting (the stop found nothing to stop yet): stop it now.
+      if (!stillOurs && !table.isLocal(message.sessionId)) await options.stopSession(message.sessionId).catch(() => undefined);
+      return;
+    }
+    if (!stillOurs) return;
+    ctx.log.error({ sessionId: message.sessionId, error: message.error }, 'could not start a session just acquired; releasing it');
+    table.drop(message.sessionId);
+    await leases.release(message.sessionId, nodeId, message.fence).catch(() => undefined);
+  };
+
   const tick = async (ctx: ActorContext<SessionOwnershipMessage>): Promise<void> => {
+    let problem = await renew(ctx);
     const now = ctx.clock.now();
-    let problem = await renew(now, ctx);
     try {
       await heartbeat(now);
       if (now >= sweepAfter) await sweep(now, ctx);
     } catch (error) {
       problem ??= error instanceof Error ? error.message : String(error);
     }
+    reconcile(ctx);
     report(ctx, problem);
   };
 
@@ -210,15 +269,21 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
           return undefined;
         case 'view':
           return view();
+        case 'started':
+          await started(message, ctx);
+          return undefined;
       }
     },
     async stop(ctx) {
-      // An orderly stop hands the sessions over at once instead of after a lease.
-      for (const [sessionId, owned] of [...table.owned()]) {
-        table.drop(sessionId);
-        await options.stopSession(sessionId).catch((error: unknown) => ctx.log.error({ err: error, sessionId }, 'could not stop a session'));
-        await leases.release(sessionId, nodeId, owned.fence).catch((error: unknown) => ctx.log.warn({ err: error, sessionId }, 'could not release a lease; it lapses on its own'));
-      }
+      // An orderly stop hands the sessions over at once instead of after a lease: all of them
+      // together (one after another could outlast the leases, which no longer renew).
+      await Promise.all(
+        [...table.owned()].map(async ([sessionId, owned]) => {
+          table.drop(sessionId);
+          await options.stopSession(sessionId).catch((error: unknown) => ctx.log.error({ err: error, sessionId }, 'could not stop a session'));
+          await leases.release(sessionId, nodeId, owned.fence).catch((error: unknown) => ctx.log.warn({ err: error, sessionId }, 'could not release a lease; it lapses on its own'));
+        }),
+      );
       await options.redis.hdel(nodesKey, nodeId).catch(() => undefined);
       options.checks.remove(CLUSTER_CHECK);
     },

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { AuthStore } from './auth-store.js';
+import { RuntimeError } from '../../src/errors.js';
 import { StaleFenceError } from './outbox.js';
 import { fenceGuard } from './session-keys.js';
 
@@ -15,6 +16,7 @@ interface FencedRedis extends Redis {
 }
 
 const SCAN_COUNT = 500;
+const OWNER_CHECK_MS = 2_000;
 
 /**
  * One Redis hash per session (`<REDIS_KEY_PREFIX>wa-auth:<sessionId>`), a field per entry.
@@ -105,8 +107,15 @@ export class RedisAuthStore implements AuthStore {
     await this.#redis.del(this.#key);
   }
 
+  /** Bounded: a Redis that does not answer must not hold a send or a connect (it is `WAR_ERR_WA_NOT_OPEN`, not a failure of the message). */
   async assertOwner(): Promise<void> {
-    await this.#assertFence();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#assertFence(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new RuntimeError('WAR_ERR_WA_NOT_OPEN', `the ownership of ${this.#key} could not be confirmed within ${OWNER_CHECK_MS} ms`)), OWNER_CHECK_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** Before a deletion of many entries (not one script), and before each send: a node that lost the session deletes and sends nothing. */

@@ -79,7 +79,8 @@ export class RedisOutbox implements Outbox {
   /** Calls `pushed` with the session of every announcement, on a subscriber connection of its own (resubscribed after a reconnect). */
   watch(pushed: (sessionId: string) => void): void {
     if (this.#subscriber) return;
-    const subscriber = this.#redis.duplicate({ enableOfflineQueue: true });
+    // Its own retry policy: a SUBSCRIBE sent while Redis is down waits for it (ioredis resubscribes only what succeeded).
+    const subscriber = this.#redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     subscriber.on('error', () => undefined);
     subscriber.on('message', (_channel: string, sessionId: string) => pushed(sessionId));
     void subscriber.subscribe(this.#channel).catch(() => undefined);

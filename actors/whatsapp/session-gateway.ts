@@ -269,12 +269,11 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
   const enqueue = async (message: Extract<GatewayMessage, { type: 'send' }>, ctx: ActorContext<GatewayMessage>): Promise<Outcome<SendAccepted>> => {
     const made = outboxEntry(message, deps.newMessageId(), ctx.clock.now());
     if (!made.ok) return refused('WAR_ERR_WA_BAD_REQUEST', made.problem);
-    if (!loaded) return refused('WAR_ERR_STORE_UNAVAILABLE', `the send queue of session ${deps.sessionId} has not been read from the store yet`);
     const full = (): Outcome<SendAccepted> => {
       ctx.log.warn({ source: message.source, queueMax: deps.queueMax }, 'send queue full; message refused');
       return refused('WAR_ERR_WA_QUEUE_FULL', `the send queue of session ${deps.sessionId} is full (${deps.queueMax})`);
     };
-    if (queue.length >= deps.queueMax) return full();
+    if (loaded && queue.length >= deps.queueMax) return full();
     const { entry } = made;
     let depth: number;
     try {
@@ -285,6 +284,8 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
       const code = (error as { code?: unknown }).code === 'WAR_ERR_WA_NOT_OWNER' ? 'WAR_ERR_WA_NOT_OWNER' : 'WAR_ERR_STORE_UNAVAILABLE';
       return refused(code, error instanceof Error ? error.message : String(error));
     }
+    // Not read back yet (a start, or the store was away then): stored is enough, the read takes it in, in order.
+    if (!loaded) return { ok: true, value: { id: entry.id, queueDepth: depth } };
     queue.push({ ...entry, attempts: 0, done: false });
     // Another node's reply landed in the stored queue since we last read it: read it again, so the order is the store's.
     if (depth !== queue.length) await resync(ctx);

@@ -186,11 +186,22 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
     // Runtimes sharing the sessions: a node connects only while its fence is current. One that
     // woke from a pause past its lease must not open a socket that would replace the new owner's
     // (a 440 there); it closes as if the connection failed, and /cluster stops the session here.
-    fenced.assertOwner().then(open, (error: unknown) => {
+    const refuse = (error: unknown, why: string): void => {
       if (connection !== current) return;
-      ctx.log.warn({ err: error }, 'not connecting: the ownership of this session cannot be confirmed');
+      ctx.log.warn({ err: error }, why);
+      waiter.settle(new Error(why));
       ctx.self.tell({ type: 'connection', connection, update: { connection: 'close', closeError: error } });
-    });
+    };
+    fenced.assertOwner().then(
+      () => {
+        try {
+          open();
+        } catch (error) {
+          refuse(error, 'the socket could not be created');
+        }
+      },
+      (error: unknown) => refuse(error, 'not connecting: the ownership of this session cannot be confirmed'),
+    );
   };
 
   const closeSocket = async (): Promise<void> => {

@@ -102,7 +102,8 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
       showQr,
       newMessageId: whatsappMessageId,
       outbox: outbox as Outbox,
-      ...(ownership ? { fence: () => ownership.fence(sessionId), sharedOutbox: true } : {}),
+      // Once the lease is given up no fence is current: 0 is refused by every script, never skipped.
+      ...(ownership ? { fence: () => ownership.fence(sessionId) ?? 0, sharedOutbox: true } : {}),
       queueMax: wa.sendQueueMax,
       sendAttempts: wa.sendAttempts,
       sendRetryMs: wa.sendRetryMs,
@@ -232,6 +233,7 @@ function clusterChild(ctx: FeatureContext, table: OwnershipTable, sessionSpec: (
           const whatsapp = links.target.supervisor(TREE.whatsapp);
           if (whatsapp.childIds().includes(sessionId)) await whatsapp.stopChild(sessionId);
         },
+        isRunning: (sessionId) => links.target.lookup(sessionPaths(sessionId).gateway) !== undefined,
         checks: ctx.checks,
         firstSweepDelayMs: Math.min(1_000, Math.floor(wa.leaseMs / 3)),
       }),
@@ -261,7 +263,15 @@ function sharedReplyTarget(
   return {
     async ask(message, askOptions) {
       if (ownership.isLocal(sessionId)) {
-        const answer = (await gateway.ask(message, askOptions).catch(() => undefined)) as Outcome<SendAccepted> | undefined;
+        let answer: Outcome<SendAccepted> | undefined;
+        try {
+          answer = (await gateway.ask(message, askOptions)) as Outcome<SendAccepted>;
+        } catch (error) {
+          // Only where the gateway certainly stored nothing (it is not there) may the store take it
+          // instead; a timed-out ask may have stored it, and a second push would send it twice.
+          const code = (error as { code?: unknown }).code;
+          if (code !== 'WAR_ERR_ACTOR_STOPPED' && code !== 'WAR_ERR_ACTOR_FAILED') return refused('WAR_ERR_WA_NOT_OPEN', `the reply may or may not be queued: ${error instanceof Error ? error.message : String(error)}`);
+        }
         // Refused for not owning the session any more (it moved during the ask): the stored queue takes it.
         if (answer && (answer.ok || answer.code !== 'WAR_ERR_WA_NOT_OWNER')) return answer;
       }

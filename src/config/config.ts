@@ -540,6 +540,11 @@ function crossCheck(values: { [K in VariableName]: Parsed<(typeof VARIABLES)[K]>
   if (values.BATCH_STORE === 'redis' && !values.REDIS_URL) {
     problems.push('BATCH_STORE is redis, but REDIS_URL is not set: set REDIS_URL, or BATCH_STORE=sqlite for the embedded store');
   }
+  if (values.REDIS_URL && values.WA_SESSIONS.length > 0 && values.BATCH_STORE !== 'redis') {
+    problems.push(
+      `BATCH_STORE is ${values.BATCH_STORE}, but with REDIS_URL the sessions' auth state is in Redis, shared by every runtime on it: their send queues and ownership must be there too. Leave BATCH_STORE unset (redis with REDIS_URL) or set it to redis`,
+    );
+  }
   if (values.PIPELINE_RETRY_MAX_MS < values.PIPELINE_RETRY_INITIAL_MS) {
     problems.push(`PIPELINE_RETRY_MAX_MS must be at least PIPELINE_RETRY_INITIAL_MS (${values.PIPELINE_RETRY_INITIAL_MS}), got ${values.PIPELINE_RETRY_MAX_MS}`);
   }

@@ -54,6 +54,17 @@ describe('config', () => {
     expect(loadConfig({}).config.whatsapp.sessions).toEqual([]);
   });
 
+  it('reads how sessions share threads and nodes, and refuses sessions on Redis with a send queue elsewhere', () => {
+    expect(loadConfig({}).config.whatsapp).toMatchObject({ sessionsPerThread: 16, leaseMs: 15_000, socketModule: undefined });
+    expect(loadConfig({}).config.whatsapp.nodeId).toMatch(/:\d+$/);
+    expect(loadConfig({ NODE_ID: 'node-a', WA_SESSIONS_PER_THREAD: '1', WA_LEASE_MS: '3000' }).config.whatsapp).toMatchObject({ nodeId: 'node-a', sessionsPerThread: 1, leaseMs: 3_000 });
+    expect(problemsOf({ WA_SESSIONS_PER_THREAD: '0' })).toContain('WA_SESSIONS_PER_THREAD');
+    expect(problemsOf({ WA_LEASE_MS: '10' })).toContain('WA_LEASE_MS');
+    expect(problemsOf({ WA_SOCKET_MODULE: './no/such/module.ts' })).toContain('WA_SOCKET_MODULE "./no/such/module.ts" does not exist');
+    expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379', WA_SESSIONS: 's1', BATCH_STORE: 'sqlite' })).toContain('BATCH_STORE is sqlite, but with REDIS_URL');
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', WA_SESSIONS: 's1' }).config.store.kind).toBe('redis');
+  });
+
   it('reports every problem at once', () => {
     const message = problemsOf({ PORT: 'x', BACKOFF_MAX_ATTEMPTS: 'y' });
     expect(message).toContain('PORT');
