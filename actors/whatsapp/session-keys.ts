@@ -1,8 +1,11 @@
 /**
  * The Redis keys of one session, in one place: the auth state, the send queue and the
  * ownership lease must agree on them, since the scripts that write the first two check the
- * third. Every key of a session carries `{<sessionId>}` as its hash tag, so on a Redis
- * Cluster a session's keys share one slot and its scripts can run there.
+ * third. The queue, lease and fence keys carry `{<sessionId>}` as their hash tag, so on a Redis
+ * Cluster they share one slot and their scripts can run there. The auth hash keeps the name it
+ * had before sessions moved between nodes (credentials stored under it stay readable); on a
+ * Redis Cluster its fenced write would span two slots, so this runtime supports one Redis (or
+ * a primary with replicas), not a Cluster, for sessions.
  */
 export interface SessionKeys {
   readonly auth: string;

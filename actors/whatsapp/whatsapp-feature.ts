@@ -22,7 +22,7 @@ import { sessionKeys } from './session-keys.js';
 import { Redis } from 'ioredis';
 import { OwnershipTable } from '../cluster/ownership-table.js';
 import { sessionOwnership, type ClusterView } from '../cluster/session-ownership.js';
-import { whatsappSessionSpec } from './whatsapp-tree.js';
+import { ThreadGroups, whatsappSessionSpec } from './whatsapp-tree.js';
 import { local, type ChildSpec } from '../../supervisor/child-spec.js';
 
 export interface WhatsAppOffers {
@@ -130,7 +130,13 @@ export function whatsappFeature(ctx: FeatureContext, deps: WhatsAppFeatureDeps):
       if (ownership.isLocal(sessionId)) links.target.lookup(sessionPaths(sessionId).gateway)?.tell({ type: 'outbox_changed' });
     });
   }
-  const cluster = ownership ? clusterChild(ctx, ownership, (sessionId) => whatsappSessionSpec(sessionId, treeOptions)) : undefined;
+  const groups = new ThreadGroups(wa.sessionsPerThread);
+  const cluster = ownership
+    ? clusterChild(ctx, ownership, {
+        spec: (sessionId) => whatsappSessionSpec(sessionId, treeOptions, groups.join(sessionId)),
+        stopped: (sessionId) => groups.leave(sessionId),
+      })
+    : undefined;
   return {
     ...(outbox instanceof SqliteOutbox ? { preflight: async () => outbox.open() } : {}),
     close: async () => {
@@ -199,7 +205,11 @@ function createOutbox(ctx: FeatureContext): Outbox {
  * before it): session ownership on its own Redis connection, which fails fast while Redis is
  * away (the leases must not wait in an offline queue past their expiry).
  */
-function clusterChild(ctx: FeatureContext, table: OwnershipTable, sessionSpec: (sessionId: string) => ChildSpec): { spec: ChildSpec; close(): Promise<void> } {
+function clusterChild(
+  ctx: FeatureContext,
+  table: OwnershipTable,
+  sessions: { readonly spec: (sessionId: string) => ChildSpec; readonly stopped: (sessionId: string) => void },
+): { spec: ChildSpec; close(): Promise<void> } {
   const { config, links } = ctx;
   const wa = config.whatsapp;
   let redis: Redis | undefined;
@@ -227,11 +237,12 @@ function clusterChild(ctx: FeatureContext, table: OwnershipTable, sessionSpec: (
         prefix: config.redisKeyPrefix,
         table,
         startSession: async (sessionId) => {
-          await links.target.supervisor(TREE.whatsapp).startChild(sessionSpec(sessionId));
+          await links.target.supervisor(TREE.whatsapp).startChild(sessions.spec(sessionId));
         },
         stopSession: async (sessionId) => {
           const whatsapp = links.target.supervisor(TREE.whatsapp);
           if (whatsapp.childIds().includes(sessionId)) await whatsapp.stopChild(sessionId);
+          sessions.stopped(sessionId);
         },
         isRunning: (sessionId) => links.target.lookup(sessionPaths(sessionId).gateway) !== undefined,
         checks: ctx.checks,

@@ -64,9 +64,42 @@ export function whatsappTree(options: WhatsAppTreeOptions): SupervisorSpec {
 }
 
 /** One session's subtree, `/whatsapp/<id>`, on the thread its place in WA_SESSIONS gives it. */
-export function whatsappSessionSpec(sessionId: string, options: WhatsAppTreeOptions): ChildSpec {
+export function whatsappSessionSpec(sessionId: string, options: WhatsAppTreeOptions, group?: string): ChildSpec {
   const index = options.sessions.indexOf(sessionId);
-  return sessionTree(sessionId, sessionThreadGroup(options.sessions, Math.max(0, index), options.sessionsPerThread), options);
+  return sessionTree(sessionId, group ?? sessionThreadGroup(options.sessions, Math.max(0, index), options.sessionsPerThread), options);
+}
+
+/**
+ * Runtimes sharing the sessions: a node runs only some of WA_SESSIONS, and not in their order,
+ * so threads are filled by what it runs: a session started here joins the first of this node's
+ * session threads with room, and leaves it when it stops here. Per runtime, passed at spawn.
+ */
+export class ThreadGroups {
+  readonly #perThread: number;
+  readonly #members = new Map<string, Set<string>>();
+  readonly #groupOf = new Map<string, string>();
+
+  constructor(perThread: number) {
+    this.#perThread = perThread;
+  }
+
+  join(sessionId: string): string {
+    const known = this.#groupOf.get(sessionId);
+    if (known) return known;
+    let index = 0;
+    while ((this.#members.get(`whatsapp:thread-${index}`)?.size ?? 0) >= this.#perThread) index++;
+    const group = this.#perThread === 1 ? `whatsapp:${sessionId}` : `whatsapp:thread-${index}`;
+    this.#members.set(group, (this.#members.get(group) ?? new Set()).add(sessionId));
+    this.#groupOf.set(sessionId, group);
+    return group;
+  }
+
+  leave(sessionId: string): void {
+    const group = this.#groupOf.get(sessionId);
+    if (!group) return;
+    this.#groupOf.delete(sessionId);
+    this.#members.get(group)?.delete(sessionId);
+  }
 }
 
 /**

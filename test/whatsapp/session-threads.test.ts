@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InlineRunner } from '../../actors/pipeline/handler-runner.js';
-import { sessionThreadGroup } from '../../actors/whatsapp/whatsapp-tree.js';
+import { sessionThreadGroup, ThreadGroups } from '../../actors/whatsapp/whatsapp-tree.js';
 import { Runtime } from '../../src/runtime.js';
 import { sessionPaths } from '../../src/tree-paths.js';
 import { LIFECYCLE_EVENT_TYPES, type LifecycleEvent } from '../../supervisor/lifecycle-events.js';
@@ -60,6 +60,17 @@ describe('sessions sharing worker threads (WA_SESSIONS_PER_THREAD)', () => {
   it('places WA_SESSIONS in order, n to a thread, or one each', () => {
     expect([0, 15, 16, 31].map((i) => sessionThreadGroup(SESSIONS, i, 16))).toEqual(['whatsapp:thread-0', 'whatsapp:thread-0', 'whatsapp:thread-1', 'whatsapp:thread-1']);
     expect(sessionThreadGroup(SESSIONS, 5, 1)).toBe('whatsapp:s05');
+  });
+
+  it('a node that runs only some sessions fills its threads by what it runs, and reuses the room a stopped session leaves', () => {
+    const groups = new ThreadGroups(16);
+    const placed = SESSIONS.slice(0, 20).map((id) => groups.join(id));
+    expect(placed.filter((group) => group === 'whatsapp:thread-0')).toHaveLength(16);
+    expect(placed.slice(16)).toEqual(Array(4).fill('whatsapp:thread-1'));
+    expect(groups.join('s03')).toBe('whatsapp:thread-0');
+    groups.leave('s03');
+    expect(groups.join('s31')).toBe('whatsapp:thread-0');
+    expect(new ThreadGroups(1).join('s05')).toBe('whatsapp:s05');
   });
 
   it('32 sessions run on 2 threads; a socket crash restarts that session only; a thread that exits restarts its 16 sessions on a fresh thread and leaves the other 16 alone', async () => {
