@@ -27,7 +27,9 @@ export type SessionOwnershipMessage =
   | { readonly type: 'tick' }
   | { readonly type: 'view' }
   /** Internal: a session's start settled (`error` when it failed). */
-  | { readonly type: 'started'; readonly sessionId: string; readonly fence: number; readonly error: string | undefined };
+  | { readonly type: 'started'; readonly sessionId: string; readonly fence: number; readonly token: number; readonly error: string | undefined }
+  /** Internal: a session's stop settled. */
+  | { readonly type: 'stopped'; readonly sessionId: string };
 
 export interface ClusterNode {
   readonly id: string;
@@ -69,8 +71,11 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
   const leases = new SessionLeases(options.redis, options.prefix);
   const nodesKey = `${options.prefix}wa-nodes`;
   let sweepAfter = 0;
-  /** Sessions whose start is under way (launched, not yet settled). */
-  const starting = new Set<string>();
+  /** Sessions whose start is under way, by launch token (a later launch replaces an earlier one's). */
+  const starting = new Map<string, number>();
+  /** Sessions whose stop is under way: not launched again until it has settled. */
+  const stopping = new Set<string>();
+  let launches = 0;
   let lastProblem: string | undefined;
 
   const report = (ctx: ActorContext<SessionOwnershipMessage>, problem: string | undefined): void => {
@@ -86,11 +91,20 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
     ctx.setDetail({ node: nodeId, owned: owned.length, sessions: options.sessions.length });
   };
 
-  const giveUp = async (sessionId: string, why: string, ctx: ActorContext<SessionOwnershipMessage>): Promise<void> => {
+  /** Dropped at once; the stop runs on its own, so it never holds up the renewals of the other leases. */
+  const giveUp = (sessionId: string, why: string, ctx: ActorContext<SessionOwnershipMessage>): void => {
     table.drop(sessionId);
     starting.delete(sessionId);
     ctx.log.warn({ sessionId, why }, `session ${sessionId} given up: ${why}`);
-    await options.stopSession(sessionId).catch((error: unknown) => ctx.log.error({ err: error, sessionId }, 'could not stop a session given up'));
+    stop(sessionId, ctx);
+  };
+
+  const stop = (sessionId: string, ctx: ActorContext<SessionOwnershipMessage>): void => {
+    stopping.add(sessionId);
+    options
+      .stopSession(sessionId)
+      .catch((error: unknown) => ctx.log.error({ err: error, sessionId }, 'could not stop a session given up'))
+      .finally(() => ctx.self.tell({ type: 'stopped', sessionId }));
   };
 
   /**
@@ -98,10 +112,11 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
    * renewals that keep every other lease. A start that fails gives the lease back.
    */
   const launch = (sessionId: string, fence: number, ctx: ActorContext<SessionOwnershipMessage>): void => {
-    starting.add(sessionId);
+    const token = ++launches;
+    starting.set(sessionId, token);
     options.startSession(sessionId, fence).then(
-      () => ctx.self.tell({ type: 'started', sessionId, fence, error: undefined }),
-      (error: unknown) => ctx.self.tell({ type: 'started', sessionId, fence, error: error instanceof Error ? error.message : String(error) }),
+      () => ctx.self.tell({ type: 'started', sessionId, fence, token, error: undefined }),
+      (error: unknown) => ctx.self.tell({ type: 'started', sessionId, fence, token, error: error instanceof Error ? error.message : String(error) }),
     );
   };
 
@@ -116,6 +131,8 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
    */
   const renew = async (ctx: ActorContext<SessionOwnershipMessage>): Promise<string | undefined> => {
     const owned = [...table.owned()];
+    // A renewed lease runs from when Redis ran the script, at the latest from now: count from now.
+    const sentAt = ctx.clock.now();
     const results = await Promise.all(
       owned.map(([sessionId, session]) =>
         leases.renew(sessionId, nodeId, session.fence, leaseMs).then(
@@ -126,18 +143,16 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
     );
     const now = ctx.clock.now();
     let problem: string | undefined;
-    const stops: Promise<void>[] = [];
     owned.forEach(([sessionId, session], index) => {
       const result = results[index] as { held: boolean; error: string | undefined };
-      if (result.held) session.renewedAt = now;
-      else if (result.error === undefined) stops.push(giveUp(sessionId, `its lease (fence ${session.fence}) was lost: another node holds it, or it lapsed`, ctx));
+      if (result.held) session.renewedAt = sentAt;
+      else if (result.error === undefined) giveUp(sessionId, `its lease (fence ${session.fence}) was lost: another node holds it, or it lapsed`, ctx);
       else {
         problem = result.error;
         // Self-fencing: the next renewal would come too late, so stop while the lease is still ours.
-        if (now - session.renewedAt + tickMs >= leaseMs - tickMs / 2) stops.push(giveUp(sessionId, `its lease could not be renewed for ${now - session.renewedAt} ms (${result.error})`, ctx));
+        if (now - session.renewedAt + tickMs >= leaseMs - tickMs / 2) giveUp(sessionId, `its lease could not be renewed for ${now - session.renewedAt} ms (${result.error})`, ctx);
       }
     });
-    await Promise.all(stops);
     return problem;
   };
 
@@ -206,21 +221,24 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
   /** A session this node holds whose subtree is not there (stopped, given up, or /whatsapp restarted without it) is started again. */
   const reconcile = (ctx: ActorContext<SessionOwnershipMessage>): void => {
     for (const [sessionId, session] of table.owned()) {
-      if (starting.has(sessionId) || options.isRunning(sessionId)) continue;
+      if (starting.has(sessionId) || stopping.has(sessionId) || options.isRunning(sessionId)) continue;
       ctx.log.warn({ sessionId }, `session ${sessionId} is held here but not running; starting it again`);
       launch(sessionId, session.fence, ctx);
     }
   };
 
   const started = async (message: Extract<SessionOwnershipMessage, { type: 'started' }>, ctx: ActorContext<SessionOwnershipMessage>): Promise<void> => {
-    starting.delete(message.sessionId);
-    const stillOurs = table.fence(message.sessionId) === message.fence;
+    const current = starting.get(message.sessionId) === message.token;
+    if (current) starting.delete(message.sessionId);
+    const held = table.fence(message.sessionId) === message.fence;
     if (message.error === undefined) {
-      // Given up while it was starting (the stop found nothing to stop yet): stop it now.
-      if (!stillOurs && !table.isLocal(message.sessionId)) await options.stopSession(message.sessionId).catch(() => undefined);
+      // Started under a fence that is no longer this node's (given up meanwhile, or held again
+      // under a newer one): its socket carries the old fence, so it goes; reconcile starts the
+      // session again under the current fence if it is still held.
+      if (!held) stop(message.sessionId, ctx);
       return;
     }
-    if (!stillOurs) return;
+    if (!held || !current) return;
     ctx.log.error({ sessionId: message.sessionId, error: message.error }, 'could not start a session just acquired; releasing it');
     table.drop(message.sessionId);
     await leases.release(message.sessionId, nodeId, message.fence).catch(() => undefined);
@@ -271,6 +289,9 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
           return view();
         case 'started':
           await started(message, ctx);
+          return undefined;
+        case 'stopped':
+          stopping.delete(message.sessionId);
           return undefined;
       }
     },

@@ -34,7 +34,7 @@ export interface SessionGatewayDeps {
   readonly newMessageId: () => string;
   /** Where the send queue is kept: the store's (SQLite, Redis), or memory with BATCH_STORE=memory. */
   readonly outbox: Outbox;
-  /** The session's current ownership fence when runtimes share sessions (cluster); undefined on a single node. */
+  /** The session's ownership fence when runtimes share sessions, read once at the gateway's start; undefined on a single node. */
   readonly fence?: () => number | undefined;
   /** Other nodes may push replies into the stored queue: it is read again when they say so, and every few seconds in case a word was missed. */
   readonly sharedOutbox?: boolean;
@@ -86,6 +86,8 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
   let unsubscribe: (() => void) | undefined;
   let inboundRetryArmed = false;
   let loaded = false;
+  /** The fence this incarnation runs under (runtimes sharing sessions): fixed at start, as its socket's is. */
+  let fence: number | undefined;
 
   const iso = (at: number | undefined): string | null => (at === undefined ? null : new Date(at).toISOString());
 
@@ -213,7 +215,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
     const head = queue[0];
     if (!head?.done) return;
     try {
-      await deps.outbox.remove(deps.sessionId, head.id, deps.fence?.());
+      await deps.outbox.remove(deps.sessionId, head.id, fence);
     } catch (error) {
       deps.conditions.on(`outbox:${deps.sessionId}`, 'warn', { err: error, id: head.id }, 'could not remove a sent message from the stored send queue; retrying');
       ctx.timers.once('send_retry', deps.sendRetryMs, { type: 'pump' });
@@ -277,7 +279,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
     const { entry } = made;
     let depth: number;
     try {
-      const pushed = await deps.outbox.push(deps.sessionId, entry, deps.queueMax, deps.fence?.());
+      const pushed = await deps.outbox.push(deps.sessionId, entry, deps.queueMax, fence);
       if (!pushed.accepted) return full();
       depth = pushed.depth;
     } catch (error) {
@@ -353,6 +355,7 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
         });
       };
       follow();
+      fence = deps.fence?.();
       ctx.self.tell({ type: 'load_outbox' });
       if (deps.sharedOutbox) ctx.timers.every('outbox_resync', SHARED_RESYNC_MS, { type: 'outbox_changed' });
       publish(ctx);

@@ -228,6 +228,8 @@ function clusterChild(
   const spec: ChildSpec = {
     kind: 'actor',
     id: childId(TREE.cluster),
+    // Its stop stops every session it holds (their sockets close) before it hands their leases back.
+    shutdownTimeoutMs: wa.socketShutdownMs + 15_000,
     behaviour: local(() =>
       sessionOwnership({
         nodeId: wa.nodeId,
@@ -237,7 +239,12 @@ function clusterChild(
         prefix: config.redisKeyPrefix,
         table,
         startSession: async (sessionId) => {
-          await links.target.supervisor(TREE.whatsapp).startChild(sessions.spec(sessionId));
+          try {
+            await links.target.supervisor(TREE.whatsapp).startChild(sessions.spec(sessionId));
+          } catch (error) {
+            sessions.stopped(sessionId);
+            throw error;
+          }
         },
         stopSession: async (sessionId) => {
           const whatsapp = links.target.supervisor(TREE.whatsapp);
