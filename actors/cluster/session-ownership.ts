@@ -52,6 +52,9 @@ export const CLUSTER_CHECK = 'cluster';
  * ownership, never this. Forgotten from the registry after ten leases.
  */
 const LIVE_TICKS = 1.5;
+/** How often reconcile starts again a held session that stopped running (escalated, given up). */
+const MAX_RELAUNCHES = 3;
+const RELAUNCH_FORGIVEN_MS = 10 * 60_000;
 const FORGET_LEASES = 10;
 
 /**
@@ -76,6 +79,9 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
   /** Sessions whose stop is under way: not launched again until it has settled. */
   const stopping = new Set<string>();
   let launches = 0;
+  /** Relaunches by reconcile per session: a session that keeps falling over is left down here (and alerts as down), not restarted for ever. */
+  const relaunches = new Map<string, number>();
+  const runningSince = new Map<string, number>();
   let lastProblem: string | undefined;
 
   const report = (ctx: ActorContext<SessionOwnershipMessage>, problem: string | undefined): void => {
@@ -220,9 +226,22 @@ export function sessionOwnership(options: SessionOwnershipOptions): Behaviour<Se
 
   /** A session this node holds whose subtree is not there (stopped, given up, or /whatsapp restarted without it) is started again. */
   const reconcile = (ctx: ActorContext<SessionOwnershipMessage>): void => {
+    const now = ctx.clock.now();
     for (const [sessionId, session] of table.owned()) {
-      if (starting.has(sessionId) || stopping.has(sessionId) || options.isRunning(sessionId)) continue;
-      ctx.log.warn({ sessionId }, `session ${sessionId} is held here but not running; starting it again`);
+      if (options.isRunning(sessionId)) {
+        // Ten minutes up: earlier falls are forgiven.
+        const since = runningSince.get(sessionId) ?? now;
+        runningSince.set(sessionId, since);
+        if (now - since > RELAUNCH_FORGIVEN_MS) relaunches.delete(sessionId);
+        continue;
+      }
+      runningSince.delete(sessionId);
+      if (starting.has(sessionId) || stopping.has(sessionId)) continue;
+      const count = (relaunches.get(sessionId) ?? 0) + 1;
+      if (count > MAX_RELAUNCHES) continue;
+      relaunches.set(sessionId, count);
+      if (count === MAX_RELAUNCHES) ctx.log.error({ sessionId, alert: true }, `session ${sessionId} stopped running ${count} times while held here; it is left down (its lease kept, so no node thrashes with it) until this node restarts`);
+      else ctx.log.warn({ sessionId }, `session ${sessionId} is held here but not running; starting it again`);
       launch(sessionId, session.fence, ctx);
     }
   };

@@ -42,6 +42,8 @@ interface Connection {
 
 type Internal =
   | { readonly type: 'connection'; readonly connection: Connection; readonly update: ConnectionUpdate }
+  /** The socket factory threw: a bug or a bad WA_SOCKET_MODULE, not an outage; the actor fails with it. */
+  | { readonly type: 'factory_failed'; readonly connection: Connection; readonly error: Error }
   | { readonly type: 'report_errors' };
 
 type Message = SocketMessage | Internal;
@@ -197,7 +199,9 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
         try {
           open();
         } catch (error) {
-          refuse(error, 'the socket could not be created');
+          if (connection !== current) return;
+          waiter.settle(new Error('the socket could not be created'));
+          ctx.self.tell({ type: 'factory_failed', connection, error: error instanceof Error ? error : new Error(String(error)) });
         }
       },
       (error: unknown) => refuse(error, 'not connecting: the ownership of this session cannot be confirmed'),
@@ -391,6 +395,10 @@ export function sessionSocket(args: SessionSocketArgs, overrides: SessionSocketO
         case 'connection':
           if (message.connection === current) await onConnection(message.update, ctx);
           return undefined;
+        case 'factory_failed':
+          if (message.connection !== current) return undefined;
+          current = undefined;
+          throw message.error;
         case 'report_errors': {
           decryptErrors?.flushSummary();
           const counts = decryptErrors?.counts;

@@ -275,3 +275,40 @@ function readSent(control: string): { text: string; sessionId?: string; node?: s
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as { text: string; sessionId?: string; node?: string | null });
 }
+
+describe('a socket factory that throws, on a node that holds the session', () => {
+  it('fails the socket as a bug (it gives up and alerts), not as an outage retried for ever', async () => {
+    const prefix = testPrefix('cluster-broken');
+    cleanups.push(() => deletePrefix(prefix));
+    const data = mkdtempSync(join(tmpdir(), 'wa-runtime-data-'));
+    cleanups.push(() => rmSync(data, { recursive: true, force: true }));
+    const main = startMain(
+      {
+        PORT: '0',
+        NODE_ID: 'broken-node',
+        DATA_DIR: data,
+        REDIS_URL: redisUrl(),
+        REDIS_KEY_PREFIX: prefix,
+        WA_SESSIONS: 'b1',
+        WA_LEASE_MS: String(LEASE_MS),
+        WA_SOCKET_MODULE: new URL('../fixtures/throwing-wa-socket.ts', import.meta.url).pathname,
+        BACKOFF_INITIAL_MS: '50',
+        BACKOFF_MAX_MS: '100',
+        BACKOFF_MAX_ATTEMPTS: '2',
+        METRICS_PROCESS: 'false',
+      },
+      children,
+    );
+    const base = `http://127.0.0.1:${await main.port(60_000)}`;
+    const session = await waitFor(
+      async () => {
+        const answer = (await (await fetch(`${base}/sessions`)).json()) as { sessions: { id: string; status: string; alert: string | null }[] };
+        return answer.sessions.find((each) => each.id === 'b1' && each.status === 'gave_up');
+      },
+      30_000,
+      'b1 given up',
+    );
+    expect(session.alert).toContain('not a connection outage');
+    expect(main.stdout()).toContain('this socket factory is broken');
+  }, 60_000);
+});
