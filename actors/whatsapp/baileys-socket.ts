@@ -17,10 +17,12 @@ export const createBaileysSocket: SocketFactory = (input) => {
     keepAliveIntervalMs: options.keepAliveIntervalMs,
     qrTimeout: options.qrTimeoutMs,
     markOnlineOnConnect: false,
-    // A session answers new messages; it never needs the phone's history, which on a real
-    // account arrives as megabytes of protobuf per session on every fresh link.
+    // A session answers new messages; it never asks the phone for its full history (megabytes
+    // of protobuf per session on a fresh link), and Baileys' default already skips FULL syncs.
+    // The initial bootstrap sync stays: it carries the LID to phone-number mappings inbound
+    // messages from LID senders are resolved with (Baileys warns that turning all sync off
+    // breaks them).
     syncFullHistory: false,
-    shouldSyncHistoryMessage: () => false,
     // Groups are never conversations here: skip decrypting them at all.
     shouldIgnoreJid: (jid) => jid.endsWith('@g.us') || jid.endsWith('@broadcast') || jid.endsWith('@newsletter'),
   });
