@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { AuthStore } from './auth-store.js';
 import { RuntimeError } from '../../src/errors.js';
+import { reportErrorsAtMostEvery } from '../../src/logging/rare-errors.js';
 import { StaleFenceError } from './outbox.js';
 import { fenceGuard } from './session-keys.js';
 
@@ -40,14 +41,8 @@ export class RedisAuthStore implements AuthStore {
     this.#fence = fence;
     this.#owned = typeof redis === 'string';
     this.#redis = typeof redis === 'string' ? new Redis(redis, { lazyConnect: false, maxRetriesPerRequest: null }) : redis;
-    if (this.#owned) {
-      let lastReport = Number.NEGATIVE_INFINITY;
-      this.#redis.on('error', (error: Error) => {
-        if (!onError || Date.now() - lastReport < 30_000) return;
-        lastReport = Date.now();
-        onError(error);
-      });
-    }
+    // An owned connection's errors would otherwise go unheard (ioredis logs nothing itself).
+    if (this.#owned) reportErrorsAtMostEvery(this.#redis, 30_000, (error) => onError?.(error));
     this.#key = key;
     if (fence) this.#redis.defineCommand('authWriteFenced', { numberOfKeys: 2, lua: FENCED_WRITE });
   }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../batcher/batch-store.js';
+import { reportErrorsAtMostEvery } from '../../src/logging/rare-errors.js';
 import { StaleFenceError, type Outbox, type OutboxEntry, type OutboxPush } from './outbox.js';
 import { fenceGuard, sessionKeys } from './session-keys.js';
 
@@ -42,12 +43,7 @@ export class RedisOutbox implements Outbox {
   constructor(url: string, prefix: string, onError?: (error: Error) => void) {
     this.#prefix = prefix;
     const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5_000, retryStrategy: (attempt) => Math.min(attempt * 200, 5_000) });
-    let lastReport = Number.NEGATIVE_INFINITY;
-    redis.on('error', (error: Error) => {
-      if (!onError || Date.now() - lastReport < 30_000) return;
-      lastReport = Date.now();
-      onError(error);
-    });
+    reportErrorsAtMostEvery(redis, 30_000, (error) => onError?.(error));
     redis.defineCommand('outboxPush', { numberOfKeys: 2, lua: PUSH });
     redis.defineCommand('outboxRemove', { numberOfKeys: 2, lua: REMOVE });
     this.#redis = redis as OutboxRedis;

@@ -228,17 +228,18 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
     pump(ctx);
   };
 
-  /** Reads the stored queue into memory (at a start); until it has, sends are refused, not accepted past what is stored. */
+  /**
+   * Reads the stored queue into memory at a start. Until it has, a send is only stored (the
+   * read takes it in, in order); a read that fails is tried again.
+   */
   const loadOutbox = async (ctx: ActorContext<GatewayMessage>): Promise<void> => {
     try {
-      const stored = await deps.outbox.load(deps.sessionId, LOAD_LIMIT);
-      queue.length = 0;
-      for (const entry of stored) queue.push({ ...entry, attempts: 0, done: false });
+      adopt(await deps.outbox.load(deps.sessionId, LOAD_LIMIT));
       loaded = true;
       deps.conditions.off(`outbox_load:${deps.sessionId}`, 'the stored send queue was read');
-      if (stored.length > 0) ctx.log.info({ depth: stored.length }, 'send queue read back from the store; sending it in order');
+      if (queue.length > 0) ctx.log.info({ depth: queue.length }, 'send queue read back from the store; sending it in order');
     } catch (error) {
-      deps.conditions.on(`outbox_load:${deps.sessionId}`, 'warn', { err: error }, 'could not read the stored send queue; sends are refused until it is read');
+      deps.conditions.on(`outbox_load:${deps.sessionId}`, 'warn', { err: error }, 'could not read the stored send queue; reading it again shortly');
       ctx.timers.once('load_outbox', deps.inboundRetryMs, { type: 'load_outbox' });
     }
     publish(ctx);
@@ -247,25 +248,27 @@ export function sessionGateway(deps: SessionGatewayDeps): Behaviour<GatewayMessa
 
   /**
    * Runtimes sharing sessions: a reply made on a node that does not run this session is pushed
-   * straight into the stored queue (and announced). The stored queue is the order: read it
-   * again, keeping what is known of the entries already here (attempts, the one in flight).
+   * straight into the stored queue (and announced). The stored queue is the order: read it again.
    */
   const resync = async (ctx: ActorContext<GatewayMessage>): Promise<void> => {
     if (!loaded) return;
-    let stored: OutboxEntry[];
     try {
-      stored = await deps.outbox.load(deps.sessionId, LOAD_LIMIT);
+      adopt(await deps.outbox.load(deps.sessionId, LOAD_LIMIT));
     } catch {
       return;
     }
+    publish(ctx);
+    pump(ctx);
+  };
+
+  /** The stored queue becomes the queue, keeping what is known of entries already here (attempts, the one in flight or settling). */
+  const adopt = (stored: readonly OutboxEntry[]): void => {
     const known = new Map(queue.map((entry) => [entry.id, entry]));
     const head = queue[0];
     queue.length = 0;
     // The head being sent or settled stays first even if the read raced its removal.
     if (head && (head.done || inFlight === head.id) && !stored.some((entry) => entry.id === head.id)) queue.push(head);
     for (const entry of stored) queue.push(known.get(entry.id) ?? { ...entry, attempts: 0, done: false });
-    publish(ctx);
-    pump(ctx);
   };
 
   const enqueue = async (message: Extract<GatewayMessage, { type: 'send' }>, ctx: ActorContext<GatewayMessage>): Promise<Outcome<SendAccepted>> => {

@@ -20,6 +20,7 @@ import { RedisOutbox } from './redis-outbox.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 import { sessionKeys } from './session-keys.js';
 import { Redis } from 'ioredis';
+import { reportErrorsAtMostEvery } from '../../src/logging/rare-errors.js';
 import { OwnershipTable } from '../cluster/ownership-table.js';
 import { sessionOwnership, type ClusterView } from '../cluster/session-ownership.js';
 import { ThreadGroups, whatsappSessionSpec } from './whatsapp-tree.js';
@@ -216,13 +217,8 @@ function clusterChild(
   const connection = (): Redis => {
     if (redis) return redis;
     const log = ctx.logger.child({ actor: TREE.cluster });
-    let lastReport = Number.NEGATIVE_INFINITY;
     redis = new Redis(config.redisUrl as string, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: Math.max(500, Math.floor(wa.leaseMs / 6)), retryStrategy: (attempt) => Math.min(attempt * 200, 2_000) });
-    redis.on('error', (error: Error) => {
-      if (Date.now() - lastReport < 30_000) return;
-      lastReport = Date.now();
-      log.warn({ err: error }, 'session ownership cannot reach Redis');
-    });
+    reportErrorsAtMostEvery(redis, 30_000, (error) => log.warn({ err: error }, 'session ownership cannot reach Redis'));
     return redis;
   };
   const spec: ChildSpec = {
